@@ -1,0 +1,34 @@
+# ragr — build, test, benchmark, lint. `make test` is the test command CI runs.
+GO ?= go
+PKGS := ./...
+
+.PHONY: all build test test-purego bench bench-cpu lint fmt
+
+all: build
+
+build:
+	$(GO) build $(PKGS)
+	$(GO) build -o bin/ragr ./cmd/ragr
+
+# Every test, every SIMD tier this CPU has (the kernel tests switch tiers
+# themselves), then the plain-Go build of the kernels (-tags purego), so the
+# fallback that other CPUs run is tested too.
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 $(PKGS)
+	$(GO) test -count=1 -tags purego ./kernels/cpu/ ./tensor/ ./autograd/
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 1s ./kernels/cpu/ ./models/tokenizer/
+
+bench-cpu: build
+	./bin/ragr bench cpu
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1)
+	$(GO) vet $(PKGS)
+	$(GO) vet -tags purego $(PKGS)
+	GOARCH=arm64 $(GO) vet $(PKGS)
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')

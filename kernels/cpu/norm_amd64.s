@@ -1,0 +1,628 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// Row kernels for norm.go. BX walks the rows as a byte offset, CX counts the
+// elements left. AVX-512 tails use a K1 mask built from the count; AVX2 tails
+// load a lane mask from normMaskTab and use VMASKMOVPS. Masked-off lanes are
+// never read or written in memory.
+
+// normMaskTab: 8 all-ones lanes then 8 zero lanes; the 8 lanes at byte offset
+// 4*(8-r) start with r ones.
+DATA normMaskTab<>+0(SB)/4, $0xffffffff
+DATA normMaskTab<>+4(SB)/4, $0xffffffff
+DATA normMaskTab<>+8(SB)/4, $0xffffffff
+DATA normMaskTab<>+12(SB)/4, $0xffffffff
+DATA normMaskTab<>+16(SB)/4, $0xffffffff
+DATA normMaskTab<>+20(SB)/4, $0xffffffff
+DATA normMaskTab<>+24(SB)/4, $0xffffffff
+DATA normMaskTab<>+28(SB)/4, $0xffffffff
+DATA normMaskTab<>+32(SB)/4, $0
+DATA normMaskTab<>+36(SB)/4, $0
+DATA normMaskTab<>+40(SB)/4, $0
+DATA normMaskTab<>+44(SB)/4, $0
+DATA normMaskTab<>+48(SB)/4, $0
+DATA normMaskTab<>+52(SB)/4, $0
+DATA normMaskTab<>+56(SB)/4, $0
+DATA normMaskTab<>+60(SB)/4, $0
+GLOBL normMaskTab<>(SB), RODATA|NOPTR, $64
+
+// K1 = (1<<CX)-1 for 1 <= CX <= 15; clobbers AX.
+#define NORM_MASK512 MOVL $1, AX; SHLL CX, AX; DECL AX; KMOVW AX, K1
+
+// Y15 = first CX lanes set, for 1 <= CX <= 7; clobbers AX, R9.
+#define NORM_MASK256 LEAQ normMaskTab<>(SB), AX; MOVQ $8, R9; SUBQ CX, R9; VMOVDQU (AX)(R9*4), Y15
+
+// X(Zr) = sum of Zr's 16 lanes (in its low lane); Yt/Xt are scratch.
+#define NORM_HSUM512(Zr, Yr, Xr, Yt, Xt) VEXTRACTF64X4 $1, Zr, Yt; VADDPS Yt, Yr, Yr; VEXTRACTF128 $1, Yr, Xt; VADDPS Xt, Xr, Xr; VMOVHLPS Xr, Xr, Xt; VADDPS Xt, Xr, Xr; VMOVSHDUP Xr, Xt; VADDSS Xt, Xr, Xr
+
+// X(Yr) = sum of Yr's 8 lanes.
+#define NORM_HSUM256(Yr, Xr, Xt) VEXTRACTF128 $1, Yr, Xt; VADDPS Xt, Xr, Xr; VMOVHLPS Xr, Xr, Xt; VADDPS Xt, Xr, Xr; VMOVSHDUP Xr, Xt; VADDSS Xt, Xr, Xr
+
+// func normScaleShiftAVX512(dst, x, gamma, beta *float32, n int, mean, rstd float32)
+// dst = (x-mean)*rstd*gamma + beta.
+TEXT ·normScaleShiftAVX512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ gamma+16(FP), DX
+	MOVQ beta+24(FP), R8
+	MOVQ n+32(FP), CX
+	VBROADCASTSS mean+40(FP), Z14
+	VBROADCASTSS rstd+44(FP), Z15
+	XORQ BX, BX
+
+nss512_loop64:
+	CMPQ CX, $64
+	JLT  nss512_vec
+	VMOVUPS (SI)(BX*1), Z0
+	VMOVUPS 64(SI)(BX*1), Z1
+	VMOVUPS 128(SI)(BX*1), Z2
+	VMOVUPS 192(SI)(BX*1), Z3
+	VSUBPS  Z14, Z0, Z0
+	VSUBPS  Z14, Z1, Z1
+	VSUBPS  Z14, Z2, Z2
+	VSUBPS  Z14, Z3, Z3
+	VMULPS  Z15, Z0, Z0
+	VMULPS  Z15, Z1, Z1
+	VMULPS  Z15, Z2, Z2
+	VMULPS  Z15, Z3, Z3
+	VMOVUPS (R8)(BX*1), Z4
+	VMOVUPS 64(R8)(BX*1), Z5
+	VMOVUPS 128(R8)(BX*1), Z6
+	VMOVUPS 192(R8)(BX*1), Z7
+	VFMADD231PS (DX)(BX*1), Z0, Z4
+	VFMADD231PS 64(DX)(BX*1), Z1, Z5
+	VFMADD231PS 128(DX)(BX*1), Z2, Z6
+	VFMADD231PS 192(DX)(BX*1), Z3, Z7
+	VMOVUPS Z4, (DI)(BX*1)
+	VMOVUPS Z5, 64(DI)(BX*1)
+	VMOVUPS Z6, 128(DI)(BX*1)
+	VMOVUPS Z7, 192(DI)(BX*1)
+	ADDQ $256, BX
+	SUBQ $64, CX
+	JMP  nss512_loop64
+
+nss512_vec:
+	CMPQ CX, $16
+	JLT  nss512_tail
+	VMOVUPS (SI)(BX*1), Z0
+	VSUBPS  Z14, Z0, Z0
+	VMULPS  Z15, Z0, Z0
+	VMOVUPS (R8)(BX*1), Z4
+	VFMADD231PS (DX)(BX*1), Z0, Z4
+	VMOVUPS Z4, (DI)(BX*1)
+	ADDQ $64, BX
+	SUBQ $16, CX
+	JMP  nss512_vec
+
+nss512_tail:
+	TESTQ CX, CX
+	JZ    nss512_done
+	NORM_MASK512
+	VMOVUPS.Z (SI)(BX*1), K1, Z0
+	VSUBPS    Z14, Z0, Z0
+	VMULPS    Z15, Z0, Z0
+	VMOVUPS.Z (R8)(BX*1), K1, Z4
+	VMOVUPS.Z (DX)(BX*1), K1, Z5
+	VFMADD231PS Z5, Z0, Z4
+	VMOVUPS   Z4, K1, (DI)(BX*1)
+
+nss512_done:
+	VZEROUPPER
+	RET
+
+// func normScaleShiftAVX2(dst, x, gamma, beta *float32, n int, mean, rstd float32)
+TEXT ·normScaleShiftAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ gamma+16(FP), DX
+	MOVQ beta+24(FP), R8
+	MOVQ n+32(FP), CX
+	VBROADCASTSS mean+40(FP), Y13
+	VBROADCASTSS rstd+44(FP), Y14
+	XORQ BX, BX
+
+nss256_loop32:
+	CMPQ CX, $32
+	JLT  nss256_vec
+	VMOVUPS (SI)(BX*1), Y0
+	VMOVUPS 32(SI)(BX*1), Y1
+	VMOVUPS 64(SI)(BX*1), Y2
+	VMOVUPS 96(SI)(BX*1), Y3
+	VSUBPS  Y13, Y0, Y0
+	VSUBPS  Y13, Y1, Y1
+	VSUBPS  Y13, Y2, Y2
+	VSUBPS  Y13, Y3, Y3
+	VMULPS  Y14, Y0, Y0
+	VMULPS  Y14, Y1, Y1
+	VMULPS  Y14, Y2, Y2
+	VMULPS  Y14, Y3, Y3
+	VMOVUPS (R8)(BX*1), Y4
+	VMOVUPS 32(R8)(BX*1), Y5
+	VMOVUPS 64(R8)(BX*1), Y6
+	VMOVUPS 96(R8)(BX*1), Y7
+	VFMADD231PS (DX)(BX*1), Y0, Y4
+	VFMADD231PS 32(DX)(BX*1), Y1, Y5
+	VFMADD231PS 64(DX)(BX*1), Y2, Y6
+	VFMADD231PS 96(DX)(BX*1), Y3, Y7
+	VMOVUPS Y4, (DI)(BX*1)
+	VMOVUPS Y5, 32(DI)(BX*1)
+	VMOVUPS Y6, 64(DI)(BX*1)
+	VMOVUPS Y7, 96(DI)(BX*1)
+	ADDQ $128, BX
+	SUBQ $32, CX
+	JMP  nss256_loop32
+
+nss256_vec:
+	CMPQ CX, $8
+	JLT  nss256_tail
+	VMOVUPS (SI)(BX*1), Y0
+	VSUBPS  Y13, Y0, Y0
+	VMULPS  Y14, Y0, Y0
+	VMOVUPS (R8)(BX*1), Y4
+	VFMADD231PS (DX)(BX*1), Y0, Y4
+	VMOVUPS Y4, (DI)(BX*1)
+	ADDQ $32, BX
+	SUBQ $8, CX
+	JMP  nss256_vec
+
+nss256_tail:
+	TESTQ CX, CX
+	JZ    nss256_done
+	NORM_MASK256
+	VMASKMOVPS (SI)(BX*1), Y15, Y0
+	VSUBPS     Y13, Y0, Y0
+	VMULPS     Y14, Y0, Y0
+	VMASKMOVPS (R8)(BX*1), Y15, Y4
+	VMASKMOVPS (DX)(BX*1), Y15, Y5
+	VFMADD231PS Y5, Y0, Y4
+	VMASKMOVPS Y4, Y15, (DI)(BX*1)
+
+nss256_done:
+	VZEROUPPER
+	RET
+
+// func normRMSScaleAVX512(dst, x, gamma *float32, n int, rstd float32)
+// dst = (x*rstd)*gamma.
+TEXT ·normRMSScaleAVX512(SB), NOSPLIT, $0-36
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ gamma+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS rstd+32(FP), Z15
+	XORQ BX, BX
+
+rms512_loop64:
+	CMPQ CX, $64
+	JLT  rms512_vec
+	VMULPS (SI)(BX*1), Z15, Z0
+	VMULPS 64(SI)(BX*1), Z15, Z1
+	VMULPS 128(SI)(BX*1), Z15, Z2
+	VMULPS 192(SI)(BX*1), Z15, Z3
+	VMULPS (DX)(BX*1), Z0, Z0
+	VMULPS 64(DX)(BX*1), Z1, Z1
+	VMULPS 128(DX)(BX*1), Z2, Z2
+	VMULPS 192(DX)(BX*1), Z3, Z3
+	VMOVUPS Z0, (DI)(BX*1)
+	VMOVUPS Z1, 64(DI)(BX*1)
+	VMOVUPS Z2, 128(DI)(BX*1)
+	VMOVUPS Z3, 192(DI)(BX*1)
+	ADDQ $256, BX
+	SUBQ $64, CX
+	JMP  rms512_loop64
+
+rms512_vec:
+	CMPQ CX, $16
+	JLT  rms512_tail
+	VMULPS (SI)(BX*1), Z15, Z0
+	VMULPS (DX)(BX*1), Z0, Z0
+	VMOVUPS Z0, (DI)(BX*1)
+	ADDQ $64, BX
+	SUBQ $16, CX
+	JMP  rms512_vec
+
+rms512_tail:
+	TESTQ CX, CX
+	JZ    rms512_done
+	NORM_MASK512
+	VMOVUPS.Z (SI)(BX*1), K1, Z0
+	VMOVUPS.Z (DX)(BX*1), K1, Z1
+	VMULPS    Z15, Z0, Z0
+	VMULPS    Z1, Z0, Z0
+	VMOVUPS   Z0, K1, (DI)(BX*1)
+
+rms512_done:
+	VZEROUPPER
+	RET
+
+// func normRMSScaleAVX2(dst, x, gamma *float32, n int, rstd float32)
+TEXT ·normRMSScaleAVX2(SB), NOSPLIT, $0-36
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ gamma+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS rstd+32(FP), Y14
+	XORQ BX, BX
+
+rms256_loop32:
+	CMPQ CX, $32
+	JLT  rms256_vec
+	VMULPS (SI)(BX*1), Y14, Y0
+	VMULPS 32(SI)(BX*1), Y14, Y1
+	VMULPS 64(SI)(BX*1), Y14, Y2
+	VMULPS 96(SI)(BX*1), Y14, Y3
+	VMULPS (DX)(BX*1), Y0, Y0
+	VMULPS 32(DX)(BX*1), Y1, Y1
+	VMULPS 64(DX)(BX*1), Y2, Y2
+	VMULPS 96(DX)(BX*1), Y3, Y3
+	VMOVUPS Y0, (DI)(BX*1)
+	VMOVUPS Y1, 32(DI)(BX*1)
+	VMOVUPS Y2, 64(DI)(BX*1)
+	VMOVUPS Y3, 96(DI)(BX*1)
+	ADDQ $128, BX
+	SUBQ $32, CX
+	JMP  rms256_loop32
+
+rms256_vec:
+	CMPQ CX, $8
+	JLT  rms256_tail
+	VMULPS (SI)(BX*1), Y14, Y0
+	VMULPS (DX)(BX*1), Y0, Y0
+	VMOVUPS Y0, (DI)(BX*1)
+	ADDQ $32, BX
+	SUBQ $8, CX
+	JMP  rms256_vec
+
+rms256_tail:
+	TESTQ CX, CX
+	JZ    rms256_done
+	NORM_MASK256
+	VMASKMOVPS (SI)(BX*1), Y15, Y0
+	VMASKMOVPS (DX)(BX*1), Y15, Y1
+	VMULPS     Y14, Y0, Y0
+	VMULPS     Y1, Y0, Y0
+	VMASKMOVPS Y0, Y15, (DI)(BX*1)
+
+rms256_done:
+	VZEROUPPER
+	RET
+
+// func normBwdAccAVX512(dgs, dbs, dy, x, gamma *float32, n int, mean, rstd float32) (sg, sgx float32)
+// xhat = (x-mean)*rstd, g = dy*gamma; sg = sum g, sgx = sum g*xhat;
+// dgs += dy*xhat, dbs += dy.
+TEXT ·normBwdAccAVX512(SB), NOSPLIT, $0-64
+	MOVQ dgs+0(FP), DI
+	MOVQ dbs+8(FP), R8
+	MOVQ dy+16(FP), SI
+	MOVQ x+24(FP), R10
+	MOVQ gamma+32(FP), R11
+	MOVQ n+40(FP), CX
+	VBROADCASTSS mean+48(FP), Z14
+	VBROADCASTSS rstd+52(FP), Z15
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	XORQ BX, BX
+
+bwa512_loop32:
+	CMPQ CX, $32
+	JLT  bwa512_vec
+	VMOVUPS (R10)(BX*1), Z0
+	VMOVUPS 64(R10)(BX*1), Z1
+	VSUBPS  Z14, Z0, Z0
+	VSUBPS  Z14, Z1, Z1
+	VMULPS  Z15, Z0, Z0
+	VMULPS  Z15, Z1, Z1
+	VMOVUPS (SI)(BX*1), Z2
+	VMOVUPS 64(SI)(BX*1), Z3
+	VMULPS  (R11)(BX*1), Z2, Z4
+	VMULPS  64(R11)(BX*1), Z3, Z5
+	VADDPS  Z4, Z8, Z8
+	VADDPS  Z5, Z9, Z9
+	VFMADD231PS Z0, Z4, Z10
+	VFMADD231PS Z1, Z5, Z11
+	VMOVUPS (DI)(BX*1), Z6
+	VMOVUPS 64(DI)(BX*1), Z7
+	VFMADD231PS Z0, Z2, Z6
+	VFMADD231PS Z1, Z3, Z7
+	VMOVUPS Z6, (DI)(BX*1)
+	VMOVUPS Z7, 64(DI)(BX*1)
+	VADDPS  (R8)(BX*1), Z2, Z6
+	VADDPS  64(R8)(BX*1), Z3, Z7
+	VMOVUPS Z6, (R8)(BX*1)
+	VMOVUPS Z7, 64(R8)(BX*1)
+	ADDQ $128, BX
+	SUBQ $32, CX
+	JMP  bwa512_loop32
+
+bwa512_vec:
+	CMPQ CX, $16
+	JLT  bwa512_tail
+	VMOVUPS (R10)(BX*1), Z0
+	VSUBPS  Z14, Z0, Z0
+	VMULPS  Z15, Z0, Z0
+	VMOVUPS (SI)(BX*1), Z2
+	VMULPS  (R11)(BX*1), Z2, Z4
+	VADDPS  Z4, Z8, Z8
+	VFMADD231PS Z0, Z4, Z10
+	VMOVUPS (DI)(BX*1), Z6
+	VFMADD231PS Z0, Z2, Z6
+	VMOVUPS Z6, (DI)(BX*1)
+	VADDPS  (R8)(BX*1), Z2, Z6
+	VMOVUPS Z6, (R8)(BX*1)
+	ADDQ $64, BX
+	SUBQ $16, CX
+	JMP  bwa512_vec
+
+bwa512_tail:
+	TESTQ CX, CX
+	JZ    bwa512_done
+	NORM_MASK512
+	VMOVUPS.Z (R10)(BX*1), K1, Z0
+	VSUBPS    Z14, Z0, Z0
+	VMULPS.Z  Z15, Z0, K1, Z0
+	VMOVUPS.Z (SI)(BX*1), K1, Z2
+	VMOVUPS.Z (R11)(BX*1), K1, Z4
+	VMULPS    Z2, Z4, Z4
+	VADDPS    Z4, Z8, Z8
+	VFMADD231PS Z0, Z4, Z10
+	VMOVUPS.Z (DI)(BX*1), K1, Z6
+	VFMADD231PS Z0, Z2, Z6
+	VMOVUPS   Z6, K1, (DI)(BX*1)
+	VMOVUPS.Z (R8)(BX*1), K1, Z6
+	VADDPS    Z2, Z6, Z6
+	VMOVUPS   Z6, K1, (R8)(BX*1)
+
+bwa512_done:
+	VADDPS Z9, Z8, Z0
+	VADDPS Z11, Z10, Z2
+	NORM_HSUM512(Z0, Y0, X0, Y1, X1)
+	NORM_HSUM512(Z2, Y2, X2, Y3, X3)
+	VMOVSS X0, sg+56(FP)
+	VMOVSS X2, sgx+60(FP)
+	VZEROUPPER
+	RET
+
+// func normBwdAccAVX2(dgs, dbs, dy, x, gamma *float32, n int, mean, rstd float32) (sg, sgx float32)
+TEXT ·normBwdAccAVX2(SB), NOSPLIT, $0-64
+	MOVQ dgs+0(FP), DI
+	MOVQ dbs+8(FP), R8
+	MOVQ dy+16(FP), SI
+	MOVQ x+24(FP), R10
+	MOVQ gamma+32(FP), R11
+	MOVQ n+40(FP), CX
+	VBROADCASTSS mean+48(FP), Y13
+	VBROADCASTSS rstd+52(FP), Y14
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	XORQ BX, BX
+
+bwa256_loop16:
+	CMPQ CX, $16
+	JLT  bwa256_vec
+	VMOVUPS (R10)(BX*1), Y0
+	VMOVUPS 32(R10)(BX*1), Y1
+	VSUBPS  Y13, Y0, Y0
+	VSUBPS  Y13, Y1, Y1
+	VMULPS  Y14, Y0, Y0
+	VMULPS  Y14, Y1, Y1
+	VMOVUPS (SI)(BX*1), Y2
+	VMOVUPS 32(SI)(BX*1), Y3
+	VMULPS  (R11)(BX*1), Y2, Y4
+	VMULPS  32(R11)(BX*1), Y3, Y5
+	VADDPS  Y4, Y8, Y8
+	VADDPS  Y5, Y9, Y9
+	VFMADD231PS Y0, Y4, Y10
+	VFMADD231PS Y1, Y5, Y11
+	VMOVUPS (DI)(BX*1), Y6
+	VMOVUPS 32(DI)(BX*1), Y7
+	VFMADD231PS Y0, Y2, Y6
+	VFMADD231PS Y1, Y3, Y7
+	VMOVUPS Y6, (DI)(BX*1)
+	VMOVUPS Y7, 32(DI)(BX*1)
+	VADDPS  (R8)(BX*1), Y2, Y6
+	VADDPS  32(R8)(BX*1), Y3, Y7
+	VMOVUPS Y6, (R8)(BX*1)
+	VMOVUPS Y7, 32(R8)(BX*1)
+	ADDQ $64, BX
+	SUBQ $16, CX
+	JMP  bwa256_loop16
+
+bwa256_vec:
+	CMPQ CX, $8
+	JLT  bwa256_tail
+	VMOVUPS (R10)(BX*1), Y0
+	VSUBPS  Y13, Y0, Y0
+	VMULPS  Y14, Y0, Y0
+	VMOVUPS (SI)(BX*1), Y2
+	VMULPS  (R11)(BX*1), Y2, Y4
+	VADDPS  Y4, Y8, Y8
+	VFMADD231PS Y0, Y4, Y10
+	VMOVUPS (DI)(BX*1), Y6
+	VFMADD231PS Y0, Y2, Y6
+	VMOVUPS Y6, (DI)(BX*1)
+	VADDPS  (R8)(BX*1), Y2, Y6
+	VMOVUPS Y6, (R8)(BX*1)
+	ADDQ $32, BX
+	SUBQ $8, CX
+	JMP  bwa256_vec
+
+bwa256_tail:
+	TESTQ CX, CX
+	JZ    bwa256_done
+	NORM_MASK256
+	VMASKMOVPS (R10)(BX*1), Y15, Y0
+	VSUBPS     Y13, Y0, Y0
+	VMULPS     Y14, Y0, Y0
+	VANDPS     Y15, Y0, Y0
+	VMASKMOVPS (SI)(BX*1), Y15, Y2
+	VMASKMOVPS (R11)(BX*1), Y15, Y4
+	VMULPS     Y2, Y4, Y4
+	VADDPS     Y4, Y8, Y8
+	VFMADD231PS Y0, Y4, Y10
+	VMASKMOVPS (DI)(BX*1), Y15, Y6
+	VFMADD231PS Y0, Y2, Y6
+	VMASKMOVPS Y6, Y15, (DI)(BX*1)
+	VMASKMOVPS (R8)(BX*1), Y15, Y6
+	VADDPS     Y2, Y6, Y6
+	VMASKMOVPS Y6, Y15, (R8)(BX*1)
+
+bwa256_done:
+	VADDPS Y9, Y8, Y0
+	VADDPS Y11, Y10, Y2
+	NORM_HSUM256(Y0, X0, X1)
+	NORM_HSUM256(Y2, X2, X3)
+	VMOVSS X0, sg+56(FP)
+	VMOVSS X2, sgx+60(FP)
+	VZEROUPPER
+	RET
+
+// func normBwdDxAVX512(dx, dy, x, gamma *float32, n int, mean, rstd, a, b float32)
+// dx = rstd*((dy*gamma - a) - xhat*b), xhat = (x-mean)*rstd.
+TEXT ·normBwdDxAVX512(SB), NOSPLIT, $0-56
+	MOVQ dx+0(FP), DI
+	MOVQ dy+8(FP), SI
+	MOVQ x+16(FP), R10
+	MOVQ gamma+24(FP), R11
+	MOVQ n+32(FP), CX
+	VBROADCASTSS mean+40(FP), Z14
+	VBROADCASTSS rstd+44(FP), Z15
+	VBROADCASTSS a+48(FP), Z12
+	VBROADCASTSS b+52(FP), Z13
+	XORQ BX, BX
+
+bwd512_loop32:
+	CMPQ CX, $32
+	JLT  bwd512_vec
+	VMOVUPS (R10)(BX*1), Z0
+	VMOVUPS 64(R10)(BX*1), Z1
+	VSUBPS  Z14, Z0, Z0
+	VSUBPS  Z14, Z1, Z1
+	VMULPS  Z15, Z0, Z0
+	VMULPS  Z15, Z1, Z1
+	VMOVUPS (SI)(BX*1), Z2
+	VMOVUPS 64(SI)(BX*1), Z3
+	VMULPS  (R11)(BX*1), Z2, Z2
+	VMULPS  64(R11)(BX*1), Z3, Z3
+	VSUBPS  Z12, Z2, Z2
+	VSUBPS  Z12, Z3, Z3
+	VFNMADD231PS Z13, Z0, Z2
+	VFNMADD231PS Z13, Z1, Z3
+	VMULPS  Z15, Z2, Z2
+	VMULPS  Z15, Z3, Z3
+	VMOVUPS Z2, (DI)(BX*1)
+	VMOVUPS Z3, 64(DI)(BX*1)
+	ADDQ $128, BX
+	SUBQ $32, CX
+	JMP  bwd512_loop32
+
+bwd512_vec:
+	CMPQ CX, $16
+	JLT  bwd512_tail
+	VMOVUPS (R10)(BX*1), Z0
+	VSUBPS  Z14, Z0, Z0
+	VMULPS  Z15, Z0, Z0
+	VMOVUPS (SI)(BX*1), Z2
+	VMULPS  (R11)(BX*1), Z2, Z2
+	VSUBPS  Z12, Z2, Z2
+	VFNMADD231PS Z13, Z0, Z2
+	VMULPS  Z15, Z2, Z2
+	VMOVUPS Z2, (DI)(BX*1)
+	ADDQ $64, BX
+	SUBQ $16, CX
+	JMP  bwd512_vec
+
+bwd512_tail:
+	TESTQ CX, CX
+	JZ    bwd512_done
+	NORM_MASK512
+	VMOVUPS.Z (R10)(BX*1), K1, Z0
+	VSUBPS    Z14, Z0, Z0
+	VMULPS    Z15, Z0, Z0
+	VMOVUPS.Z (SI)(BX*1), K1, Z2
+	VMOVUPS.Z (R11)(BX*1), K1, Z4
+	VMULPS    Z4, Z2, Z2
+	VSUBPS    Z12, Z2, Z2
+	VFNMADD231PS Z13, Z0, Z2
+	VMULPS    Z15, Z2, Z2
+	VMOVUPS   Z2, K1, (DI)(BX*1)
+
+bwd512_done:
+	VZEROUPPER
+	RET
+
+// func normBwdDxAVX2(dx, dy, x, gamma *float32, n int, mean, rstd, a, b float32)
+TEXT ·normBwdDxAVX2(SB), NOSPLIT, $0-56
+	MOVQ dx+0(FP), DI
+	MOVQ dy+8(FP), SI
+	MOVQ x+16(FP), R10
+	MOVQ gamma+24(FP), R11
+	MOVQ n+32(FP), CX
+	VBROADCASTSS mean+40(FP), Y13
+	VBROADCASTSS rstd+44(FP), Y14
+	VBROADCASTSS a+48(FP), Y11
+	VBROADCASTSS b+52(FP), Y12
+	XORQ BX, BX
+
+bwd256_loop16:
+	CMPQ CX, $16
+	JLT  bwd256_vec
+	VMOVUPS (R10)(BX*1), Y0
+	VMOVUPS 32(R10)(BX*1), Y1
+	VSUBPS  Y13, Y0, Y0
+	VSUBPS  Y13, Y1, Y1
+	VMULPS  Y14, Y0, Y0
+	VMULPS  Y14, Y1, Y1
+	VMOVUPS (SI)(BX*1), Y2
+	VMOVUPS 32(SI)(BX*1), Y3
+	VMULPS  (R11)(BX*1), Y2, Y2
+	VMULPS  32(R11)(BX*1), Y3, Y3
+	VSUBPS  Y11, Y2, Y2
+	VSUBPS  Y11, Y3, Y3
+	VFNMADD231PS Y12, Y0, Y2
+	VFNMADD231PS Y12, Y1, Y3
+	VMULPS  Y14, Y2, Y2
+	VMULPS  Y14, Y3, Y3
+	VMOVUPS Y2, (DI)(BX*1)
+	VMOVUPS Y3, 32(DI)(BX*1)
+	ADDQ $64, BX
+	SUBQ $16, CX
+	JMP  bwd256_loop16
+
+bwd256_vec:
+	CMPQ CX, $8
+	JLT  bwd256_tail
+	VMOVUPS (R10)(BX*1), Y0
+	VSUBPS  Y13, Y0, Y0
+	VMULPS  Y14, Y0, Y0
+	VMOVUPS (SI)(BX*1), Y2
+	VMULPS  (R11)(BX*1), Y2, Y2
+	VSUBPS  Y11, Y2, Y2
+	VFNMADD231PS Y12, Y0, Y2
+	VMULPS  Y14, Y2, Y2
+	VMOVUPS Y2, (DI)(BX*1)
+	ADDQ $32, BX
+	SUBQ $8, CX
+	JMP  bwd256_vec
+
+bwd256_tail:
+	TESTQ CX, CX
+	JZ    bwd256_done
+	NORM_MASK256
+	VMASKMOVPS (R10)(BX*1), Y15, Y0
+	VSUBPS     Y13, Y0, Y0
+	VMULPS     Y14, Y0, Y0
+	VMASKMOVPS (SI)(BX*1), Y15, Y2
+	VMASKMOVPS (R11)(BX*1), Y15, Y4
+	VMULPS     Y4, Y2, Y2
+	VSUBPS     Y11, Y2, Y2
+	VFNMADD231PS Y12, Y0, Y2
+	VMULPS     Y14, Y2, Y2
+	VMASKMOVPS Y2, Y15, (DI)(BX*1)
+
+bwd256_done:
+	VZEROUPPER
+	RET

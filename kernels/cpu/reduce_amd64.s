@@ -1,0 +1,1127 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// Reduction kernels for reduce.go. AVX-512 routines handle the last n%16
+// elements with a K1 mask built from the count (masked loads never fault on
+// masked-off lanes); AVX2 routines load a lane mask from reduceMaskTab and use
+// VMASKMOVPS, which likewise never touches masked-off memory.
+
+// reduceMaskTab: 8 all-ones lanes then 8 zero lanes. The 8 lanes at byte
+// offset 4*(8-r) start with r ones.
+DATA reduceMaskTab<>+0(SB)/4, $0xffffffff
+DATA reduceMaskTab<>+4(SB)/4, $0xffffffff
+DATA reduceMaskTab<>+8(SB)/4, $0xffffffff
+DATA reduceMaskTab<>+12(SB)/4, $0xffffffff
+DATA reduceMaskTab<>+16(SB)/4, $0xffffffff
+DATA reduceMaskTab<>+20(SB)/4, $0xffffffff
+DATA reduceMaskTab<>+24(SB)/4, $0xffffffff
+DATA reduceMaskTab<>+28(SB)/4, $0xffffffff
+DATA reduceMaskTab<>+32(SB)/4, $0
+DATA reduceMaskTab<>+36(SB)/4, $0
+DATA reduceMaskTab<>+40(SB)/4, $0
+DATA reduceMaskTab<>+44(SB)/4, $0
+DATA reduceMaskTab<>+48(SB)/4, $0
+DATA reduceMaskTab<>+52(SB)/4, $0
+DATA reduceMaskTab<>+56(SB)/4, $0
+DATA reduceMaskTab<>+60(SB)/4, $0
+GLOBL reduceMaskTab<>(SB), RODATA|NOPTR, $64
+
+// K1 = (1<<CX)-1 for 1 <= CX <= 15; clobbers AX.
+#define REDUCE_MASK512 MOVL $1, AX; SHLL CX, AX; DECL AX; KMOVW AX, K1
+
+// Y15 = first CX lanes set, for 1 <= CX <= 7; clobbers AX, DX.
+#define REDUCE_MASK256 LEAQ reduceMaskTab<>(SB), AX; MOVQ $8, DX; SUBQ CX, DX; VMOVDQU (AX)(DX*4), Y15
+
+#define REDUCE_ZERO8_512 VPXORD Z0, Z0, Z0; VPXORD Z1, Z1, Z1; VPXORD Z2, Z2, Z2; VPXORD Z3, Z3, Z3; VPXORD Z4, Z4, Z4; VPXORD Z5, Z5, Z5; VPXORD Z6, Z6, Z6; VPXORD Z7, Z7, Z7
+
+#define REDUCE_ZERO8_256 VXORPS Y0, Y0, Y0; VXORPS Y1, Y1, Y1; VXORPS Y2, Y2, Y2; VXORPS Y3, Y3, Y3; VXORPS Y4, Y4, Y4; VXORPS Y5, Y5, Y5; VXORPS Y6, Y6, Y6; VXORPS Y7, Y7, Y7
+
+// Pairwise sum of the 8 accumulators into Z0, then of Z0's 16 lanes into X0.
+#define REDUCE_HSUM8_512 VADDPS Z1, Z0, Z0; VADDPS Z3, Z2, Z2; VADDPS Z5, Z4, Z4; VADDPS Z7, Z6, Z6; VADDPS Z2, Z0, Z0; VADDPS Z6, Z4, Z4; VADDPS Z4, Z0, Z0; VEXTRACTF64X4 $1, Z0, Y1; VADDPS Y1, Y0, Y0; VEXTRACTF128 $1, Y0, X1; VADDPS X1, X0, X0; VMOVHLPS X0, X0, X1; VADDPS X1, X0, X0; VMOVSHDUP X0, X1; VADDSS X1, X0, X0
+
+// Pairwise sum of the 8 accumulators into Y0, then of Y0's 8 lanes into X0.
+#define REDUCE_HSUM8_256 VADDPS Y1, Y0, Y0; VADDPS Y3, Y2, Y2; VADDPS Y5, Y4, Y4; VADDPS Y7, Y6, Y6; VADDPS Y2, Y0, Y0; VADDPS Y6, Y4, Y4; VADDPS Y4, Y0, Y0; VEXTRACTF128 $1, Y0, X1; VADDPS X1, X0, X0; VMOVHLPS X0, X0, X1; VADDPS X1, X0, X0; VMOVSHDUP X0, X1; VADDSS X1, X0, X0
+
+// func reduceSumAVX512(x *float32, n int) float32
+TEXT ·reduceSumAVX512(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	REDUCE_ZERO8_512
+
+sum512_loop128:
+	CMPQ CX, $128
+	JLT  sum512_vec
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+	VADDPS 320(SI), Z5, Z5
+	VADDPS 384(SI), Z6, Z6
+	VADDPS 448(SI), Z7, Z7
+	ADDQ $512, SI
+	SUBQ $128, CX
+	JMP  sum512_loop128
+
+sum512_vec:
+	CMPQ CX, $16
+	JLT  sum512_tail
+	VADDPS (SI), Z0, Z0
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP  sum512_vec
+
+sum512_tail:
+	TESTQ CX, CX
+	JZ    sum512_done
+	REDUCE_MASK512
+	VMOVUPS.Z (SI), K1, Z8
+	VADDPS    Z8, Z1, Z1
+
+sum512_done:
+	REDUCE_HSUM8_512
+	VMOVSS X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func reduceSumAVX2(x *float32, n int) float32
+TEXT ·reduceSumAVX2(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	REDUCE_ZERO8_256
+
+sum256_loop64:
+	CMPQ CX, $64
+	JLT  sum256_vec
+	VADDPS (SI), Y0, Y0
+	VADDPS 32(SI), Y1, Y1
+	VADDPS 64(SI), Y2, Y2
+	VADDPS 96(SI), Y3, Y3
+	VADDPS 128(SI), Y4, Y4
+	VADDPS 160(SI), Y5, Y5
+	VADDPS 192(SI), Y6, Y6
+	VADDPS 224(SI), Y7, Y7
+	ADDQ $256, SI
+	SUBQ $64, CX
+	JMP  sum256_loop64
+
+sum256_vec:
+	CMPQ CX, $8
+	JLT  sum256_tail
+	VADDPS (SI), Y0, Y0
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP  sum256_vec
+
+sum256_tail:
+	TESTQ CX, CX
+	JZ    sum256_done
+	REDUCE_MASK256
+	VMASKMOVPS (SI), Y15, Y8
+	VADDPS     Y8, Y1, Y1
+
+sum256_done:
+	REDUCE_HSUM8_256
+	VMOVSS X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func reduceDotAVX512(x, y *float32, n int) float32
+TEXT ·reduceDotAVX512(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ n+16(FP), CX
+	REDUCE_ZERO8_512
+
+dot512_loop128:
+	CMPQ CX, $128
+	JLT  dot512_vec
+	VMOVUPS (SI), Z8
+	VMOVUPS 64(SI), Z9
+	VMOVUPS 128(SI), Z10
+	VMOVUPS 192(SI), Z11
+	VMOVUPS 256(SI), Z12
+	VMOVUPS 320(SI), Z13
+	VMOVUPS 384(SI), Z14
+	VMOVUPS 448(SI), Z15
+	VFMADD231PS (DI), Z8, Z0
+	VFMADD231PS 64(DI), Z9, Z1
+	VFMADD231PS 128(DI), Z10, Z2
+	VFMADD231PS 192(DI), Z11, Z3
+	VFMADD231PS 256(DI), Z12, Z4
+	VFMADD231PS 320(DI), Z13, Z5
+	VFMADD231PS 384(DI), Z14, Z6
+	VFMADD231PS 448(DI), Z15, Z7
+	ADDQ $512, SI
+	ADDQ $512, DI
+	SUBQ $128, CX
+	JMP  dot512_loop128
+
+dot512_vec:
+	CMPQ CX, $16
+	JLT  dot512_tail
+	VMOVUPS     (SI), Z8
+	VFMADD231PS (DI), Z8, Z0
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  dot512_vec
+
+dot512_tail:
+	TESTQ CX, CX
+	JZ    dot512_done
+	REDUCE_MASK512
+	VMOVUPS.Z   (SI), K1, Z8
+	VMOVUPS.Z   (DI), K1, Z9
+	VFMADD231PS Z9, Z8, Z1
+
+dot512_done:
+	REDUCE_HSUM8_512
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func reduceDotAVX2(x, y *float32, n int) float32
+TEXT ·reduceDotAVX2(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ n+16(FP), CX
+	REDUCE_ZERO8_256
+
+dot256_loop64:
+	CMPQ CX, $64
+	JLT  dot256_vec
+	VMOVUPS (SI), Y8
+	VMOVUPS 32(SI), Y9
+	VMOVUPS 64(SI), Y10
+	VMOVUPS 96(SI), Y11
+	VMOVUPS 128(SI), Y12
+	VMOVUPS 160(SI), Y13
+	VMOVUPS 192(SI), Y14
+	VMOVUPS 224(SI), Y15
+	VFMADD231PS (DI), Y8, Y0
+	VFMADD231PS 32(DI), Y9, Y1
+	VFMADD231PS 64(DI), Y10, Y2
+	VFMADD231PS 96(DI), Y11, Y3
+	VFMADD231PS 128(DI), Y12, Y4
+	VFMADD231PS 160(DI), Y13, Y5
+	VFMADD231PS 192(DI), Y14, Y6
+	VFMADD231PS 224(DI), Y15, Y7
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $64, CX
+	JMP  dot256_loop64
+
+dot256_vec:
+	CMPQ CX, $8
+	JLT  dot256_tail
+	VMOVUPS     (SI), Y8
+	VFMADD231PS (DI), Y8, Y0
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  dot256_vec
+
+dot256_tail:
+	TESTQ CX, CX
+	JZ    dot256_done
+	REDUCE_MASK256
+	VMASKMOVPS  (SI), Y15, Y8
+	VMASKMOVPS  (DI), Y15, Y9
+	VFMADD231PS Y9, Y8, Y1
+
+dot256_done:
+	REDUCE_HSUM8_256
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func reduceSumSqAVX512(x *float32, n int) float32
+TEXT ·reduceSumSqAVX512(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	REDUCE_ZERO8_512
+
+ssq512_loop128:
+	CMPQ CX, $128
+	JLT  ssq512_vec
+	VMOVUPS (SI), Z8
+	VMOVUPS 64(SI), Z9
+	VMOVUPS 128(SI), Z10
+	VMOVUPS 192(SI), Z11
+	VMOVUPS 256(SI), Z12
+	VMOVUPS 320(SI), Z13
+	VMOVUPS 384(SI), Z14
+	VMOVUPS 448(SI), Z15
+	VFMADD231PS Z8, Z8, Z0
+	VFMADD231PS Z9, Z9, Z1
+	VFMADD231PS Z10, Z10, Z2
+	VFMADD231PS Z11, Z11, Z3
+	VFMADD231PS Z12, Z12, Z4
+	VFMADD231PS Z13, Z13, Z5
+	VFMADD231PS Z14, Z14, Z6
+	VFMADD231PS Z15, Z15, Z7
+	ADDQ $512, SI
+	SUBQ $128, CX
+	JMP  ssq512_loop128
+
+ssq512_vec:
+	CMPQ CX, $16
+	JLT  ssq512_tail
+	VMOVUPS     (SI), Z8
+	VFMADD231PS Z8, Z8, Z0
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP  ssq512_vec
+
+ssq512_tail:
+	TESTQ CX, CX
+	JZ    ssq512_done
+	REDUCE_MASK512
+	VMOVUPS.Z   (SI), K1, Z8
+	VFMADD231PS Z8, Z8, Z1
+
+ssq512_done:
+	REDUCE_HSUM8_512
+	VMOVSS X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func reduceSumSqAVX2(x *float32, n int) float32
+TEXT ·reduceSumSqAVX2(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	REDUCE_ZERO8_256
+
+ssq256_loop64:
+	CMPQ CX, $64
+	JLT  ssq256_vec
+	VMOVUPS (SI), Y8
+	VMOVUPS 32(SI), Y9
+	VMOVUPS 64(SI), Y10
+	VMOVUPS 96(SI), Y11
+	VMOVUPS 128(SI), Y12
+	VMOVUPS 160(SI), Y13
+	VMOVUPS 192(SI), Y14
+	VMOVUPS 224(SI), Y15
+	VFMADD231PS Y8, Y8, Y0
+	VFMADD231PS Y9, Y9, Y1
+	VFMADD231PS Y10, Y10, Y2
+	VFMADD231PS Y11, Y11, Y3
+	VFMADD231PS Y12, Y12, Y4
+	VFMADD231PS Y13, Y13, Y5
+	VFMADD231PS Y14, Y14, Y6
+	VFMADD231PS Y15, Y15, Y7
+	ADDQ $256, SI
+	SUBQ $64, CX
+	JMP  ssq256_loop64
+
+ssq256_vec:
+	CMPQ CX, $8
+	JLT  ssq256_tail
+	VMOVUPS     (SI), Y8
+	VFMADD231PS Y8, Y8, Y0
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP  ssq256_vec
+
+ssq256_tail:
+	TESTQ CX, CX
+	JZ    ssq256_done
+	REDUCE_MASK256
+	VMASKMOVPS  (SI), Y15, Y8
+	VFMADD231PS Y8, Y8, Y1
+
+ssq256_done:
+	REDUCE_HSUM8_256
+	VMOVSS X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func reduceSqDevAVX512(x *float32, n int, m float32) float32
+// Returns sum (x[i]-m)^2.
+TEXT ·reduceSqDevAVX512(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS m+16(FP), Z16
+	REDUCE_ZERO8_512
+
+sqd512_loop128:
+	CMPQ CX, $128
+	JLT  sqd512_vec
+	VSUBPS (SI), Z16, Z8
+	VSUBPS 64(SI), Z16, Z9
+	VSUBPS 128(SI), Z16, Z10
+	VSUBPS 192(SI), Z16, Z11
+	VSUBPS 256(SI), Z16, Z12
+	VSUBPS 320(SI), Z16, Z13
+	VSUBPS 384(SI), Z16, Z14
+	VSUBPS 448(SI), Z16, Z15
+	VFMADD231PS Z8, Z8, Z0
+	VFMADD231PS Z9, Z9, Z1
+	VFMADD231PS Z10, Z10, Z2
+	VFMADD231PS Z11, Z11, Z3
+	VFMADD231PS Z12, Z12, Z4
+	VFMADD231PS Z13, Z13, Z5
+	VFMADD231PS Z14, Z14, Z6
+	VFMADD231PS Z15, Z15, Z7
+	ADDQ $512, SI
+	SUBQ $128, CX
+	JMP  sqd512_loop128
+
+sqd512_vec:
+	CMPQ CX, $16
+	JLT  sqd512_tail
+	VSUBPS      (SI), Z16, Z8
+	VFMADD231PS Z8, Z8, Z0
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP  sqd512_vec
+
+sqd512_tail:
+	TESTQ CX, CX
+	JZ    sqd512_done
+	REDUCE_MASK512
+	VMOVUPS.Z   (SI), K1, Z8
+	VSUBPS.Z    Z16, Z8, K1, Z8
+	VFMADD231PS Z8, Z8, Z1
+
+sqd512_done:
+	REDUCE_HSUM8_512
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func reduceSqDevAVX2(x *float32, n int, m float32) float32
+TEXT ·reduceSqDevAVX2(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS m+16(FP), Y14
+	REDUCE_ZERO8_256
+
+sqd256_loop48:
+	CMPQ CX, $48
+	JLT  sqd256_vec
+	VMOVUPS (SI), Y8
+	VMOVUPS 32(SI), Y9
+	VMOVUPS 64(SI), Y10
+	VMOVUPS 96(SI), Y11
+	VMOVUPS 128(SI), Y12
+	VMOVUPS 160(SI), Y13
+	VSUBPS  Y14, Y8, Y8
+	VSUBPS  Y14, Y9, Y9
+	VSUBPS  Y14, Y10, Y10
+	VSUBPS  Y14, Y11, Y11
+	VSUBPS  Y14, Y12, Y12
+	VSUBPS  Y14, Y13, Y13
+	VFMADD231PS Y8, Y8, Y0
+	VFMADD231PS Y9, Y9, Y1
+	VFMADD231PS Y10, Y10, Y2
+	VFMADD231PS Y11, Y11, Y3
+	VFMADD231PS Y12, Y12, Y4
+	VFMADD231PS Y13, Y13, Y5
+	ADDQ $192, SI
+	SUBQ $48, CX
+	JMP  sqd256_loop48
+
+sqd256_vec:
+	CMPQ CX, $8
+	JLT  sqd256_tail
+	VMOVUPS     (SI), Y8
+	VSUBPS      Y14, Y8, Y8
+	VFMADD231PS Y8, Y8, Y0
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP  sqd256_vec
+
+sqd256_tail:
+	TESTQ CX, CX
+	JZ    sqd256_done
+	REDUCE_MASK256
+	VMASKMOVPS  (SI), Y15, Y8
+	VSUBPS      Y14, Y8, Y8
+	VANDPS      Y15, Y8, Y8
+	VFMADD231PS Y8, Y8, Y1
+
+sqd256_done:
+	REDUCE_HSUM8_256
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func reduceMaxAVX512(x *float32, n int) float32
+// NaN lanes are detected with unordered compares accumulated in K3.
+TEXT ·reduceMaxAVX512(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVL $0xff800000, AX
+	VPBROADCASTD AX, Z0
+	VMOVAPS Z0, Z1
+	VMOVAPS Z0, Z2
+	VMOVAPS Z0, Z3
+	VMOVAPS Z0, Z8
+	KXORW K3, K3, K3
+
+max512_loop64:
+	CMPQ CX, $64
+	JLT  max512_vec
+	VMOVUPS (SI), Z4
+	VMOVUPS 64(SI), Z5
+	VMOVUPS 128(SI), Z6
+	VMOVUPS 192(SI), Z7
+	VMAXPS  Z4, Z0, Z0
+	VMAXPS  Z5, Z1, Z1
+	VMAXPS  Z6, Z2, Z2
+	VMAXPS  Z7, Z3, Z3
+	VCMPPS  $3, Z5, Z4, K4
+	VCMPPS  $3, Z7, Z6, K5
+	KORW    K4, K3, K3
+	KORW    K5, K3, K3
+	ADDQ $256, SI
+	SUBQ $64, CX
+	JMP  max512_loop64
+
+max512_vec:
+	CMPQ CX, $16
+	JLT  max512_tail
+	VMOVUPS (SI), Z4
+	VMAXPS  Z4, Z0, Z0
+	VCMPPS  $3, Z4, Z4, K4
+	KORW    K4, K3, K3
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP  max512_vec
+
+max512_tail:
+	TESTQ CX, CX
+	JZ    max512_done
+	REDUCE_MASK512
+	VMOVAPS Z8, Z4
+	VMOVUPS (SI), K1, Z4
+	VMAXPS  Z4, Z1, Z1
+	VCMPPS  $3, Z4, Z4, K4
+	KORW    K4, K3, K3
+
+max512_done:
+	VMAXPS Z1, Z0, Z0
+	VMAXPS Z3, Z2, Z2
+	VMAXPS Z2, Z0, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VMAXPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VMOVHLPS X0, X0, X1
+	VMAXPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VMAXSS X1, X0, X0
+	KORTESTW K3, K3
+	JNE  max512_nan
+	VMOVSS X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+max512_nan:
+	MOVL $0x7fc00000, AX
+	MOVL AX, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func reduceMaxAVX2(x *float32, n int) float32
+// NaN lanes are detected with unordered compares ORed into Y9.
+TEXT ·reduceMaxAVX2(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVL $0xff800000, AX
+	MOVL AX, X0
+	VBROADCASTSS X0, Y0
+	VMOVAPS Y0, Y1
+	VMOVAPS Y0, Y2
+	VMOVAPS Y0, Y3
+	VMOVAPS Y0, Y8
+	VXORPS  Y9, Y9, Y9
+
+max256_loop32:
+	CMPQ CX, $32
+	JLT  max256_vec
+	VMOVUPS (SI), Y4
+	VMOVUPS 32(SI), Y5
+	VMOVUPS 64(SI), Y6
+	VMOVUPS 96(SI), Y7
+	VMAXPS  Y4, Y0, Y0
+	VMAXPS  Y5, Y1, Y1
+	VMAXPS  Y6, Y2, Y2
+	VMAXPS  Y7, Y3, Y3
+	VCMPPS  $3, Y5, Y4, Y10
+	VCMPPS  $3, Y7, Y6, Y11
+	VORPS   Y10, Y9, Y9
+	VORPS   Y11, Y9, Y9
+	ADDQ $128, SI
+	SUBQ $32, CX
+	JMP  max256_loop32
+
+max256_vec:
+	CMPQ CX, $8
+	JLT  max256_tail
+	VMOVUPS (SI), Y4
+	VMAXPS  Y4, Y0, Y0
+	VCMPPS  $3, Y4, Y4, Y10
+	VORPS   Y10, Y9, Y9
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP  max256_vec
+
+max256_tail:
+	TESTQ CX, CX
+	JZ    max256_done
+	REDUCE_MASK256
+	VMASKMOVPS (SI), Y15, Y4
+	VBLENDVPS  Y15, Y4, Y8, Y4
+	VMAXPS     Y4, Y1, Y1
+	VCMPPS     $3, Y4, Y4, Y10
+	VORPS      Y10, Y9, Y9
+
+max256_done:
+	VMAXPS Y1, Y0, Y0
+	VMAXPS Y3, Y2, Y2
+	VMAXPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VMOVHLPS X0, X0, X1
+	VMAXPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VMAXSS X1, X0, X0
+	VMOVMSKPS Y9, AX
+	TESTL AX, AX
+	JNZ  max256_nan
+	VMOVSS X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+max256_nan:
+	MOVL $0x7fc00000, AX
+	MOVL AX, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func reduceIndexEqAVX512(x *float32, n int, v float32) int
+// Returns the first i with x[i] == v, or n.
+TEXT ·reduceIndexEqAVX512(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), R8
+	VBROADCASTSS v+16(FP), Z8
+	XORQ BX, BX
+
+ieq512_loop64:
+	MOVQ R8, DX
+	SUBQ BX, DX
+	CMPQ DX, $64
+	JLT  ieq512_vec
+	VCMPPS $0, (SI)(BX*4), Z8, K1
+	VCMPPS $0, 64(SI)(BX*4), Z8, K2
+	VCMPPS $0, 128(SI)(BX*4), Z8, K3
+	VCMPPS $0, 192(SI)(BX*4), Z8, K4
+	KORW   K1, K2, K5
+	KORW   K3, K4, K6
+	KORTESTW K5, K6
+	JNE    ieq512_found64
+	ADDQ $64, BX
+	JMP  ieq512_loop64
+
+ieq512_found64:
+	KMOVW K1, AX
+	TESTL AX, AX
+	JNZ   ieq512_found
+	ADDQ  $16, BX
+	KMOVW K2, AX
+	TESTL AX, AX
+	JNZ   ieq512_found
+	ADDQ  $16, BX
+	KMOVW K3, AX
+	TESTL AX, AX
+	JNZ   ieq512_found
+	ADDQ  $16, BX
+	KMOVW K4, AX
+	JMP   ieq512_found
+
+ieq512_vec:
+	CMPQ DX, $16
+	JLT  ieq512_tail
+	VCMPPS $0, (SI)(BX*4), Z8, K1
+	KMOVW  K1, AX
+	TESTL  AX, AX
+	JNZ    ieq512_found
+	ADDQ $16, BX
+	SUBQ $16, DX
+	JMP  ieq512_vec
+
+ieq512_tail:
+	TESTQ DX, DX
+	JZ    ieq512_none
+	MOVQ  DX, CX
+	REDUCE_MASK512
+	VMOVUPS.Z (SI)(BX*4), K1, Z1
+	VCMPPS    $0, Z1, Z8, K1, K2
+	KMOVW     K2, AX
+	TESTL     AX, AX
+	JNZ       ieq512_found
+
+ieq512_none:
+	MOVQ R8, ret+24(FP)
+	VZEROUPPER
+	RET
+
+ieq512_found:
+	BSFL AX, AX
+	ADDQ AX, BX
+	MOVQ BX, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func reduceIndexEqAVX2(x *float32, n int, v float32) int
+TEXT ·reduceIndexEqAVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), R8
+	VBROADCASTSS v+16(FP), Y8
+	XORQ BX, BX
+
+ieq256_loop32:
+	MOVQ R8, DX
+	SUBQ BX, DX
+	CMPQ DX, $32
+	JLT  ieq256_vec
+	VCMPPS $0, (SI)(BX*4), Y8, Y1
+	VCMPPS $0, 32(SI)(BX*4), Y8, Y2
+	VCMPPS $0, 64(SI)(BX*4), Y8, Y3
+	VCMPPS $0, 96(SI)(BX*4), Y8, Y4
+	VORPS  Y1, Y2, Y5
+	VORPS  Y3, Y4, Y6
+	VORPS  Y5, Y6, Y5
+	VMOVMSKPS Y5, AX
+	TESTL  AX, AX
+	JNZ    ieq256_found32
+	ADDQ $32, BX
+	JMP  ieq256_loop32
+
+ieq256_found32:
+	VMOVMSKPS Y1, AX
+	TESTL AX, AX
+	JNZ   ieq256_found
+	ADDQ  $8, BX
+	VMOVMSKPS Y2, AX
+	TESTL AX, AX
+	JNZ   ieq256_found
+	ADDQ  $8, BX
+	VMOVMSKPS Y3, AX
+	TESTL AX, AX
+	JNZ   ieq256_found
+	ADDQ  $8, BX
+	VMOVMSKPS Y4, AX
+	JMP   ieq256_found
+
+ieq256_vec:
+	CMPQ DX, $8
+	JLT  ieq256_tail
+	VCMPPS $0, (SI)(BX*4), Y8, Y1
+	VMOVMSKPS Y1, AX
+	TESTL  AX, AX
+	JNZ    ieq256_found
+	ADDQ $8, BX
+	SUBQ $8, DX
+	JMP  ieq256_vec
+
+ieq256_tail:
+	TESTQ DX, DX
+	JZ    ieq256_none
+	MOVQ  DX, CX
+	REDUCE_MASK256
+	VMASKMOVPS (SI)(BX*4), Y15, Y1
+	VCMPPS     $0, Y1, Y8, Y1
+	VANDPS     Y15, Y1, Y1
+	VMOVMSKPS  Y1, AX
+	TESTL      AX, AX
+	JNZ        ieq256_found
+
+ieq256_none:
+	MOVQ R8, ret+24(FP)
+	VZEROUPPER
+	RET
+
+ieq256_found:
+	BSFL AX, AX
+	ADDQ AX, BX
+	MOVQ BX, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func reduceAddAVX512(dst, x *float32, n int)
+// dst[i] += x[i].
+TEXT ·reduceAddAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+
+add512_loop64:
+	CMPQ CX, $64
+	JLT  add512_vec
+	VMOVUPS (DI), Z0
+	VMOVUPS 64(DI), Z1
+	VMOVUPS 128(DI), Z2
+	VMOVUPS 192(DI), Z3
+	VADDPS  (SI), Z0, Z0
+	VADDPS  64(SI), Z1, Z1
+	VADDPS  128(SI), Z2, Z2
+	VADDPS  192(SI), Z3, Z3
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	ADDQ $256, DI
+	ADDQ $256, SI
+	SUBQ $64, CX
+	JMP  add512_loop64
+
+add512_vec:
+	CMPQ CX, $16
+	JLT  add512_tail
+	VMOVUPS (DI), Z0
+	VADDPS  (SI), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP  add512_vec
+
+add512_tail:
+	TESTQ CX, CX
+	JZ    add512_done
+	REDUCE_MASK512
+	VMOVUPS.Z (DI), K1, Z0
+	VMOVUPS.Z (SI), K1, Z1
+	VADDPS    Z1, Z0, Z0
+	VMOVUPS   Z0, K1, (DI)
+
+add512_done:
+	VZEROUPPER
+	RET
+
+// func reduceAddAVX2(dst, x *float32, n int)
+TEXT ·reduceAddAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+
+add256_loop32:
+	CMPQ CX, $32
+	JLT  add256_vec
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
+	VADDPS  (SI), Y0, Y0
+	VADDPS  32(SI), Y1, Y1
+	VADDPS  64(SI), Y2, Y2
+	VADDPS  96(SI), Y3, Y3
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	SUBQ $32, CX
+	JMP  add256_loop32
+
+add256_vec:
+	CMPQ CX, $8
+	JLT  add256_tail
+	VMOVUPS (DI), Y0
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP  add256_vec
+
+add256_tail:
+	TESTQ CX, CX
+	JZ    add256_done
+	REDUCE_MASK256
+	VMASKMOVPS (DI), Y15, Y0
+	VMASKMOVPS (SI), Y15, Y1
+	VADDPS     Y1, Y0, Y0
+	VMASKMOVPS Y0, Y15, (DI)
+
+add256_done:
+	VZEROUPPER
+	RET
+
+// func reduceAddSqAVX512(dst, x *float32, n int)
+// dst[i] += x[i]*x[i].
+TEXT ·reduceAddSqAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+
+adq512_loop64:
+	CMPQ CX, $64
+	JLT  adq512_vec
+	VMOVUPS (DI), Z0
+	VMOVUPS 64(DI), Z1
+	VMOVUPS 128(DI), Z2
+	VMOVUPS 192(DI), Z3
+	VMOVUPS (SI), Z4
+	VMOVUPS 64(SI), Z5
+	VMOVUPS 128(SI), Z6
+	VMOVUPS 192(SI), Z7
+	VFMADD231PS Z4, Z4, Z0
+	VFMADD231PS Z5, Z5, Z1
+	VFMADD231PS Z6, Z6, Z2
+	VFMADD231PS Z7, Z7, Z3
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	ADDQ $256, DI
+	ADDQ $256, SI
+	SUBQ $64, CX
+	JMP  adq512_loop64
+
+adq512_vec:
+	CMPQ CX, $16
+	JLT  adq512_tail
+	VMOVUPS (DI), Z0
+	VMOVUPS (SI), Z4
+	VFMADD231PS Z4, Z4, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP  adq512_vec
+
+adq512_tail:
+	TESTQ CX, CX
+	JZ    adq512_done
+	REDUCE_MASK512
+	VMOVUPS.Z (DI), K1, Z0
+	VMOVUPS.Z (SI), K1, Z4
+	VFMADD231PS Z4, Z4, Z0
+	VMOVUPS   Z0, K1, (DI)
+
+adq512_done:
+	VZEROUPPER
+	RET
+
+// func reduceAddSqAVX2(dst, x *float32, n int)
+TEXT ·reduceAddSqAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+
+adq256_loop32:
+	CMPQ CX, $32
+	JLT  adq256_vec
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
+	VMOVUPS (SI), Y4
+	VMOVUPS 32(SI), Y5
+	VMOVUPS 64(SI), Y6
+	VMOVUPS 96(SI), Y7
+	VFMADD231PS Y4, Y4, Y0
+	VFMADD231PS Y5, Y5, Y1
+	VFMADD231PS Y6, Y6, Y2
+	VFMADD231PS Y7, Y7, Y3
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	SUBQ $32, CX
+	JMP  adq256_loop32
+
+adq256_vec:
+	CMPQ CX, $8
+	JLT  adq256_tail
+	VMOVUPS (DI), Y0
+	VMOVUPS (SI), Y4
+	VFMADD231PS Y4, Y4, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP  adq256_vec
+
+adq256_tail:
+	TESTQ CX, CX
+	JZ    adq256_done
+	REDUCE_MASK256
+	VMASKMOVPS (DI), Y15, Y0
+	VMASKMOVPS (SI), Y15, Y4
+	VFMADD231PS Y4, Y4, Y0
+	VMASKMOVPS Y0, Y15, (DI)
+
+adq256_done:
+	VZEROUPPER
+	RET
+
+// func reduceMaxAccAVX512(dst, x *float32, n int)
+// dst[i] = x[i] where x[i] > dst[i] or (x[i] is NaN and dst[i] is not):
+// K2 = ORD(d,d) & NLE_UQ(x,d).
+TEXT ·reduceMaxAccAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+
+mxa512_vec:
+	CMPQ CX, $16
+	JLT  mxa512_tail
+	VMOVUPS (DI), Z0
+	VMOVUPS (SI), Z1
+	VCMPPS  $7, Z0, Z0, K2
+	VCMPPS  $6, Z0, Z1, K2, K2
+	VMOVUPS Z1, K2, (DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP  mxa512_vec
+
+mxa512_tail:
+	TESTQ CX, CX
+	JZ    mxa512_done
+	REDUCE_MASK512
+	VMOVUPS.Z (DI), K1, Z0
+	VMOVUPS.Z (SI), K1, Z1
+	VCMPPS    $7, Z0, Z0, K1, K2
+	VCMPPS    $6, Z0, Z1, K2, K2
+	VMOVUPS   Z1, K2, (DI)
+
+mxa512_done:
+	VZEROUPPER
+	RET
+
+// func reduceMaxAccAVX2(dst, x *float32, n int)
+TEXT ·reduceMaxAccAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+
+mxa256_vec:
+	CMPQ CX, $8
+	JLT  mxa256_tail
+	VMOVUPS   (DI), Y0
+	VMOVUPS   (SI), Y1
+	VCMPPS    $7, Y0, Y0, Y2
+	VCMPPS    $6, Y0, Y1, Y3
+	VANDPS    Y2, Y3, Y3
+	VBLENDVPS Y3, Y1, Y0, Y0
+	VMOVUPS   Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP  mxa256_vec
+
+mxa256_tail:
+	TESTQ CX, CX
+	JZ    mxa256_done
+	REDUCE_MASK256
+	VMASKMOVPS (DI), Y15, Y0
+	VMASKMOVPS (SI), Y15, Y1
+	VCMPPS     $7, Y0, Y0, Y2
+	VCMPPS     $6, Y0, Y1, Y3
+	VANDPS     Y2, Y3, Y3
+	VBLENDVPS  Y3, Y1, Y0, Y0
+	VMASKMOVPS Y0, Y15, (DI)
+
+mxa256_done:
+	VZEROUPPER
+	RET
+
+// func reduceMaxArgAccAVX512(dst *float32, arg *int32, x *float32, n int, j int32)
+// reduceMaxAcc that also stores j into arg wherever dst changes.
+TEXT ·reduceMaxArgAccAVX512(SB), NOSPLIT, $0-36
+	MOVQ dst+0(FP), DI
+	MOVQ arg+8(FP), BX
+	MOVQ x+16(FP), SI
+	MOVQ n+24(FP), CX
+	MOVL j+32(FP), AX
+	VPBROADCASTD AX, Z8
+
+mxg512_vec:
+	CMPQ CX, $16
+	JLT  mxg512_tail
+	VMOVUPS   (DI), Z0
+	VMOVUPS   (SI), Z1
+	VCMPPS    $7, Z0, Z0, K2
+	VCMPPS    $6, Z0, Z1, K2, K2
+	VMOVUPS   Z1, K2, (DI)
+	VMOVDQU32 Z8, K2, (BX)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	ADDQ $64, BX
+	SUBQ $16, CX
+	JMP  mxg512_vec
+
+mxg512_tail:
+	TESTQ CX, CX
+	JZ    mxg512_done
+	REDUCE_MASK512
+	VMOVUPS.Z (DI), K1, Z0
+	VMOVUPS.Z (SI), K1, Z1
+	VCMPPS    $7, Z0, Z0, K1, K2
+	VCMPPS    $6, Z0, Z1, K2, K2
+	VMOVUPS   Z1, K2, (DI)
+	VMOVDQU32 Z8, K2, (BX)
+
+mxg512_done:
+	VZEROUPPER
+	RET
+
+// func reduceMaxArgAccAVX2(dst *float32, arg *int32, x *float32, n int, j int32)
+TEXT ·reduceMaxArgAccAVX2(SB), NOSPLIT, $0-36
+	MOVQ dst+0(FP), DI
+	MOVQ arg+8(FP), BX
+	MOVQ x+16(FP), SI
+	MOVQ n+24(FP), CX
+	MOVL j+32(FP), AX
+	VMOVD AX, X8
+	VPBROADCASTD X8, Y8
+
+mxg256_vec:
+	CMPQ CX, $8
+	JLT  mxg256_tail
+	VMOVUPS   (DI), Y0
+	VMOVUPS   (SI), Y1
+	VMOVUPS   (BX), Y4
+	VCMPPS    $7, Y0, Y0, Y2
+	VCMPPS    $6, Y0, Y1, Y3
+	VANDPS    Y2, Y3, Y3
+	VBLENDVPS Y3, Y1, Y0, Y0
+	VBLENDVPS Y3, Y8, Y4, Y4
+	VMOVUPS   Y0, (DI)
+	VMOVUPS   Y4, (BX)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, BX
+	SUBQ $8, CX
+	JMP  mxg256_vec
+
+mxg256_tail:
+	TESTQ CX, CX
+	JZ    mxg256_done
+	REDUCE_MASK256
+	VMASKMOVPS (DI), Y15, Y0
+	VMASKMOVPS (SI), Y15, Y1
+	VMASKMOVPS (BX), Y15, Y4
+	VCMPPS     $7, Y0, Y0, Y2
+	VCMPPS     $6, Y0, Y1, Y3
+	VANDPS     Y2, Y3, Y3
+	VBLENDVPS  Y3, Y1, Y0, Y0
+	VBLENDVPS  Y3, Y8, Y4, Y4
+	VMASKMOVPS Y0, Y15, (DI)
+	VMASKMOVPS Y4, Y15, (BX)
+
+mxg256_done:
+	VZEROUPPER
+	RET

@@ -1,0 +1,97 @@
+package tensor
+
+import (
+	"fmt"
+	"math/rand/v2"
+)
+
+// RNG is a seeded random generator for tensors (PCG). The same seed gives the
+// same tensors on every machine. It is not safe for concurrent use.
+type RNG struct {
+	r    *rand.Rand
+	pcg  *rand.PCG
+	seed uint64
+}
+
+// NewRNG returns a generator seeded with seed.
+func NewRNG(seed uint64) *RNG {
+	p := rand.NewPCG(seed, seed^0x5851f42d4c957f2d)
+	return &RNG{r: rand.New(p), pcg: p, seed: seed}
+}
+
+// State returns the generator's state, for checkpoints.
+func (g *RNG) State() ([]byte, error) { return g.pcg.MarshalBinary() }
+
+// SetState restores a state returned by State.
+func (g *RNG) SetState(b []byte) error {
+	if err := g.pcg.UnmarshalBinary(b); err != nil {
+		return fmt.Errorf("tensor: restoring RNG state: %w", err)
+	}
+	return nil
+}
+
+// Float64 returns a uniform float64 in [0, 1).
+func (g *RNG) Float64() float64 { return g.r.Float64() }
+
+// IntN returns a uniform int in [0, n).
+func (g *RNG) IntN(n int) int { return g.r.IntN(n) }
+
+// Perm returns a random permutation of [0, n).
+func (g *RNG) Perm(n int) []int { return g.r.Perm(n) }
+
+// Normal returns a float32 CPU tensor of N(mean, std²) samples.
+func (g *RNG) Normal(mean, std float64, shape ...int) *Tensor {
+	t := Zeros(shape...)
+	d := t.Data32()
+	for i := range d {
+		d[i] = float32(mean + std*g.r.NormFloat64())
+	}
+	return t
+}
+
+// Uniform returns a float32 CPU tensor of samples uniform in [lo, hi).
+func (g *RNG) Uniform(lo, hi float64, shape ...int) *Tensor {
+	t := Zeros(shape...)
+	d := t.Data32()
+	for i := range d {
+		d[i] = float32(lo + (hi-lo)*g.r.Float64())
+	}
+	return t
+}
+
+// Normal64 and Uniform64 are the float64 versions.
+func (g *RNG) Normal64(mean, std float64, shape ...int) *Tensor {
+	t := New(Float64, shape...)
+	d := t.Data64()
+	for i := range d {
+		d[i] = mean + std*g.r.NormFloat64()
+	}
+	return t
+}
+
+// Uniform64 returns a float64 CPU tensor uniform in [lo, hi).
+func (g *RNG) Uniform64(lo, hi float64, shape ...int) *Tensor {
+	t := New(Float64, shape...)
+	d := t.Data64()
+	for i := range d {
+		d[i] = lo + (hi-lo)*g.r.Float64()
+	}
+	return t
+}
+
+// DropoutMask returns a float32 CPU tensor whose elements are 0 with
+// probability p and 1/(1-p) otherwise (inverted dropout). p must be in [0, 1).
+func (g *RNG) DropoutMask(p float64, shape ...int) *Tensor {
+	if p < 0 || p >= 1 {
+		panic(fmt.Sprintf("tensor.DropoutMask: p = %g, want 0 <= p < 1", p))
+	}
+	t := Zeros(shape...)
+	d := t.Data32()
+	keep := float32(1 / (1 - p))
+	for i := range d {
+		if g.r.Float64() >= p {
+			d[i] = keep
+		}
+	}
+	return t
+}
