@@ -1,4 +1,14 @@
-// Package train holds ragr's trainer: RAG-Retrieval JSONL datasets, batching,
-// the training modes, checkpoints and evaluation. It is filled by the training
-// issues; this file places the package in the layer table.
+// Package train is ragr's trainer: the loop every training mode shares
+// (epochs and steps, gradient accumulation, clipping, AdamW with
+// RAG-Retrieval's parameter groups and a learning-rate schedule, evaluation
+// every N steps, checkpoints every N steps and at epoch end keeping the
+// newest K, exact resume, export in the Hugging Face layout, a progress
+// bar, metrics as JSONL and a PNG of the curves) and the reranker training
+// mode (BERT / XLM-R cross-encoders and Qwen2 sequence-classification
+// rerankers) on RAG-Retrieval's JSONL formats and YAML configs.
+//
+// Data parallelism is designed in: a run has a rank and a world size, the
+// data order is sharded by rank, and gradients pass through one reduction
+// point (Reducer) before the optimizer step; the single-process reducer is
+// the identity.
 package train

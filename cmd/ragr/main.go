@@ -27,6 +27,8 @@ Commands:
   bench cpu   measure the CPU kernels: SGEMM (GFLOP/s, % of the measured FMA
               peak, × gonum) and softmax / layernorm / GELU (GB/s, % of the
               measured memory bandwidth), for every SIMD tier and thread count
+  train       train a model: ragr train reranker --config FILE.yaml
+  eval        evaluate a model: ragr eval reranker --model DIR --data FILE.jsonl
   forward     run a model directory on explicit token ids and write its named
               outputs to a safetensors file (for parity checks against
               transformers on your own checkpoint)
@@ -70,6 +72,10 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 	case "info":
 		fmt.Fprintln(stdout, cpu.TierInfo())
 		return nil
+	case "train":
+		return trainCmd(args[1:], stdout, stderr)
+	case "eval":
+		return evalCmd(args[1:], stdout, stderr)
 	case "forward":
 		return forward(args[1:], stdout, stderr)
 	case "bench":

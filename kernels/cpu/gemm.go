@@ -9,30 +9,38 @@ package cpu
 // Variants:
 //   - Sgemm / SgemmBatched (float32): Goto/BLIS-style blocking. For each
 //     NC-wide column block of C and each KC-deep slice of k, op(B) is packed
-//     into KC×NR micro-panels (shared by all threads), each thread packs its
-//     MC×KC blocks of op(A) into MR×KC micro-panels, and a register-blocked
+//     into KC×NR micro-panels (shared by all threads), op(A) into MR×KC
+//     micro-panels in MC-row blocks (per thread), and a register-blocked
 //     micro-kernel computes one MR×NR tile of C per call. Transposes are
-//     absorbed by the packing, so all four transpose combinations run the
-//     same kernels. Micro-kernels by tier:
-//     AVX512: 14×32 in Go assembly (28 zmm accumulators + 2 B vectors + 2
-//     broadcast registers = all 32 zmm; 16 loads per 28 FMAs, well inside
-//     two loads per cycle), N-edge tiles through masked loads/stores.
-//     AVX2: 6×16 in Go assembly (12 ymm accumulators + 2 B + 2 broadcast =
-//     16 ymm), N-edge tiles through a scratch tile.
+//     absorbed by the packing (contiguous copies or in-register transposes
+//     in assembly), so all four transpose combinations run the same kernels.
+//     Micro-kernels by tier (gemm_gen.go writes their assembly):
+//     AVX512: 14×32 (28 zmm accumulators + 2 B vectors + 2 broadcast
+//     registers = all 32 zmm; per k step 16 loads for 28 FMAs, inside the two
+//     loads per cycle that two FMA ports need). 6×64 and 8×48 kernels from
+//     the same generator reached the same in-L1 speed (about 97% of the FMA
+//     peak) in a micro-benchmark; 14×32 keeps the most accumulators, and its
+//     NR = 32 divides the BERT widths 64, 768 and 3072 while 48 does not.
+//     N-edge tiles use masked loads/stores.
+//     AVX2: 6×16 (12 ymm accumulators + 2 B + 2 broadcast = 16 ymm); N-edge
+//     tiles go through a scratch tile.
+//     Both have one kernel per row count 1..MR, so M-edge tiles waste no FMAs.
 //     Generic: 2×4 in plain Go (the largest tile whose accumulators stay in
-//     the 15 float registers Go allocates; measured fastest of 2×4, 2×6, 3×3,
-//     3×4, 4×4). M-edge tiles use kernels generated for every row count, so
-//     they waste no FMAs (gemm_gen.go writes the assembly).
-//   - Dgemm / DgemmBatched (float64): plain Go, row-parallel, cache-blocked
-//     over k; the reference for the float32 kernels and the float64 dtype.
+//     the float registers Go allocates; measured fastest of 2×4, 2×6, 3×3,
+//     3×4 and 4×4).
+//   - Dgemm / DgemmBatched (float64, gemm_f64.go): plain Go; the reference
+//     for the float32 kernels and the GEMM of the float64 dtype.
 //
-// Parallelism goes through the package pool: packing of B is split over NR
-// panels, the compute over row (or, for short matrices, column) ranges of C;
-// problems under gemmParallelFlops run on one thread. Batched calls run whole
-// GEMMs per thread when the batch covers the threads.
+// Parallelism goes through the package pool: B packing is spread over its
+// micro-panels, the compute over A micro-panels (rows of C) or, for short
+// matrices, B micro-panels (columns), a few chunks per thread; chunks fall
+// on micro-panel boundaries so the result does not depend on the thread
+// count. Problems under gemmParallelFlops run on the calling thread. Batched
+// calls run whole GEMMs per thread when the batch covers the threads.
 //
-// Benchmarks: go test -run XXX -bench 'Sgemm|FMAPeak' ./kernels/cpu/
-// (gemm_bench_test.go; the gonum baseline is gemm_gonum_bench_test.go).
+// Benchmarks (gemm_bench_test.go, gemm_gonum_bench_test.go, fmapeak.go):
+//
+//	go test -run XXX -bench 'Sgemm|FMAPeak' ./kernels/cpu/
 
 import (
 	"fmt"
@@ -61,20 +69,22 @@ type sgemmKernelFunc func(k int, a, b, c *float32, ldc int, alpha, beta float32,
 // gemmBlocking holds one tier's register tile and cache blocks.
 type gemmBlocking struct {
 	tier   Tier
-	mr, nr int // register tile
-	kc     int // k slice: a KC×NR B micro-panel stays in L1
-	mc     int // rows per packed A block (MC×KC in L2), a multiple of mr
-	nc     int // columns per packed B block (KC×NC in L2/L3), a multiple of nr
-	aInner bool
+	mr, nr int  // register tile
+	kc     int  // k slice
+	mc     int  // rows per packed A block, a multiple of mr
+	nc     int  // columns per packed B block, a multiple of nr
+	aOuter bool // loop order of the macro-kernel (see sgemmMacro)
 }
 
-// The blocking of each tier. KC·NR·4 bytes (the B micro-panel that the inner
-// loop reuses) is kept near half of the 48 KiB L1; MC·KC·4 (the A block the
-// inner loop streams) well inside the 2 MiB L2.
+// The blocking of each tier, chosen by measurement on a 2-core Sapphire
+// Rapids VM (48 KiB L1d, 2 MiB L2 per core), where most choices within these
+// bounds were within noise of each other. The SIMD tiers loop over A
+// micro-panels outside: one A micro-panel (MR·KC·4 bytes: 14 KiB for
+// AVX-512) stays in L1 while the KC×NC block of B (1 MiB) streams from L2.
 var gemmBlockings = [...]gemmBlocking{
 	Generic: {tier: Generic, mr: gemmMRGo, nr: gemmNRGo, kc: 256, mc: 128, nc: 2048},
-	AVX2:    {tier: AVX2, mr: gemmMR256, nr: gemmNR256, kc: 384, mc: 6 * 48, nc: 3072},
-	AVX512:  {tier: AVX512, mr: gemmMR512, nr: gemmNR512, kc: 256, mc: 14 * 12, nc: 1024, aInner: true},
+	AVX2:    {tier: AVX2, mr: gemmMR256, nr: gemmNR256, kc: 256, mc: 6 * 48, nc: 1024, aOuter: true},
+	AVX512:  {tier: AVX512, mr: gemmMR512, nr: gemmNR512, kc: 256, mc: 14 * 12, nc: 1024, aOuter: true},
 }
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C, row-major. op(A) is m×k (A
@@ -96,6 +106,13 @@ func Sgemm(c []float32, ldc int, transA, transB bool, m, n, k int, alpha float32
 func SgemmBatched(c []float32, ldc, strideC int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda, strideA int, b []float32, ldb, strideB int, beta float32, batch int) {
 	checkGemmBatched("SgemmBatched", len(c), ldc, strideC, transA, transB, m, n, k, len(a), lda, strideA, len(b), ldb, strideB, batch)
 	if batch == 0 || m == 0 || n == 0 {
+		return
+	}
+	if alpha == 0 || k == 0 {
+		// Only C is touched (and a, b may be empty).
+		for i := 0; i < batch; i++ {
+			scaleC(c[i*strideC:], ldc, m, n, beta)
+		}
 		return
 	}
 	tier, threads := Current(), Workers()
@@ -323,11 +340,14 @@ func (s *sgemmCall) compute(i0, i1, jlo, jhi int) {
 		return
 	}
 	bl := s.bl
-	abuf := getGemmBuf(bufA, min(bl.mc, roundUp(i1-i0, bl.mr))*s.kc)
+	// The packed A block, then a scratch tile for the macro-kernel.
+	na := min(bl.mc, roundUp(i1-i0, bl.mr)) * s.kc
+	abuf := getGemmBuf(bufA, na+bl.mr*bl.nr)
+	ap, scratch := (*abuf)[:na], (*abuf)[na:]
 	for ic := i0; ic < i1; ic += bl.mc {
 		mc := min(bl.mc, i1-ic)
-		packA(bl.tier, *abuf, s.a, s.lda, s.transA, ic, mc, s.pc, s.kc, bl.mr)
-		sgemmMacro(bl, s.c, s.ldc, *abuf, s.bp[jlo*s.kc:], mc, jhi-jlo, s.kc, s.alpha, s.blkBeta, ic, s.jc+jlo)
+		packA(bl.tier, ap, s.a, s.lda, s.transA, ic, mc, s.pc, s.kc, bl.mr)
+		sgemmMacro(bl, s.c, s.ldc, ap, s.bp[jlo*s.kc:], scratch, mc, jhi-jlo, s.kc, s.alpha, s.blkBeta, ic, s.jc+jlo)
 	}
 	putGemmBuf(bufA, abuf)
 }
@@ -521,56 +541,52 @@ func transMasks256(m *[32]int32, r, s int) {
 
 // sgemmMacro multiplies a packed mc×kc block of op(A) (ap) by a packed kc×nc
 // block of op(B) (bp) into C rows [i0, i0+mc), columns [j0, j0+nc):
-// C = alpha*A·B + beta*C.
-func sgemmMacro(bl *gemmBlocking, c []float32, ldc int, ap, bp []float32, mc, nc, kc int, alpha, beta float32, i0, j0 int) {
+// C = alpha*A·B + beta*C, one micro-kernel call per MR×NR tile. With
+// bl.aOuter the loop over A micro-panels is the outer one (each A panel stays
+// in L1 while the B block streams from L2), otherwise the B micro-panel stays
+// in L1 while the A block streams (the classic BLIS order).
+//
+// scratch holds one MR×NR tile for the N-edge tiles of the AVX2 kernels.
+func sgemmMacro(bl *gemmBlocking, c []float32, ldc int, ap, bp, scratch []float32, mc, nc, kc int, alpha, beta float32, i0, j0 int) {
 	MR, NR := bl.mr, bl.nr
+	var tile func(ir, jr int)
 	switch bl.tier {
 	case AVX512:
 		kern := &sgemmKernelsAVX512
-		if bl.aInner {
-			for ir := 0; ir < mc; ir += MR {
-				mr := min(MR, mc-ir)
-				apan := &ap[ir*kc]
-				for jr := 0; jr < nc; jr += NR {
-					nr := min(NR, nc-jr)
-					kern[mr-1](kc, apan, &bp[jr*kc], &c[(i0+ir)*ldc+j0+jr], ldc, alpha, beta, uint64(1)<<uint(nr)-1)
-				}
-			}
-			return
-		}
-		for jr := 0; jr < nc; jr += NR {
-			nr := min(NR, nc-jr)
-			mask := uint64(1)<<uint(nr) - 1
-			bpan := &bp[jr*kc]
-			for ir := 0; ir < mc; ir += MR {
-				mr := min(MR, mc-ir)
-				kern[mr-1](kc, &ap[ir*kc], bpan, &c[(i0+ir)*ldc+j0+jr], ldc, alpha, beta, mask)
-			}
+		tile = func(ir, jr int) {
+			mr, nr := min(MR, mc-ir), min(NR, nc-jr)
+			kern[mr-1](kc, &ap[ir*kc], &bp[jr*kc], &c[(i0+ir)*ldc+j0+jr], ldc, alpha, beta, uint64(1)<<uint(nr)-1)
 		}
 	case AVX2:
 		kern := &sgemmKernelsAVX2
-		var tile [gemmMR256 * gemmNR256]float32
-		for jr := 0; jr < nc; jr += NR {
-			nr := min(NR, nc-jr)
-			bpan := &bp[jr*kc]
-			for ir := 0; ir < mc; ir += MR {
-				mr := min(MR, mc-ir)
-				if nr == NR {
-					kern[mr-1](kc, &ap[ir*kc], bpan, &c[(i0+ir)*ldc+j0+jr], ldc, alpha, beta, 0)
-					continue
-				}
-				kern[mr-1](kc, &ap[ir*kc], bpan, &tile[0], NR, alpha, 0, 0)
-				mergeTile(c[(i0+ir)*ldc+j0+jr:], ldc, tile[:], NR, mr, nr, beta)
+		tile = func(ir, jr int) {
+			mr, nr := min(MR, mc-ir), min(NR, nc-jr)
+			if nr == NR {
+				kern[mr-1](kc, &ap[ir*kc], &bp[jr*kc], &c[(i0+ir)*ldc+j0+jr], ldc, alpha, beta, 0)
+				return
 			}
+			// N edge: compute alpha*A·B into a scratch tile, then merge
+			// the valid columns.
+			kern[mr-1](kc, &ap[ir*kc], &bp[jr*kc], &scratch[0], NR, alpha, 0, 0)
+			mergeTile(c[(i0+ir)*ldc+j0+jr:], ldc, scratch[:], NR, mr, nr, beta)
 		}
 	default:
-		for jr := 0; jr < nc; jr += NR {
-			nr := min(NR, nc-jr)
-			bpan := bp[jr*kc : jr*kc+NR*kc]
-			for ir := 0; ir < mc; ir += MR {
-				mr := min(MR, mc-ir)
-				sgemmKernelGo2x4(kc, ap[ir*kc:ir*kc+MR*kc], bpan, c[(i0+ir)*ldc+j0+jr:], ldc, mr, nr, alpha, beta)
+		tile = func(ir, jr int) {
+			mr, nr := min(MR, mc-ir), min(NR, nc-jr)
+			sgemmKernelGo2x4(kc, ap[ir*kc:ir*kc+MR*kc], bp[jr*kc:jr*kc+NR*kc], c[(i0+ir)*ldc+j0+jr:], ldc, mr, nr, alpha, beta)
+		}
+	}
+	if bl.aOuter {
+		for ir := 0; ir < mc; ir += MR {
+			for jr := 0; jr < nc; jr += NR {
+				tile(ir, jr)
 			}
+		}
+		return
+	}
+	for jr := 0; jr < nc; jr += NR {
+		for ir := 0; ir < mc; ir += MR {
+			tile(ir, jr)
 		}
 	}
 }

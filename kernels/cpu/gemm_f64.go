@@ -30,6 +30,12 @@ func DgemmBatched(c []float64, ldc, strideC int, transA, transB bool, m, n, k in
 	if batch == 0 || m == 0 || n == 0 {
 		return
 	}
+	if alpha == 0 || k == 0 {
+		for i := 0; i < batch; i++ {
+			scaleC(c[i*strideC:], ldc, m, n, beta)
+		}
+		return
+	}
 	if batch >= Workers() {
 		ParallelChunks(batch, func(i int) {
 			dgemm(c[i*strideC:], ldc, transA, transB, m, n, k, alpha, a[i*strideA:], lda, b[i*strideB:], ldb, beta, false)

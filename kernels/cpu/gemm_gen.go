@@ -14,6 +14,10 @@
 // edge tiles in M cost no wasted FMAs. The AVX-512 kernels take a column mask
 // (16 bits per vector) for edge tiles in N; the AVX2 kernels always write NR
 // columns (the driver routes N-edge tiles through a scratch tile).
+//
+// It also writes the transposing pack routines gemmTransPack512 (16×16
+// in-register transposes) and gemmTransPack256 (8×8), which pack a row-major
+// matrix into k-major micro-panels.
 package main
 
 import (
@@ -32,9 +36,11 @@ const (
 	unroll       = 4     // k steps per loop iteration
 )
 
-// Software prefetch distances (bytes ahead in the packed B and A panels,
-// 0 for none), issued in the unrolled k loop.
-var pfA, pfB = envInt("GEMM_PFA", 0), envInt("GEMM_PFB", 0)
+// Software prefetch distances in bytes ahead in the packed A and B panels
+// (0 for none), issued in the unrolled k loop: B streams from L2 when the
+// macro-kernel keeps the A micro-panel in L1. GEMM_PFA / GEMM_PFB override
+// them for experiments.
+var pfA, pfB = envInt("GEMM_PFA", 0), envInt("GEMM_PFB", 1024)
 
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {

@@ -218,6 +218,14 @@ func TestSgemmEmpty(t *testing.T) {
 		if c[0] != 0 || c[1] != 0 {
 			t.Errorf("k=0 beta=0: C = %v, want zeros", c)
 		}
+		// k == 0 in a batch: A and B are not referenced, whatever their strides.
+		cb := []float32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+		SgemmBatched(cb, 2, 4, false, true, 2, 2, 0, 1, nil, 1, 5, nil, 1, 7, 0.5, 3)
+		for i, v := range cb {
+			if want := 0.5 * float32(i+1); v != want {
+				t.Fatalf("batched k=0 beta=0.5: C[%d] = %g, want %g", i, v, want)
+			}
+		}
 	})
 }
 
@@ -285,6 +293,8 @@ func TestSgemmBatched(t *testing.T) {
 		{gemmCase: gemmCase{m: 128, n: 96, k: 300, alpha: 1, beta: 0}, batch: 1},
 		{gemmCase: gemmCase{m: 100, n: 200, k: 150, transB: true, alpha: 1, beta: 2}, batch: 2, bcastA: true},
 		{gemmCase: gemmCase{m: 3, n: 4, k: 5, alpha: 1, beta: 0}, batch: 0},
+		{gemmCase: gemmCase{m: 3, n: 4, k: 0, alpha: 1, beta: 0.5}, batch: 3, gapA: 2, gapB: 1, gapC: 1},
+		{gemmCase: gemmCase{m: 5, n: 7, k: 6, alpha: 0, beta: 0}, batch: 3, gapC: 2},
 	}
 	forEachTier(t, func(t *testing.T) {
 		r := testutil.NewRand(6)

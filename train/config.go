@@ -1,0 +1,255 @@
+package train
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is a training run's configuration. YAML keys are RAG-Retrieval's
+// (rag_retrieval/train/reranker/config/*.yaml) where it has them.
+type Config struct {
+	// ModelNameOrPath is a model directory (config.json + weights +
+	// tokenizer) to fine-tune; empty means a fresh model from ModelConfig.
+	ModelNameOrPath string `yaml:"model_name_or_path"`
+	// ModelType is "cross_encoder" (BERT / XLM-R) or "llm_decoder" (Qwen2
+	// sequence classification), as in RAG-Retrieval.
+	ModelType string `yaml:"model_type"`
+	// ModelConfig holds config.json fields for a fresh model.
+	ModelConfig map[string]any `yaml:"model_config"`
+	// Tokenizer is a directory with tokenizer files (default: the model's).
+	Tokenizer string `yaml:"tokenizer"`
+
+	TrainDataset string `yaml:"train_dataset"`
+	ValDataset   string `yaml:"val_dataset"`
+	// ValProportion holds out this share of the training queries for
+	// evaluation when ValDataset is empty.
+	ValProportion float64 `yaml:"val_proportion"`
+	OutputDir     string  `yaml:"output_dir"`
+
+	LossType string `yaml:"loss_type"`
+	// Sampling is how training groups are drawn: top_positive (one
+	// positive and train_group_size-1 negatives per query), chunks
+	// (RAG-Retrieval's grouped dataset) or pointwise; empty picks
+	// top_positive, or pointwise for a pointwise loss with group size 1.
+	Sampling string `yaml:"sampling"`
+	// NoReplacement makes a query with too few negatives an error instead
+	// of drawing its negatives repeatedly.
+	NoReplacement bool `yaml:"no_replacement"`
+	// QueryFormat, DocumentFormat, Sep and SpecialToken shape decoder
+	// reranker inputs (RAG-Retrieval's LLM reranker template).
+	QueryFormat    string  `yaml:"query_format"`
+	DocumentFormat string  `yaml:"document_format"`
+	Sep            string  `yaml:"seq"`
+	SpecialToken   string  `yaml:"special_token"`
+	LR             float64 `yaml:"lr"`
+	Epochs         int     `yaml:"epochs"`
+	BatchSize      int     `yaml:"batch_size"`
+	TrainGroupSize int     `yaml:"train_group_size"`
+	MaxLen         int     `yaml:"max_len"`
+	Seed           int64   `yaml:"seed"`
+	// MaxSteps stops training after this many optimizer steps (0: no limit).
+	MaxSteps int `yaml:"max_steps"`
+
+	Scheduler        string  `yaml:"lr_scheduler_type"`
+	WarmupProportion float64 `yaml:"warmup_proportion"`
+	StableProportion float64 `yaml:"stable_proportion"`
+	WeightDecay      float64 `yaml:"weight_decay"`
+	MaxGradNorm      float64 `yaml:"max_grad_norm"`
+	GradAccum        int     `yaml:"gradient_accumulation_steps"`
+
+	MinLabel *float64 `yaml:"min_label"`
+	MaxLabel *float64 `yaml:"max_label"`
+
+	LogInterval        int    `yaml:"log_interval"`
+	EvalSteps          int    `yaml:"eval_steps"`
+	SaveSteps          int    `yaml:"save_steps"`
+	SaveOnEpochEnd     bool   `yaml:"save_on_epoch_end"`
+	NumMaxCheckpoints  int    `yaml:"num_max_checkpoints"`
+	GradientCheckpoint bool   `yaml:"gradient_checkpointing"`
+	SkipBadLines       bool   `yaml:"skip_bad_lines"`
+	Device             string `yaml:"device"`
+
+	// Ignored are RAG-Retrieval keys ragr accepts and does not use
+	// (log_with, mixed_precision on the CPU, …), kept for the warning.
+	Ignored map[string]any `yaml:"-"`
+	// Path is the file the config was read from.
+	Path string `yaml:"-"`
+}
+
+// ignoredKeys are RAG-Retrieval keys accepted without effect, with why.
+var ignoredKeys = map[string]string{
+	"log_with":        "ragr logs to metrics.jsonl and a PNG",
+	"mixed_precision": "the CPU computes in float32",
+	"shuffle_rate":    "not used",
+	"project_name":    "not used",
+}
+
+// DefaultConfig returns RAG-Retrieval's reranker defaults.
+func DefaultConfig() Config {
+	return Config{
+		ModelType: "cross_encoder", LossType: "pointwise_bce", LR: 5e-5, Epochs: 2, BatchSize: 8,
+		TrainGroupSize: 8, MaxLen: 512, Seed: 666, Scheduler: "cosine", WarmupProportion: 0.1,
+		WeightDecay: 0.01, MaxGradNorm: 1.0, GradAccum: 1, LogInterval: 10, SaveOnEpochEnd: true,
+		NumMaxCheckpoints: 3, OutputDir: "output",
+	}
+}
+
+// LoadConfig reads a YAML config over the defaults. Unknown keys are errors
+// naming the file and the key; RAG-Retrieval keys ragr does not use are
+// kept in Ignored.
+func LoadConfig(path string) (Config, error) {
+	c := DefaultConfig()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return c, fmt.Errorf("train: reading config: %w", err)
+	}
+	if err := c.parse(b, path); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+func (c *Config) parse(b []byte, path string) error {
+	c.Path = path
+	var raw map[string]any
+	if err := yaml.Unmarshal(b, &raw); err != nil {
+		return fmt.Errorf("train: %s: malformed YAML: %w", path, err)
+	}
+	c.Ignored = map[string]any{}
+	// RAG-Retrieval spells the epoch count "epoch".
+	if v, ok := raw["epoch"]; ok {
+		if _, both := raw["epochs"]; both {
+			return fmt.Errorf("train: %s: both epoch and epochs are set", path)
+		}
+		raw["epochs"] = v
+		delete(raw, "epoch")
+	}
+	for k, v := range raw {
+		if _, ok := ignoredKeys[k]; ok {
+			c.Ignored[k] = v
+			delete(raw, k)
+		}
+	}
+	clean, err := yaml.Marshal(raw)
+	if err != nil {
+		return fmt.Errorf("train: %s: %w", path, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(clean))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("train: %s: %w", path, err)
+	}
+	// Relative paths are relative to the config file.
+	base := filepath.Dir(path)
+	for _, p := range []*string{&c.ModelNameOrPath, &c.Tokenizer, &c.TrainDataset, &c.ValDataset, &c.OutputDir} {
+		if *p != "" && !filepath.IsAbs(*p) && base != "" {
+			if _, err := os.Stat(*p); err != nil {
+				*p = filepath.Join(base, *p)
+			}
+		}
+	}
+	return nil
+}
+
+// Set applies one "key=value" override with the YAML key names (flags
+// override config keys).
+func (c *Config) Set(kv string) error {
+	k, v, ok := strings.Cut(kv, "=")
+	if !ok {
+		return fmt.Errorf("train: override %q is not key=value", kv)
+	}
+	path := c.Path
+	cur, err := yaml.Marshal(c)
+	if err != nil {
+		return err
+	}
+	var raw map[string]any
+	if err := yaml.Unmarshal(cur, &raw); err != nil {
+		return err
+	}
+	var val any
+	if err := yaml.Unmarshal([]byte(v), &val); err != nil {
+		return fmt.Errorf("train: override %s: %w", k, err)
+	}
+	if k == "epoch" {
+		k = "epochs"
+	}
+	raw[k] = val
+	b, err := yaml.Marshal(raw)
+	if err != nil {
+		return err
+	}
+	ignored := c.Ignored
+	next := DefaultConfig()
+	if err := next.parse(b, "override "+k); err != nil {
+		return err
+	}
+	next.Path, next.Ignored = path, ignored
+	for key, val := range next.Ignored {
+		ignored[key] = val
+	}
+	*c = next
+	return nil
+}
+
+// Validate checks the config before any data or model is loaded.
+func (c *Config) Validate() error {
+	var errs []string
+	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+	if c.TrainDataset == "" {
+		add("train_dataset is required")
+	}
+	if c.ModelNameOrPath == "" && c.ModelConfig == nil {
+		add("model_name_or_path or model_config is required")
+	}
+	switch c.ModelType {
+	case "cross_encoder", "llm_decoder":
+	default:
+		add("model_type %q is not cross_encoder or llm_decoder", c.ModelType)
+	}
+	if c.LR <= 0 {
+		add("lr must be positive (got %g)", c.LR)
+	}
+	if c.Epochs <= 0 {
+		add("epochs must be positive (got %d)", c.Epochs)
+	}
+	if c.BatchSize <= 0 {
+		add("batch_size must be positive (got %d)", c.BatchSize)
+	}
+	if c.TrainGroupSize <= 0 {
+		add("train_group_size must be positive (got %d)", c.TrainGroupSize)
+	}
+	if c.MaxLen < 8 {
+		add("max_len must be at least 8 (got %d)", c.MaxLen)
+	}
+	if c.GradAccum <= 0 {
+		add("gradient_accumulation_steps must be positive (got %d)", c.GradAccum)
+	}
+	if c.WarmupProportion < 0 || c.WarmupProportion > 1 || c.StableProportion < 0 || c.WarmupProportion+c.StableProportion > 1 {
+		add("warmup_proportion and stable_proportion must be in [0, 1] and sum to at most 1")
+	}
+	if c.ValProportion < 0 || c.ValProportion >= 1 {
+		add("val_proportion must be in [0, 1)")
+	}
+	if c.MinLabel != nil && c.MaxLabel != nil && *c.MaxLabel <= *c.MinLabel {
+		add("max_label (%g) must exceed min_label (%g)", *c.MaxLabel, *c.MinLabel)
+	}
+	if c.NumMaxCheckpoints < 0 || c.SaveSteps < 0 || c.EvalSteps < 0 || c.MaxSteps < 0 {
+		add("num_max_checkpoints, save_steps, eval_steps and max_steps must not be negative")
+	}
+	if len(errs) > 0 {
+		src := c.Path
+		if src == "" {
+			src = "config"
+		}
+		return fmt.Errorf("train: %s: %s", src, strings.Join(errs, "; "))
+	}
+	return nil
+}

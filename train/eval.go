@@ -1,0 +1,56 @@
+package train
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/ragr-dev/ragr/models"
+	"github.com/ragr-dev/ragr/train/data"
+)
+
+// LoadReranker loads a reranker model directory (BERT / XLM-R cross-encoder
+// or Qwen2 sequence classifier, the type read from config.json) with its
+// tokenizer, ready to score.
+func LoadReranker(dir string, maxLen int) (Reranker, data.PairEncoder, error) {
+	hf, err := models.LoadConfig(filepath.Join(dir, "config.json"))
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg := DefaultConfig()
+	cfg.ModelNameOrPath, cfg.Path = dir, dir
+	cfg.MaxLen = maxLen
+	switch hf.ModelType {
+	case "qwen2":
+		cfg.ModelType = "llm_decoder"
+	case "bert", "roberta", "xlm-roberta", "camembert":
+		cfg.ModelType = "cross_encoder"
+	default:
+		return nil, nil, fmt.Errorf("train: %s: model_type %q is not a supported reranker (bert, xlm-roberta, qwen2)", hf.Path, hf.ModelType)
+	}
+	run := &rerankRun{cfg: cfg}
+	if err := run.loadTokenizer(); err != nil {
+		return nil, nil, err
+	}
+	m, fresh, err := BuildReranker(cfg, run.tok.VocabSize())
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(fresh) > 0 {
+		return nil, nil, fmt.Errorf("train: %s: not a trained reranker: missing %v", dir, fresh)
+	}
+	return m, run.enc, nil
+}
+
+// EvalReranker scores a reranker data file's queries with the model in dir
+// and returns the ranking metrics beside BM25's.
+func EvalReranker(dir, dataPath string, maxLen, batch int, opts data.Options) (*EvalReport, error) {
+	m, enc, err := LoadReranker(dir, maxLen)
+	if err != nil {
+		return nil, err
+	}
+	set, err := data.ReadReranker(dataPath, opts)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	return EvaluateGroups(m, enc, set.Groups, batch)
+}

@@ -1,0 +1,348 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ragr-dev/ragr/autograd"
+	"github.com/ragr-dev/ragr/losses"
+	"github.com/ragr-dev/ragr/models"
+	"github.com/ragr-dev/ragr/nn"
+	"github.com/ragr-dev/ragr/nn/optim"
+	"github.com/ragr-dev/ragr/tensor"
+)
+
+// Batch is one training batch: tokenized sequences and one label per
+// sequence, in consecutive groups of GroupSize.
+type Batch struct {
+	Inputs    Inputs
+	Labels    *tensor.Tensor // float32 [N]
+	GroupSize int
+	// Samples is the number of queries (groups) in the batch.
+	Samples int
+}
+
+// TrainSet yields the batches of each epoch, already shuffled for the
+// epoch and sharded for this rank.
+type TrainSet interface {
+	// NumBatches is the number of batches of epoch e.
+	NumBatches(epoch int) int
+	// Batch returns batch i of epoch e.
+	Batch(epoch, i int) (*Batch, error)
+}
+
+// Reducer is the one place gradients pass before the optimizer step: under
+// data parallelism it sums them across ranks (NCCL / MPI). The
+// single-process reducer is the identity.
+type Reducer interface {
+	// AllReduce averages the gradients of params across ranks in place.
+	AllReduce(params []nn.NamedParam) error
+	// Rank and World describe this process.
+	Rank() int
+	World() int
+}
+
+type localReducer struct{}
+
+func (localReducer) AllReduce([]nn.NamedParam) error { return nil }
+func (localReducer) Rank() int                       { return 0 }
+func (localReducer) World() int                      { return 1 }
+
+// Hooks receive progress; every field may be nil.
+type Hooks struct {
+	// OnStep is called after each optimizer step.
+	OnStep func(s StepInfo)
+	// OnEval is called with each evaluation's metrics.
+	OnEval func(step int, metrics map[string]float64)
+	// OnLog prints a message (checkpoint written, resume, warnings).
+	OnLog func(msg string)
+}
+
+// StepInfo describes one optimizer step.
+type StepInfo struct {
+	Step, TotalSteps, Epoch int
+	Loss, LR, GradNorm      float64
+	Samples                 int
+	Elapsed                 time.Duration
+}
+
+// Loop is a configured training run.
+type Loop struct {
+	Cfg     Config
+	Model   Reranker
+	Train   TrainSet
+	Eval    func(step int) (map[string]float64, error) // may be nil
+	Reducer Reducer
+	Hooks   Hooks
+	// Export, when set, is called with each checkpoint's model directory
+	// after the model is written (to copy the tokenizer files).
+	Export func(dir string) error
+
+	opt   *optim.AdamW
+	loss  losses.Spec
+	rng   *tensor.RNG
+	state State
+}
+
+// TotalSteps is the number of optimizer steps the run will take.
+func (l *Loop) TotalSteps() int {
+	total := 0
+	for e := 0; e < l.Cfg.Epochs; e++ {
+		total += (l.Train.NumBatches(e) + l.Cfg.GradAccum - 1) / l.Cfg.GradAccum
+	}
+	if l.Cfg.MaxSteps > 0 && l.Cfg.MaxSteps < total {
+		total = l.Cfg.MaxSteps
+	}
+	return total
+}
+
+// Init prepares the optimizer, schedule and loss; resume, when not empty,
+// is a checkpoint directory to continue from.
+func (l *Loop) Init(resume string) error {
+	if l.Reducer == nil {
+		l.Reducer = localReducer{}
+	}
+	spec, err := losses.Lookup(l.Cfg.LossType)
+	if err != nil {
+		return fmt.Errorf("train: loss_type: %w", err)
+	}
+	if spec.Kind != losses.KindReranker && spec.Kind != losses.KindDistill {
+		return fmt.Errorf("train: loss_type %q is a %s loss, not a reranker loss", l.Cfg.LossType, spec.Kind)
+	}
+	l.loss = spec
+	if l.Train.NumBatches(0) == 0 {
+		return fmt.Errorf("train: the training set gives no batch (batch_size %d)", l.Cfg.BatchSize)
+	}
+	total := l.TotalSteps()
+	sched, err := optim.NewSchedule(optim.ScheduleConfig{Name: l.Cfg.Scheduler, TotalSteps: total,
+		WarmupProportion: l.Cfg.WarmupProportion, StableProportion: l.Cfg.StableProportion})
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	l.opt, err = optim.NewAdamW(optim.DecayGroups(l.Model.Params(), l.Cfg.WeightDecay), optim.Config{LR: l.Cfg.LR, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: l.Cfg.WeightDecay}, sched)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	l.rng = tensor.NewRNG(uint64(l.Cfg.Seed) ^ 0xd1b54a32d192ed03)
+	l.state = State{Seed: l.Cfg.Seed, LossType: l.Cfg.LossType, BatchSize: l.Cfg.BatchSize, GroupSize: l.Cfg.TrainGroupSize, TotalSteps: total}
+	if resume != "" {
+		return l.resume(resume)
+	}
+	return nil
+}
+
+func (l *Loop) logf(format string, args ...any) {
+	if l.Hooks.OnLog != nil {
+		l.Hooks.OnLog(fmt.Sprintf(format, args...))
+	}
+}
+
+func (l *Loop) resume(dir string) error {
+	s, err := readState(dir)
+	if err != nil {
+		return err
+	}
+	switch {
+	case s.Seed != l.state.Seed:
+		return fmt.Errorf("train: resume %s: checkpoint seed %d, config seed %d", dir, s.Seed, l.state.Seed)
+	case s.LossType != l.state.LossType:
+		return fmt.Errorf("train: resume %s: checkpoint loss %q, config loss %q", dir, s.LossType, l.state.LossType)
+	case s.BatchSize != l.state.BatchSize || s.GroupSize != l.state.GroupSize:
+		return fmt.Errorf("train: resume %s: checkpoint batch %d×%d, config %d×%d", dir, s.BatchSize, s.GroupSize, l.state.BatchSize, l.state.GroupSize)
+	case s.TotalSteps != l.state.TotalSteps:
+		return fmt.Errorf("train: resume %s: checkpoint planned %d steps, this config plans %d (epochs, data or max_steps changed)", dir, s.TotalSteps, l.state.TotalSteps)
+	}
+	w, err := models.OpenWeights(filepath.Join(dir, modelDir))
+	if err != nil {
+		return fmt.Errorf("train: resume: %w", err)
+	}
+	defer w.Close()
+	if err := models.LoadParams(l.Model.Params(), w, models.LoadOptions{}); err != nil {
+		return fmt.Errorf("train: resume: %w", err)
+	}
+	if err := l.opt.Load(filepath.Join(dir, optimizerFile)); err != nil {
+		return fmt.Errorf("train: resume: %w", err)
+	}
+	if err := l.rng.SetState(s.RNG); err != nil {
+		return fmt.Errorf("train: resume: %w", err)
+	}
+	l.state = s
+	l.logf("resumed from %s at step %d (epoch %d, batch %d)", dir, s.Step, s.Epoch+1, s.Batch)
+	return nil
+}
+
+// Checkpoint writes the model, optimizer and trainer state under
+// output_dir/checkpoints/step-N and prunes old ones.
+func (l *Loop) Checkpoint() (string, error) {
+	dir := filepath.Join(l.Cfg.OutputDir, checkpointDir, checkpointName(l.state.Step))
+	tmp := dir + ".tmp"
+	if err := os.RemoveAll(tmp); err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return "", fmt.Errorf("train: checkpoint: %w", err)
+	}
+	if err := l.Model.Export(filepath.Join(tmp, modelDir)); err != nil {
+		return "", fmt.Errorf("train: checkpoint: %w", err)
+	}
+	if l.Export != nil {
+		if err := l.Export(filepath.Join(tmp, modelDir)); err != nil {
+			return "", fmt.Errorf("train: checkpoint: %w", err)
+		}
+	}
+	if err := l.opt.Save(filepath.Join(tmp, optimizerFile)); err != nil {
+		return "", fmt.Errorf("train: checkpoint: %w", err)
+	}
+	st := l.state
+	rs, err := l.rng.State()
+	if err != nil {
+		return "", err
+	}
+	st.RNG = rs
+	if err := writeState(tmp, st); err != nil {
+		return "", fmt.Errorf("train: checkpoint: %w", err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return "", fmt.Errorf("train: checkpoint: %w", err)
+	}
+	return dir, pruneCheckpoints(l.Cfg.OutputDir, l.Cfg.NumMaxCheckpoints)
+}
+
+// ErrInterrupted is returned when the context was cancelled (Ctrl-C); a
+// resumable checkpoint was written first.
+var ErrInterrupted = errors.New("train: interrupted")
+
+// Run trains until the configured epochs or max_steps are done, or ctx is
+// cancelled (then it writes a checkpoint and returns ErrInterrupted). It
+// returns the loss of every optimizer step.
+func (l *Loop) Run(ctx context.Context) ([]float64, error) {
+	total := l.state.TotalSteps
+	accum := l.Cfg.GradAccum
+	params := l.Model.Params()
+	var stepLosses []float64
+	start := time.Now()
+	var micro int
+	var lossSum float64
+	samples := 0
+	for epoch := l.state.Epoch; epoch < l.Cfg.Epochs && l.state.Step < total; epoch++ {
+		nb := l.Train.NumBatches(epoch)
+		first := 0
+		if epoch == l.state.Epoch {
+			first = l.state.Batch
+		}
+		for i := first; i < nb && l.state.Step < total; i++ {
+			if err := ctx.Err(); err != nil && micro == 0 {
+				return stepLosses, l.interrupt()
+			}
+			b, err := l.Train.Batch(epoch, i)
+			if err != nil {
+				return stepLosses, fmt.Errorf("train: epoch %d batch %d: %w", epoch+1, i, err)
+			}
+			scores, err := l.Model.Scores(b.Inputs, true, l.rng, l.Cfg.GradientCheckpoint)
+			if err != nil {
+				return stepLosses, fmt.Errorf("train: epoch %d batch %d: %w", epoch+1, i, err)
+			}
+			loss, err := l.loss.Compute(losses.Inputs{Logits: scores, Labels: b.Labels, TeacherScores: b.Labels, GroupSize: b.GroupSize}, nil)
+			if err != nil {
+				return stepLosses, fmt.Errorf("train: epoch %d batch %d: loss %s: %w", epoch+1, i, l.Cfg.LossType, err)
+			}
+			lv := loss.Value.Item()
+			if math.IsNaN(lv) || math.IsInf(lv, 0) {
+				return stepLosses, fmt.Errorf("train: epoch %d batch %d: loss is %g (lower lr, check labels)", epoch+1, i, lv)
+			}
+			if accum > 1 {
+				loss = autograd.MulScalar(loss, 1/float64(accum))
+			}
+			if err := loss.Backward(); err != nil {
+				return stepLosses, err
+			}
+			lossSum += lv
+			samples += b.Samples
+			micro++
+			l.state.Epoch, l.state.Batch = epoch, i+1
+			if micro < accum && i+1 < nb {
+				continue
+			}
+			if err := l.Reducer.AllReduce(params); err != nil {
+				return stepLosses, fmt.Errorf("train: gradient reduction: %w", err)
+			}
+			var gn float64
+			if l.Cfg.MaxGradNorm > 0 {
+				gn = l.opt.ClipGradNorm(l.Cfg.MaxGradNorm)
+			} else {
+				gn = l.opt.GradNorm()
+			}
+			lr := l.opt.LR(0)
+			l.opt.Step()
+			l.opt.ZeroGrad()
+			l.state.Step++
+			mean := lossSum / float64(micro)
+			stepLosses = append(stepLosses, mean)
+			micro, lossSum = 0, 0
+			if l.Hooks.OnStep != nil {
+				l.Hooks.OnStep(StepInfo{Step: l.state.Step, TotalSteps: total, Epoch: epoch, Loss: mean, LR: lr, GradNorm: gn, Samples: samples, Elapsed: time.Since(start)})
+			}
+			samples = 0
+			if l.Eval != nil && l.Cfg.EvalSteps > 0 && l.state.Step%l.Cfg.EvalSteps == 0 {
+				if err := l.evaluate(); err != nil {
+					return stepLosses, err
+				}
+			}
+			if l.Cfg.SaveSteps > 0 && l.state.Step%l.Cfg.SaveSteps == 0 {
+				dir, err := l.Checkpoint()
+				if err != nil {
+					return stepLosses, err
+				}
+				l.logf("checkpoint %s", dir)
+			}
+		}
+		if l.state.Batch >= nb {
+			l.state.Epoch, l.state.Batch = epoch+1, 0
+			if l.Cfg.SaveOnEpochEnd {
+				dir, err := l.Checkpoint()
+				if err != nil {
+					return stepLosses, err
+				}
+				l.logf("epoch %d done; checkpoint %s", epoch+1, dir)
+			}
+		}
+	}
+	return stepLosses, nil
+}
+
+func (l *Loop) evaluate() error {
+	m, err := l.Eval(l.state.Step)
+	if err != nil {
+		return fmt.Errorf("train: evaluation at step %d: %w", l.state.Step, err)
+	}
+	if l.Hooks.OnEval != nil {
+		l.Hooks.OnEval(l.state.Step, m)
+	}
+	return nil
+}
+
+func (l *Loop) interrupt() error {
+	dir, err := l.Checkpoint()
+	if err != nil {
+		return fmt.Errorf("%w; writing the checkpoint failed: %v", ErrInterrupted, err)
+	}
+	l.logf("interrupted: resumable checkpoint %s (resume with --resume %s)", dir, dir)
+	return ErrInterrupted
+}
+
+// Step returns the number of optimizer steps taken.
+func (l *Loop) Step() int { return l.state.Step }
+
+// Optimizer returns the run's optimizer (after Init).
+func (l *Loop) Optimizer() *optim.AdamW { return l.opt }
+
+// lossesLookup is losses.Lookup (a variable for tests).
+var lossesLookup = losses.Lookup
