@@ -2,13 +2,18 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test test-purego bench bench-cpu lint fmt
+.PHONY: all build demo test bench bench-cpu lint fmt
 
 all: build
 
 build:
 	$(GO) build $(PKGS)
 	$(GO) build -o bin/ragr ./cmd/ragr
+
+# The main job on built-in defaults: train a small cross-encoder from scratch
+# on the bundled RAG-Retrieval example data (output in output/demo).
+demo: build
+	./bin/ragr train reranker --config examples/demo/reranker.yaml
 
 # Every test, every SIMD tier this CPU has (the kernel tests switch tiers
 # themselves), then the plain-Go build of the kernels (-tags purego), so the
@@ -20,6 +25,7 @@ test:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1s ./kernels/cpu/ ./models/tokenizer/
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./models/bert/ ./train/
 
 bench-cpu: build
 	./bin/ragr bench cpu

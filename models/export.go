@@ -1,6 +1,7 @@
 package models
 
 import (
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -91,6 +92,13 @@ func CopyTokenizer(src, dst string) error {
 	for _, name := range TokenizerFiles {
 		from := filepath.Join(src, name)
 		if _, err := os.Stat(from); errors.Is(err, fs.ErrNotExist) {
+			// A gzipped tokenizer.json is written out plain, as
+			// transformers reads it.
+			if _, gzErr := os.Stat(from + ".gz"); gzErr == nil {
+				if err := gunzipFile(from+".gz", filepath.Join(dst, name)); err != nil {
+					return fmt.Errorf("models: copying tokenizer file: %w", err)
+				}
+			}
 			continue
 		}
 		if err := copyFile(from, filepath.Join(dst, name)); err != nil {
@@ -100,12 +108,31 @@ func CopyTokenizer(src, dst string) error {
 	return nil
 }
 
+func gunzipFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	zr, err := gzip.NewReader(in)
+	if err != nil {
+		return fmt.Errorf("%s: %w", from, err)
+	}
+	defer zr.Close()
+	return writeAtomic(to, zr)
+}
+
 func copyFile(from, to string) error {
 	in, err := os.Open(from)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
+	return writeAtomic(to, in)
+}
+
+// writeAtomic copies r into path through a temporary file and a rename.
+func writeAtomic(to string, in io.Reader) error {
 	tmp, err := os.CreateTemp(filepath.Dir(to), ".tmp-"+filepath.Base(to))
 	if err != nil {
 		return err

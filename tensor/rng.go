@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 )
 
@@ -88,10 +89,21 @@ func (g *RNG) DropoutMask(p float64, shape ...int) *Tensor {
 	t := Zeros(shape...)
 	d := t.Data32()
 	keep := float32(1 / (1 - p))
-	for i := range d {
-		if g.r.Float64() >= p {
+	// Each 64-bit draw gives two 32-bit uniforms; an element is kept when
+	// its uniform is at or above p·2³² (resolution 2⁻³²).
+	thr := uint64(math.Round(p * (1 << 32)))
+	i := 0
+	for ; i+1 < len(d); i += 2 {
+		u := g.r.Uint64()
+		if u&0xffffffff >= thr {
 			d[i] = keep
 		}
+		if u>>32 >= thr {
+			d[i+1] = keep
+		}
+	}
+	if i < len(d) && g.r.Uint64()&0xffffffff >= thr {
+		d[i] = keep
 	}
 	return t
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/ragr-dev/ragr/internal/testutil"
 	"github.com/ragr-dev/ragr/models/auto"
 	"github.com/ragr-dev/ragr/tensor/safetensors"
+	"github.com/ragr-dev/ragr/train/data"
 )
 
 const repo = "../"
@@ -184,4 +185,26 @@ func TestTrainRerankerBadInput(t *testing.T) {
 			assert.Contains(t, strings.ToLower(err.Error()), strings.ToLower(c.want))
 		})
 	}
+}
+
+// A Qwen2 sequence-classification reranker (llm_decoder) trains from a
+// fresh init with the Qwen2 BPE tokenizer, and its export loads back.
+func TestTrainLLMReranker(t *testing.T) {
+	out := t.TempDir()
+	c := tinyConfig(t, out)
+	c.ModelType = "llm_decoder"
+	c.Tokenizer = filepath.Join(repo, "testdata", "data", "tokenizer-qwen2-bpe-from-qwen3")
+	c.ModelConfig = map[string]any{"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+		"intermediate_size": 64, "max_position_embeddings": 256, "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "pad_token_id": 151645}
+	c.LossType = "pairwise_ranknet"
+	c.Epochs, c.MaxSteps, c.MaxLen = 2, 6, 64
+	res, err := TrainReranker(context.Background(), c, RunOptions{})
+	require.NoError(t, err)
+	require.Len(t, res.Losses, 6)
+	m, err := auto.Load(res.ModelDir)
+	require.NoError(t, err)
+	assert.Equal(t, "Qwen2ForSequenceClassification", m.Architecture())
+	r, err := EvalReranker(res.ModelDir, c.TrainDataset, 64, 16, data.Options{})
+	require.NoError(t, err)
+	assert.Equal(t, 11, r.Scored) // t2rank_100.small.jsonl has 11 queries
 }

@@ -73,3 +73,42 @@ func TestForwardCommand(t *testing.T) {
 		assert.Contains(t, stderr.String(), c.msg)
 	}
 }
+
+func TestTrainAndEvalCommands(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	repo, _ := filepath.Abs(filepath.Join("..", ".."))
+	require.NoError(t, os.WriteFile(cfg, []byte(`model_type: cross_encoder
+tokenizer: `+repo+`/testdata/data/tokenizer-bert-base-chinese
+model_config: {hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 64}
+train_dataset: `+repo+`/testdata/data/rag-retrieval-example-data/t2rank_100.small.jsonl
+loss_type: listwise_ce
+train_group_size: 4
+batch_size: 2
+max_len: 32
+epoch: 1
+save_on_epoch_end: false
+output_dir: `+dir+`/out
+`), 0o644))
+	var out, errb bytes.Buffer
+	code := run([]string{"train", "reranker", "--config", cfg, "--set", "lr=1e-3"}, &out, &errb)
+	require.Equal(t, 0, code, errb.String())
+	assert.Contains(t, out.String(), "trained")
+	out.Reset()
+	code = run([]string{"eval", "reranker", "--model", dir + "/out/model", "--data", repo + "/testdata/data/rag-retrieval-example-data/t2rank_100.small.jsonl", "--max-len", "32"}, &out, &errb)
+	require.Equal(t, 0, code, errb.String())
+	assert.Contains(t, out.String(), "MAP")
+	assert.Contains(t, out.String(), "BM25")
+	for _, c := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"train"}, 2},
+		{[]string{"train", "reranker"}, 2},
+		{[]string{"train", "reranker", "--config", cfg, "--set", "batch_sise=3"}, 2},
+		{[]string{"eval", "reranker", "--model", dir}, 2},
+	} {
+		errb.Reset()
+		assert.Equal(t, c.code, run(c.args, &out, &errb), "%v: %s", c.args, errb.String())
+	}
+}

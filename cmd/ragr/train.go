@@ -44,6 +44,7 @@ func trainCmd(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "YAML config (required)")
 	resume := fs.String("resume", "", "checkpoint directory, or latest, to continue from")
+	skip := fs.Bool("skip-bad-lines", false, "count and report malformed JSONL lines instead of stopping at the first")
 	var sets multiFlag
 	fs.Var(&sets, "set", "override a config key: key=value (repeatable)")
 	fs.Usage = func() { fmt.Fprint(stderr, trainUsage); fs.PrintDefaults() }
@@ -65,6 +66,9 @@ func trainCmd(args []string, stdout, stderr io.Writer) error {
 		if err := cfg.Set(s); err != nil {
 			return fmt.Errorf("%w: --set %v", errUsage, err)
 		}
+	}
+	if *skip {
+		cfg.SkipBadLines = true
 	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)

@@ -1,0 +1,73 @@
+package train
+
+import (
+	"runtime"
+	"testing"
+
+	"github.com/ragr-dev/ragr/losses"
+	"github.com/ragr-dev/ragr/models"
+	"github.com/ragr-dev/ragr/models/bert"
+	"github.com/ragr-dev/ragr/nn/optim"
+	"github.com/ragr-dev/ragr/tensor"
+)
+
+// benchTrainStep measures one optimizer step (forward, BCE loss, backward,
+// clipping, AdamW) of a BERT cross-encoder on a batch of n × l tokens.
+func benchTrainStep(b *testing.B, cfg bert.Config, n, l int) {
+	m := bert.NewClassifier(cfg, 1, tensor.NewRNG(1))
+	r := &bertReranker{m: m, cfg: &models.Config{ModelType: "bert"}}
+	rng := tensor.NewRNG(2)
+	ids := make([]int32, n*l)
+	mask := make([]int32, n*l)
+	for i := range ids {
+		ids[i] = int32(rng.IntN(cfg.VocabSize))
+		mask[i] = 1
+	}
+	in := Inputs{IDs: tensor.FromInt32(ids, n, l), TypeIDs: tensor.New(tensor.Int32, n, l), Mask: tensor.FromInt32(mask, n, l)}
+	labels := rng.Uniform(0, 1, n)
+	opt, err := optim.NewAdamW(optim.DecayGroups(r.Params(), 0.01), optim.DefaultConfig(), optim.Constant())
+	if err != nil {
+		b.Fatal(err)
+	}
+	spec, _ := losses.Lookup("pointwise_bce")
+	step := func() {
+		s, err := r.Scores(in, true, rng, false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		loss, err := spec.Compute(losses.Inputs{Logits: s, Labels: labels}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := loss.Backward(); err != nil {
+			b.Fatal(err)
+		}
+		opt.ClipGradNorm(1)
+		opt.Step()
+		opt.ZeroGrad()
+	}
+	step() // allocate optimizer state
+	runtime.GC()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		step()
+	}
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)*1e3, "ms/step")
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "seq/s")
+}
+
+// BenchmarkTrainStepBertBase is issue 4's BERT-base cross-encoder step at
+// batch 8 × 128 (target: at most 3.6 s on the 2-core machine).
+func BenchmarkTrainStepBertBase(b *testing.B) {
+	cfg := bert.Config{VocabSize: 30522, Hidden: 768, Layers: 12, Heads: 12, Intermediate: 3072, MaxPositions: 512,
+		TypeVocab: 2, Act: "gelu", Eps: 1e-12, HiddenDropout: 0.1, AttnDropout: 0.1, InitStd: 0.02}
+	benchTrainStep(b, cfg, 8, 128)
+}
+
+// BenchmarkTrainStepSmall is the 4-layer, 256-hidden model at 8 × 128
+// (target: at most 250 ms).
+func BenchmarkTrainStepSmall(b *testing.B) {
+	cfg := bert.Config{VocabSize: 30522, Hidden: 256, Layers: 4, Heads: 4, Intermediate: 1024, MaxPositions: 512,
+		TypeVocab: 2, Act: "gelu", Eps: 1e-12, HiddenDropout: 0.1, AttnDropout: 0.1, InitStd: 0.02}
+	benchTrainStep(b, cfg, 8, 128)
+}
