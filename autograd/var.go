@@ -183,7 +183,13 @@ func Backward(roots []*Var, grads []*tensor.Tensor, retain bool) error {
 				return fmt.Errorf("autograd: %s backward produced a gradient of shape %v for input %d of shape %v", n.op, ins[i].Shape(), i, in.Value.Shape())
 			}
 			if in.node == nil {
-				in.Grad = addLeafGrad(in.Grad, ins[i])
+				if in.Grad == nil && owned(ins, i, g) {
+					// A fresh tensor nobody else holds becomes the
+					// leaf's gradient without a copy.
+					in.Grad = ins[i]
+				} else {
+					in.Grad = addLeafGrad(in.Grad, ins[i])
+				}
 			} else {
 				accumulate(pending, in, ins[i])
 			}
@@ -211,6 +217,22 @@ func addGrad(acc, g *tensor.Tensor) *tensor.Tensor {
 	out := acc.Clone()
 	tensor.AddInPlace(out, g)
 	return out
+}
+
+// owned reports whether the rule's i-th result is a contiguous tensor whose
+// storage is neither the incoming gradient's nor another result's, i.e. one
+// the rule allocated for this input alone.
+func owned(ins []*tensor.Tensor, i int, g *tensor.Tensor) bool {
+	t := ins[i]
+	if !t.IsContiguous() || t.Storage() == g.Storage() {
+		return false
+	}
+	for j, o := range ins {
+		if j != i && o != nil && o.Storage() == t.Storage() {
+			return false
+		}
+	}
+	return true
 }
 
 // addLeafGrad accumulates g into a leaf's gradient, which the leaf owns (an

@@ -46,6 +46,7 @@ func benchTrainStep(b *testing.B, cfg bert.Config, n, l int) {
 		opt.Step()
 		opt.ZeroGrad()
 	}
+	defer setGCPercent(DefaultGCPercent)()
 	step() // allocate optimizer state
 	runtime.GC()
 	b.ResetTimer()

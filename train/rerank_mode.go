@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/ragr-dev/ragr/autograd"
@@ -242,6 +243,7 @@ func TrainReranker(ctx context.Context, cfg Config, o RunOptions) (*RerankResult
 	if err := run.loadTokenizer(); err != nil {
 		return nil, err
 	}
+	defer setGCPercent(cfg.GCPercent)()
 	set, err := data.ReadReranker(cfg.TrainDataset, cfg.readOptions())
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
@@ -469,4 +471,14 @@ func showRanking(w io.Writer, model Reranker, enc data.PairEncoder, g data.Group
 		fmt.Fprintf(w, "  %d. score %7.3f  label %g  %s\n", r+1, s64[i], g.Items[i].Label, string(text))
 	}
 	return nil
+}
+
+// setGCPercent applies the trainer's GC percent unless GOGC is set, and
+// returns the function that restores the previous one.
+func setGCPercent(p int) func() {
+	if p <= 0 || os.Getenv("GOGC") != "" {
+		return func() {}
+	}
+	prev := debug.SetGCPercent(p)
+	return func() { debug.SetGCPercent(prev) }
 }

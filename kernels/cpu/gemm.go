@@ -228,11 +228,6 @@ func getGemmBuf(kind, n int) *[]float32 {
 // putGemmBuf returns a buffer from getGemmBuf.
 func putGemmBuf(kind int, p *[]float32) { gemmBufs[kind].Put(p) }
 
-// split returns the t-th of parts near-equal ranges of [0, n).
-func split(n, parts, t int) (int, int) {
-	return n * t / parts, n * (t + 1) / parts
-}
-
 // sgemmCall carries one validated Sgemm through its blocks.
 type sgemmCall struct {
 	bl             *gemmBlocking
@@ -352,6 +347,7 @@ func (s *sgemmCall) compute(i0, i1, jlo, jhi int) {
 	putGemmBuf(bufA, abuf)
 }
 
+// roundUp rounds n up to a multiple of q.
 func roundUp(n, q int) int { return (n + q - 1) / q * q }
 
 // packA packs rows [i0, i0+rows) and columns [p0, p0+kc) of op(A) into

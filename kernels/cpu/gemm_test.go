@@ -240,6 +240,7 @@ func TestSgemmBlockEdges(t *testing.T) {
 		{m: 168, n: 96, k: 512, alpha: -1, beta: 0.5, padA: 1},
 		{m: 29, n: 63, k: 511, transB: true, alpha: 1, beta: 0},
 		{m: 3, n: 3073, k: 5, alpha: 1, beta: 0.5, padB: 2},
+		{m: 30, n: 1025, k: 300, transA: true, alpha: 1, beta: 1, padA: 1},
 		{m: 3, n: 3075, k: 300, transB: true, alpha: 1, beta: 0},
 		{m: 2049, n: 3, k: 4, transA: true, alpha: 1, beta: 0},
 	}
@@ -473,10 +474,6 @@ func TestSgemmMicroKernels(t *testing.T) {
 			for nr := 1; nr <= gemmNRGo; nr++ {
 				for _, k := range []int{0, 1, 2, 3, 64, 257} {
 					for _, s := range [][2]float32{{1, 0}, {-0.5, 2}} {
-						kern := func(k int, a, b, c *float32, ldc int, alpha, beta float32, mask uint64) {
-							panic("unused")
-						}
-						_ = kern
 						checkGoMicroKernel(t, r, mr, nr, k, s[0], s[1])
 					}
 				}
