@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"runtime"
 	"text/tabwriter"
 	"time"
 
@@ -52,7 +53,7 @@ type CPUOptions struct {
 	Threads []int
 	// Quick skips n=2048 and the generic tier's largest cases.
 	Quick bool
-	// Gonum adds gonum's blas32.Gemm (single-threaded) as the baseline.
+	// Gonum adds gonum's blas32.Gemm as the baseline, at each thread count.
 	Gonum bool
 }
 
@@ -119,11 +120,17 @@ func RunCPU(w io.Writer, o CPUOptions) error {
 		if s.TransB {
 			ldb = s.K
 		}
-		var gonumRate float64
+		// gonum's Gemm splits work over goroutines, so its thread count is
+		// set through GOMAXPROCS, one baseline per thread count.
+		gonumRate := map[int]float64{}
 		if o.Gonum {
-			d := Measure(o.MinTime, func() { gonumGemm(s, a, b, c) })
-			gonumRate = s.Flops() / d.Seconds() / 1e9
-			fmt.Fprintf(tw, "gonum sgemm\t%s\t-\t1\t%.1f\t\t1.0\t\n", s.Name, gonumRate)
+			for _, th := range o.Threads {
+				prev := runtime.GOMAXPROCS(th)
+				d := Measure(o.MinTime, func() { gonumGemm(s, a, b, c) })
+				runtime.GOMAXPROCS(prev)
+				gonumRate[th] = s.Flops() / d.Seconds() / 1e9
+				fmt.Fprintf(tw, "gonum sgemm\t%s\t-\t%d\t%.1f\t\t1.0\t\n", s.Name, th, gonumRate[th])
+			}
 		}
 		for _, t := range o.Tiers {
 			if o.Quick && t == cpu.Generic && s.Flops() > 4e9 {
@@ -137,8 +144,8 @@ func RunCPU(w io.Writer, o CPUOptions) error {
 				})
 				rate := s.Flops() / d.Seconds() / 1e9
 				ratio := "-"
-				if gonumRate > 0 {
-					ratio = fmt.Sprintf("%.1f", rate/gonumRate)
+				if g := gonumRate[th]; g > 0 {
+					ratio = fmt.Sprintf("%.1f", rate/g)
 				}
 				fmt.Fprintf(tw, "sgemm\t%s\t%s\t%d\t%.1f\t%.0f%%\t%s\t\n", s.Name, t, th, rate, 100*rate/(peak[t]*float64(th)), ratio)
 			}
