@@ -346,6 +346,11 @@ func TrainReranker(ctx context.Context, cfg Config, o RunOptions) (*RerankResult
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	defer mw.Close()
+	if res.Before != nil {
+		if err := mw.Write(evalRecord(0, res.Before.Model.Values())); err != nil {
+			return nil, fmt.Errorf("train: metrics log: %w", err)
+		}
+	}
 	bar := report.New(out, loop.TotalSteps(), report.Options{Desc: "train", Start: loop.Step(), Mode: o.ProgressMode})
 	var werr error
 	loop.Hooks = Hooks{
@@ -364,11 +369,7 @@ func TrainReranker(ctx context.Context, cfg Config, o RunOptions) (*RerankResult
 			}
 		},
 		OnEval: func(step int, m map[string]float64) {
-			rec := report.Record{Step: step}
-			for k, v := range m {
-				rec.Set("eval/"+k, v)
-			}
-			if err := mw.Write(rec); err != nil && werr == nil {
+			if err := mw.Write(evalRecord(step, m)); err != nil && werr == nil {
 				werr = err
 			}
 			bar.Log(fmt.Sprintf("step %d eval: map %.4f mrr@10 %.4f ndcg@10 %.4f", step, m["map"], m["mrr@10"], m["ndcg@10"]))
@@ -407,11 +408,7 @@ func TrainReranker(ctx context.Context, cfg Config, o RunOptions) (*RerankResult
 	}
 	if res.After != nil {
 		fmt.Fprintf(out, "after training:  %s\n               BM25: %s\n", res.After.Model, res.After.BM25)
-		rec := report.Record{Step: res.Steps}
-		for k, v := range res.After.Model.Values() {
-			rec.Set("eval/"+k, v)
-		}
-		if err := mw.Write(rec); err != nil {
+		if err := mw.Write(evalRecord(res.Steps, res.After.Model.Values())); err != nil {
 			return res, err
 		}
 	}
@@ -471,6 +468,18 @@ func showRanking(w io.Writer, model Reranker, enc data.PairEncoder, g data.Group
 		fmt.Fprintf(w, "  %d. score %7.3f  label %g  %s\n", r+1, s64[i], g.Items[i].Label, string(text))
 	}
 	return nil
+}
+
+// evalRecord is a metrics-log record of an evaluation's ranking metrics
+// (the query count is left out: it is not a score).
+func evalRecord(step int, m map[string]float64) report.Record {
+	rec := report.Record{Step: step}
+	for k, v := range m {
+		if k != "queries" {
+			rec.Set("eval/"+k, v)
+		}
+	}
+	return rec
 }
 
 // setGCPercent applies the trainer's GC percent unless GOGC is set, and
