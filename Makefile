@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build demo test bench bench-cpu lint fmt
+.PHONY: all build demo test bench bench-cpu lint fmt loadtest
 
 all: build
 
@@ -29,6 +29,10 @@ bench:
 
 bench-cpu: build
 	./bin/ragr bench cpu
+
+# Loopback load test of a running `ragr serve` (ADDR=127.0.0.1:8080).
+loadtest:
+	$(GO) run ./scripts/loadtest --addr $${ADDR:-127.0.0.1:8080} --requests 200 --concurrency 8 --docs 16 --duration 2m
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1)

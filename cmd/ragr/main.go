@@ -28,6 +28,10 @@ Commands:
               peak, × gonum) and softmax / layernorm / GELU (GB/s, % of the
               measured memory bandwidth), for every SIMD tier and thread count
   train       train a model: ragr train reranker --config FILE.yaml
+  rerank      rank documents for a query: ragr rerank --model DIR --query Q --docs FILE|-
+  embed       embed texts: ragr embed --model DIR --texts FILE|-
+  serve       HTTP service (/rerank, /embed, /v1/embeddings, /health, /metrics):
+              ragr serve --model DIR --addr HOST:PORT
   eval        evaluate a model: ragr eval reranker --model DIR --data FILE.jsonl
   forward     run a model directory on explicit token ids and write its named
               outputs to a safetensors file (for parity checks against
@@ -76,6 +80,12 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		return trainCmd(args[1:], stdout, stderr)
 	case "eval":
 		return evalCmd(args[1:], stdout, stderr)
+	case "rerank":
+		return rerankCmd(args[1:], stdout, stderr)
+	case "embed":
+		return embedCmd(args[1:], stdout, stderr)
+	case "serve":
+		return serveCmd(args[1:], stdout, stderr)
 	case "forward":
 		return forward(args[1:], stdout, stderr)
 	case "bench":
