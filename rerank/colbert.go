@@ -10,11 +10,7 @@ package rerank
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 
 	"github.com/ragr-dev/ragr/autograd"
 	"github.com/ragr-dev/ragr/models"
@@ -22,17 +18,6 @@ import (
 	"github.com/ragr-dev/ragr/models/colbert"
 	"github.com/ragr-dev/ragr/nn"
 )
-
-func hasColBERTLinear(dir string) bool {
-	for _, n := range []string{"colbert_linear.safetensors", "colbert_linear.pt", "colbert_linear.bin"} {
-		if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
-			return true
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return false
-		}
-	}
-	return false
-}
 
 // ColBERT is the late-interaction reranker.
 type ColBERT struct {

@@ -10,13 +10,14 @@ import (
 	"github.com/ragr-dev/ragr/autograd"
 	"github.com/ragr-dev/ragr/models"
 	"github.com/ragr-dev/ragr/models/bert"
+	"github.com/ragr-dev/ragr/models/colbert"
 	"github.com/ragr-dev/ragr/models/qwen2"
 	"github.com/ragr-dev/ragr/models/tokenizer"
 	"github.com/ragr-dev/ragr/tensor"
 )
 
 func init() {
-	Register("colbert", func(dir string, _ *models.Config) bool { return hasColBERTLinear(dir) }, loadColBERT)
+	Register("colbert", func(dir string, _ *models.Config) bool { return colbert.HasLinear(dir) }, loadColBERT)
 	Register("cross-encoder", archIn("BertForSequenceClassification", "XLMRobertaForSequenceClassification", "RobertaForSequenceClassification"), loadCrossEncoder)
 	Register("qwen2-seqcls", archIn("Qwen2ForSequenceClassification"), loadQwen2SeqCls)
 	Register("causal-lm-yes", archIn("Qwen2ForCausalLM"), loadCausalYes)

@@ -79,27 +79,9 @@ func TestMaxScoreSlice(t *testing.T) {
 	assert.NotEqual(t, ws[0], ws[1])
 }
 
-// writeVocab writes a 512-token WordPiece vocabulary: [PAD]=0, [UNK]=100,
-// [CLS]=101, [SEP]=102, [MASK]=103 and "wN" = N elsewhere.
+// writeVocab writes golden.WriteWordVocab's 512-token vocabulary.
 func writeVocab(t *testing.T, dir string) {
-	var b strings.Builder
-	for i := 0; i < 512; i++ {
-		switch i {
-		case 0:
-			b.WriteString("[PAD]\n")
-		case 100:
-			b.WriteString("[UNK]\n")
-		case 101:
-			b.WriteString("[CLS]\n")
-		case 102:
-			b.WriteString("[SEP]\n")
-		case 103:
-			b.WriteString("[MASK]\n")
-		default:
-			fmt.Fprintf(&b, "w%d\n", i)
-		}
-	}
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "vocab.txt"), []byte(b.String()), 0o644))
+	require.NoError(t, golden.WriteWordVocab(dir))
 }
 
 // TextModelDir copies a golden model directory and adds writeVocab's

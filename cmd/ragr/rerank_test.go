@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -18,25 +17,10 @@ import (
 )
 
 // goldenTextDir copies a golden model and adds a 512-token vocabulary
-// ("wN" = id N).
+// (golden.TextModelDir).
 func goldenTextDir(t *testing.T, name string) string {
-	src := filepath.Join(golden.Root(), name)
-	dir := t.TempDir()
-	for _, f := range []string{"config.json", "model.safetensors"} {
-		b, err := os.ReadFile(filepath.Join(src, f))
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o644))
-	}
-	var b strings.Builder
-	special := map[int]string{0: "[PAD]", 100: "[UNK]", 101: "[CLS]", 102: "[SEP]", 103: "[MASK]"}
-	for i := 0; i < 512; i++ {
-		if s, ok := special[i]; ok {
-			b.WriteString(s + "\n")
-		} else {
-			fmt.Fprintf(&b, "w%d\n", i)
-		}
-	}
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "vocab.txt"), []byte(b.String()), 0o644))
+	dir, err := golden.TextModelDir(t.TempDir(), name)
+	require.NoError(t, err)
 	return dir
 }
 

@@ -97,3 +97,44 @@ func (c *Case) ExpectedNames() []string {
 	sort.Strings(names)
 	return names
 }
+
+// TextModelDir copies the golden model case name (config.json and
+// model.safetensors) into a fresh directory under dir and adds a 512-token
+// WordPiece vocab.txt — "[PAD]" 0, "[UNK]" 100, "[CLS]" 101, "[SEP]" 102,
+// "[MASK]" 103 and "wN" for every other id N — so tests can feed text to the
+// tiny golden BERT models (vocabulary 512). It returns the new directory.
+func TextModelDir(dir, name string) (string, error) {
+	src := filepath.Join(Root(), name)
+	dst := filepath.Join(dir, name)
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return "", err
+	}
+	for _, f := range []string{"config.json", "model.safetensors"} {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(filepath.Join(dst, f), b, 0o644); err != nil {
+			return "", err
+		}
+	}
+	if err := WriteWordVocab(dst); err != nil {
+		return "", err
+	}
+	return dst, nil
+}
+
+// WriteWordVocab writes TextModelDir's 512-token vocab.txt into dir.
+func WriteWordVocab(dir string) error {
+	special := map[int]string{0: "[PAD]", 100: "[UNK]", 101: "[CLS]", 102: "[SEP]", 103: "[MASK]"}
+	var b []byte
+	for i := 0; i < 512; i++ {
+		if s, ok := special[i]; ok {
+			b = append(b, s...)
+		} else {
+			b = fmt.Appendf(b, "w%d", i)
+		}
+		b = append(b, '\n')
+	}
+	return os.WriteFile(filepath.Join(dir, "vocab.txt"), b, 0o644)
+}

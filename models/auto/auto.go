@@ -1,10 +1,7 @@
 package auto
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -70,7 +67,7 @@ func Load(dir string) (Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	if isColBERT(dir) {
+	if colbert.HasLinear(dir) {
 		m, err := colbert.LoadDir(dir)
 		if err != nil {
 			return nil, err
@@ -105,17 +102,6 @@ func defaultArch(modelType string) string {
 		return "Qwen2Model"
 	}
 	return ""
-}
-
-func isColBERT(dir string) bool {
-	for _, n := range []string{"colbert_linear.safetensors", "colbert_linear.pt", "colbert_linear.bin"} {
-		if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
-			return true
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return false
-		}
-	}
-	return false
 }
 
 func bertInputs(in Inputs) bert.Inputs {

@@ -148,6 +148,17 @@ func (m *Model) Project(in bert.Inputs, o bert.RunOptions) (*autograd.Var, error
 // linearFiles are where checkpoints keep the projection, in order.
 var linearFiles = []string{"colbert_linear.safetensors", "colbert_linear.pt", "colbert_linear.bin"}
 
+// HasLinear reports whether dir holds a separate colbert_linear file (what
+// marks a model directory as ColBERT).
+func HasLinear(dir string) bool {
+	for _, n := range linearFiles {
+		if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
 // LoadDir loads a ColBERT model directory: the encoder from the usual
 // weights and colbert_linear from colbert_linear.safetensors /
 // colbert_linear.pt (keys weight, bias) or from "colbert_linear.*" tensors in

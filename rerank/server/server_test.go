@@ -9,8 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -25,25 +23,10 @@ import (
 )
 
 // modelDir copies a golden model and adds a 512-token WordPiece vocabulary
-// ("wN" = id N; [PAD] 0, [UNK] 100, [CLS] 101, [SEP] 102, [MASK] 103).
+// (golden.TextModelDir).
 func modelDir(t testing.TB, name string) string {
-	src := filepath.Join(golden.Root(), name)
-	dir := t.TempDir()
-	for _, f := range []string{"config.json", "model.safetensors"} {
-		b, err := os.ReadFile(filepath.Join(src, f))
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o644))
-	}
-	var b strings.Builder
-	special := map[int]string{0: "[PAD]", 100: "[UNK]", 101: "[CLS]", 102: "[SEP]", 103: "[MASK]"}
-	for i := 0; i < 512; i++ {
-		if s, ok := special[i]; ok {
-			b.WriteString(s + "\n")
-		} else {
-			fmt.Fprintf(&b, "w%d\n", i)
-		}
-	}
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "vocab.txt"), []byte(b.String()), 0o644))
+	dir, err := golden.TextModelDir(t.TempDir(), name)
+	require.NoError(t, err)
 	return dir
 }
 
