@@ -160,3 +160,29 @@ func flatten(v [][]float32) []float32 {
 	}
 	return out
 }
+
+// TestGoldenCausalYes: the causal-LM reranker's score is the logit of the
+// yes token at each sequence's last token, so for every yes id it equals
+// the fixture's last_token_logits column.
+func TestGoldenCausalYes(t *testing.T) {
+	c := loadCase(t, "qwen2-tiny")
+	seqs := inputInts(t, c, "sequences")
+	tp := make([]TokenPair, len(seqs))
+	for i, s := range seqs {
+		tp[i] = TokenPair{s[:2], s[2:]}
+	}
+	logits := c.Expected["last_token_logits"]
+	vocab := logits.Dim(1)
+	for _, yes := range []int{7, 300, vocab - 1} {
+		yes := yes
+		r, err := Load(c.Dir, LoadOptions{Template: &Template{PadID: 511}, Prompt: &PromptConfig{YesID: &yes}})
+		require.NoError(t, err)
+		require.Equal(t, "causal-lm-yes", r.Family())
+		got, err := r.(TokenScorer).ScoreTokens(context.Background(), tp, Options{BatchSize: 2})
+		require.NoError(t, err)
+		want := logits.Narrow(1, yes, 1).Float32s()
+		testutil.AssertClose(t, "yes logit", got, want, testutil.Golden)
+	}
+	_, err := Load(c.Dir, LoadOptions{Template: &Template{PadID: 511}})
+	require.Error(t, err, "a causal LM without a yes token is not a reranker")
+}
