@@ -355,4 +355,3 @@ func TestLong1(t *testing.T) {
 	_, err := unpickle([]byte{opLong1, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, opStop})
 	assert.ErrorContains(t, err, "does not fit in int64")
 }
-
