@@ -602,12 +602,75 @@ func (g *gen) geluW(w, hi, lo, x opnd) {
 	g.release(z, u, p, msmall, mpos)
 }
 
+// recip sets dst = 1/d without a division: a reciprocal estimate refined
+// by Newton-Raphson. AVX-512's VRCP14PS (relative error < 2^-14) takes one
+// second-order step (error ~2^-28); AVX2's VRCPPS (< 1.5*2^-12) takes one
+// third-order step, r*(1 + e + e*e) with e = 1 - d*r (error ~2^-33). Either
+// is within an ulp of the correctly rounded quotient. dst may not be d.
+func (g *gen) recip(dst, d opnd) {
+	if g.avx512 {
+		g.emit("VRCP14PS %s, %s", d.r, dst.r)
+	} else {
+		g.emit("VRCPPS %s, %s", d.r, dst.r)
+	}
+	e := g.tmp()
+	g.fnma(e, d, dst, C("mathOne"))
+	if !g.avx512 {
+		g.fma(e, e, e, e)
+	}
+	g.fma(dst, dst, e, dst)
+	g.release(e)
+}
+
+// geluErf sets dst = x/2 * w, w = 1 + erf(x/sqrt2): the odd polynomial
+// z*P(z*z)+1 for |z| < mathErfA, else erfc(|zc|) (x < 0) or 2 - erfc(|zc|)
+// (x > 0) with zc the clamped z. Same formulas as geluW (and the plain-Go
+// actGeluErf1), arranged for throughput: |x| is clamped once and its exact
+// half-square hi+lo serves both the polynomial (hi equals (x*x)/2 wherever
+// the polynomial is selected) and exp(-z*z), and erfc's t = 2/(2+zc) =
+// 1/(1+zc/2) comes from recip instead of VDIVPS. dst may be x.
 func (g *gen) geluErf(dst, x opnd) {
-	w, hi, lo := g.tmp(), g.tmp(), g.tmp()
-	g.geluW(w, hi, lo, x)
-	g.mul(hi, x, C("mathHalf"))
-	g.mul(dst, hi, w)
-	g.release(w, hi, lo)
+	a := g.tmp()
+	g.and(a, x, C("mathAbsMask"))
+	g.min(a, C("mathGeluClamp"), a) // NaN stays NaN
+	// hi+lo = a*a/2 = (a/2)*a exactly (halving is exact).
+	hi, lo := g.tmp(), g.tmp()
+	g.mul(lo, a, C("mathHalf"))
+	g.mul(hi, lo, a)
+	g.fms(lo, lo, a, hi)
+	// Small-|z| w.
+	z := g.tmp()
+	g.mul(z, x, C("mathInvSqrt2"))
+	p := g.tmp()
+	g.fma(p, C("mathErfP5"), hi, C("mathErfP4"))
+	for i := 3; i >= 0; i-- {
+		g.fma(p, p, hi, C(fmt.Sprintf("mathErfP%d", i)))
+	}
+	g.fma(p, z, p, C("mathOne"))
+	g.and(z, z, C("mathAbsMask"))
+	msmall := g.cmp(cmpLT, z, C("mathErfA"))
+	// erfc(zc) = t*exp(-(hi+lo) + Q(t)).
+	g.mul(a, a, C("mathInvSqrt2"))
+	g.fma(a, a, C("mathHalf"), C("mathOne"))
+	t := g.tmp()
+	g.recip(t, a)
+	q := a
+	g.fma(q, C("mathErfcQ8"), t, C("mathErfcQ7"))
+	for i := 6; i >= 0; i-- {
+		g.fma(q, q, t, C(fmt.Sprintf("mathErfcQ%d", i)))
+	}
+	g.sub(q, q, lo)
+	g.xor(lo, hi, C("mathSignMask")) // -hi
+	e := hi
+	g.exp2(e, lo, q)
+	g.mul(e, e, t)
+	mpos := g.cmp(cmpGT, x, C("mathZeroF"))
+	g.sub(t, C("mathTwo"), e)
+	g.sel(e, mpos, t, e)
+	g.sel(e, msmall, p, e)
+	g.mul(z, x, C("mathHalf"))
+	g.mul(dst, z, e)
+	g.release(a, hi, lo, z, p, t, msmall, mpos)
 }
 
 func (g *gen) geluErfBwd(dst, dy, x opnd) {
@@ -1053,6 +1116,13 @@ func unary(name, doc string, f func(g *gen, dst, x opnd)) *kernel {
 		}}
 }
 
+// unaryU is unary with the vector loop unrolled u times.
+func unaryU(name, doc string, u int, f func(g *gen, dst, x opnd)) *kernel {
+	k := unary(name, doc, f)
+	k.unroll = u
+	return k
+}
+
 func backward(name, doc string, f func(g *gen, dst, dy, x opnd)) *kernel {
 	return &kernel{name: name, doc: doc, ptrs: []string{"dx", "dy", "x"}, out: "dx", ins: []string{"dy", "x"},
 		body: func(g *gen, in, sc []opnd, acc, mask opnd) opnd {
@@ -1072,7 +1142,7 @@ func files() map[string][]*kernel {
 		unary("mathSigmoid", "dst = 1/(1+exp(-x))", (*gen).sigmoid),
 	}
 	m["act"] = []*kernel{
-		unary("actGeluErf", "dst = x/2*(1+erf(x/sqrt2))", (*gen).geluErf),
+		unaryU("actGeluErf", "dst = x/2*(1+erf(x/sqrt2))", 2, (*gen).geluErf),
 		unary("actGeluTanh", "dst = x*sigmoid(2*sqrt(2/pi)*(x+0.044715x^3))", (*gen).geluTanh),
 		unary("actSilu", "dst = x/(1+exp(-x))", (*gen).silu),
 		backward("actGeluErfBwd", "dx = dy*GELU'(x)", (*gen).geluErfBwd),
