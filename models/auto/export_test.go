@@ -1,6 +1,7 @@
 package auto
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -86,4 +87,35 @@ func TestSentenceTransformerDir(t *testing.T) {
 	want := tensor.Linear(out["mean_pooled_embedding"], dense.Weight, dense.Bias)
 	want = tensor.Div(want, tensor.Norm(want, -1, true))
 	testutil.AssertClose(t, "sentence_embedding", se.Float32s(), want.Float32s(), testutil.F32)
+}
+
+// A model directory holding a pytorch_model.bin written by real torch.save
+// loads through the same loader and computes exactly what the safetensors
+// directory computes.
+func TestPytorchModelBinDir(t *testing.T) {
+	src := filepath.Join(golden.Root(), "bert-tiny")
+	dir := t.TempDir()
+	for from, to := range map[string]string{
+		filepath.Join(src, "config.json"): filepath.Join(dir, "config.json"),
+		filepath.Join("..", "..", "tensor", "torchbin", "testdata", "real", "bert-tiny.pytorch_model.bin"): filepath.Join(dir, "pytorch_model.bin"),
+	} {
+		b, err := os.ReadFile(from)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(to, b, 0o644))
+	}
+	a, err := Load(src)
+	require.NoError(t, err)
+	b, err := Load(dir)
+	require.NoError(t, err)
+	c, err := golden.Load(src)
+	require.NoError(t, err)
+	ids, _ := c.Ints("input_ids")
+	mask, _ := c.Ints("attention_mask")
+	oa, err := a.Forward(Inputs{IDs: ids, Mask: mask})
+	require.NoError(t, err)
+	ob, err := b.Forward(Inputs{IDs: ids, Mask: mask})
+	require.NoError(t, err)
+	for k, v := range oa {
+		testutil.AssertClose(t, k, ob[k].Float32s(), v.Float32s(), testutil.Exact)
+	}
 }
