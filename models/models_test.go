@@ -107,3 +107,22 @@ func TestSentenceTransformerRoundTrip(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "LSTM")
 }
+
+// The same weights from a pytorch_model.bin written by real torch.save and
+// from the safetensors original are equal tensor by tensor.
+func TestTorchBinMatchesSafetensors(t *testing.T) {
+	bin, err := OpenWeightsFile(filepath.Join("..", "tensor", "torchbin", "testdata", "real", "bert-tiny.pytorch_model.bin"))
+	require.NoError(t, err)
+	st, err := OpenWeightsFile(filepath.Join("..", "testdata", "golden", "bert-tiny", "model.safetensors"))
+	require.NoError(t, err)
+	defer st.Close()
+	require.Equal(t, st.Names(), bin.Names())
+	for _, n := range st.Names() {
+		want, err := st.Float32(n)
+		require.NoError(t, err)
+		got, err := bin.Float32(n)
+		require.NoError(t, err)
+		require.Equal(t, want.Shape(), got.Shape(), n)
+		require.Equal(t, want.Float32s(), got.Float32s(), n)
+	}
+}

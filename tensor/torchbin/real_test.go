@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ragr-dev/ragr/tensor"
-	"github.com/ragr-dev/ragr/tensor/safetensors"
 )
 
 // TestRealTorchSave reads archives written by real torch.save (1.13.1; see
@@ -41,19 +40,10 @@ func TestRealTorchSave(t *testing.T) {
 	require.Contains(t, m, "nested.inner.weight")
 	assert.Equal(t, []float32{1, 1, 1, 1}, m["nested.inner.weight"].Float32s())
 
-	// A state dict re-saved by torch.save equals the safetensors original.
+	// A BERT state dict re-saved by torch.save (compared tensor by tensor
+	// with its safetensors original in models' tests).
 	bin, err := Load("testdata/real/bert-tiny.pytorch_model.bin")
 	require.NoError(t, err)
-	st, err := safetensors.Open("../safetensors/testdata/bert-tiny.safetensors")
-	require.NoError(t, err)
-	defer st.Close()
-	require.Len(t, bin, len(st.Names()))
-	for _, n := range st.Names() {
-		want, err := st.Float32(n)
-		require.NoError(t, err)
-		got, ok := bin[n]
-		require.True(t, ok, n)
-		assert.Equal(t, want.Shape(), got.Shape(), n)
-		assert.Equal(t, want.Float32s(), got.Float32s(), n)
-	}
+	require.Contains(t, bin, "embeddings.word_embeddings.weight")
+	assert.Equal(t, []int{512, 32}, bin["embeddings.word_embeddings.weight"].Shape())
 }
