@@ -75,6 +75,17 @@ type Config struct {
 	GradientCheckpoint bool   `yaml:"gradient_checkpointing"`
 	SkipBadLines       bool   `yaml:"skip_bad_lines"`
 	Device             string `yaml:"device"`
+	// Pooling is the embedding mode's pooling, cls or mean (empty: the
+	// checkpoint's sentence-transformers pooling, else cls).
+	Pooling string `yaml:"pooling"`
+	// Temperature is the embedding losses' softmax temperature (0: 0.02).
+	Temperature float64 `yaml:"temperature"`
+	// NegNums is the number of hard negatives drawn per query each epoch
+	// from triplet embedding data (0: train_group_size-1).
+	NegNums int `yaml:"neg_nums"`
+	// MRLDims, when set, trains the embedding Matryoshka-style over these
+	// leading dimensions (RAG-Retrieval use_mrl + mrl_dims).
+	MRLDims []int `yaml:"mrl_dims"`
 	// GCPercent is the heap growth the Go collector allows between
 	// collections during training (GOGC; default 25): lower keeps peak
 	// memory near the live tensors at a small CPU cost. The GOGC

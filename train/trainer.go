@@ -25,6 +25,9 @@ type Batch struct {
 	GroupSize int
 	// Samples is the number of queries (groups) in the batch.
 	Samples int
+	// Extra is a mode's own payload (embedding batches carry their query
+	// and document inputs here); nil for reranker batches.
+	Extra any
 }
 
 // TrainSet yields the batches of each epoch, already shuffled for the
@@ -71,10 +74,20 @@ type StepInfo struct {
 	Elapsed                 time.Duration
 }
 
+// Trainable is what the Loop needs of a model: its parameters and export.
+// A Reranker is one; with Loop.LossFn unset the Loop requires a Reranker.
+type Trainable interface {
+	// Params lists the parameters with checkpoint names.
+	Params() []nn.NamedParam
+	// Export writes the model in the Hugging Face layout.
+	Export(dir string) error
+}
+
 // Loop is a configured training run.
 type Loop struct {
-	Cfg     Config
-	Model   Reranker
+	Cfg Config
+	// Model is the trained model: a Reranker unless LossFn is set.
+	Model   Trainable
 	Train   TrainSet
 	Eval    func(step int) (map[string]float64, error) // may be nil
 	Reducer Reducer
@@ -82,6 +95,10 @@ type Loop struct {
 	// Export, when set, is called with each checkpoint's model directory
 	// after the model is written (to copy the tokenizer files).
 	Export func(dir string) error
+	// LossFn, when set, computes a batch's loss in place of the model's
+	// Scores and the loss_type of the registry (modes whose loss is not
+	// scores + labels, such as embedding training).
+	LossFn func(b *Batch, training bool, rng *tensor.RNG, checkpoint bool) (*autograd.Var, error)
 
 	opt   *optim.AdamW
 	loss  losses.Spec
@@ -107,14 +124,19 @@ func (l *Loop) Init(resume string) error {
 	if l.Reducer == nil {
 		l.Reducer = localReducer{}
 	}
-	spec, err := losses.Lookup(l.Cfg.LossType)
-	if err != nil {
-		return fmt.Errorf("train: loss_type: %w", err)
+	if l.LossFn == nil {
+		spec, err := losses.Lookup(l.Cfg.LossType)
+		if err != nil {
+			return fmt.Errorf("train: loss_type: %w", err)
+		}
+		if spec.Kind != losses.KindReranker && spec.Kind != losses.KindDistill {
+			return fmt.Errorf("train: loss_type %q is a %s loss, not a reranker loss", l.Cfg.LossType, spec.Kind)
+		}
+		if _, ok := l.Model.(Reranker); !ok {
+			return fmt.Errorf("train: the model is not a reranker and the loop has no LossFn")
+		}
+		l.loss = spec
 	}
-	if spec.Kind != losses.KindReranker && spec.Kind != losses.KindDistill {
-		return fmt.Errorf("train: loss_type %q is a %s loss, not a reranker loss", l.Cfg.LossType, spec.Kind)
-	}
-	l.loss = spec
 	if l.Train.NumBatches(0) == 0 {
 		return fmt.Errorf("train: the training set gives no batch (batch_size %d)", l.Cfg.BatchSize)
 	}
@@ -246,13 +268,9 @@ func (l *Loop) Run(ctx context.Context) ([]float64, error) {
 			if err != nil {
 				return stepLosses, fmt.Errorf("train: epoch %d batch %d: %w", epoch+1, i, err)
 			}
-			scores, err := l.Model.Scores(b.Inputs, true, l.rng, l.Cfg.GradientCheckpoint)
+			loss, err := l.batchLoss(b)
 			if err != nil {
 				return stepLosses, fmt.Errorf("train: epoch %d batch %d: %w", epoch+1, i, err)
-			}
-			loss, err := l.loss.Compute(losses.Inputs{Logits: scores, Labels: b.Labels, TeacherScores: b.Labels, GroupSize: b.GroupSize}, nil)
-			if err != nil {
-				return stepLosses, fmt.Errorf("train: epoch %d batch %d: loss %s: %w", epoch+1, i, l.Cfg.LossType, err)
 			}
 			lv := loss.Value.Item()
 			if math.IsNaN(lv) || math.IsInf(lv, 0) {
@@ -316,6 +334,23 @@ func (l *Loop) Run(ctx context.Context) ([]float64, error) {
 		}
 	}
 	return stepLosses, nil
+}
+
+// batchLoss is the training loss of one batch: LossFn when set, else the
+// reranker's scores under the configured loss.
+func (l *Loop) batchLoss(b *Batch) (*autograd.Var, error) {
+	if l.LossFn != nil {
+		return l.LossFn(b, true, l.rng, l.Cfg.GradientCheckpoint)
+	}
+	scores, err := l.Model.(Reranker).Scores(b.Inputs, true, l.rng, l.Cfg.GradientCheckpoint)
+	if err != nil {
+		return nil, err
+	}
+	loss, err := l.loss.Compute(losses.Inputs{Logits: scores, Labels: b.Labels, TeacherScores: b.Labels, GroupSize: b.GroupSize}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("loss %s: %w", l.Cfg.LossType, err)
+	}
+	return loss, nil
 }
 
 func (l *Loop) evaluate() error {

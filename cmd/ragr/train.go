@@ -21,7 +21,7 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
-const trainUsage = `Usage: ragr train reranker --config FILE.yaml [--set key=value]... [--resume DIR|latest]
+const trainUsage = `Usage: ragr train reranker|embedding --config FILE.yaml [--set key=value]... [--resume DIR|latest]
 
 Trains a reranker as RAG-Retrieval does, from a YAML config with its keys
 (model_name_or_path, model_type cross_encoder|llm_decoder, train_dataset,
@@ -30,6 +30,12 @@ warmup_proportion, seed, output_dir, …). A fresh model is built from
 model_config (config.json fields) with the tokenizer of tokenizer: DIR.
 --set overrides any config key. Ctrl-C writes a resumable checkpoint.
 
+ragr train embedding trains a BERT / XLM-R bi-encoder on {"query","pos"}
+(in-batch negatives), {"query","pos","neg"} (neg_nums hard negatives) or
+{"query","pos","scores"} (pair KL) data, with pooling cls|mean,
+temperature, mrl_dims and prompt_for_query, and exports it in the
+sentence-transformers layout.
+
 Example:
   ragr train reranker --config examples/demo/reranker.yaml --set lr=1e-4
 
@@ -37,10 +43,11 @@ Flags:
 `
 
 func trainCmd(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "reranker" {
-		return fmt.Errorf("%w: ragr train needs a mode: reranker (embedding, colbert: not yet)", errUsage)
+	if len(args) == 0 || (args[0] != "reranker" && args[0] != "embedding") {
+		return fmt.Errorf("%w: ragr train needs a mode: reranker or embedding (colbert: not yet)", errUsage)
 	}
-	fs := flag.NewFlagSet("ragr train reranker", flag.ContinueOnError)
+	mode := args[0]
+	fs := flag.NewFlagSet("ragr train "+mode, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "YAML config (required)")
 	resume := fs.String("resume", "", "checkpoint directory, or latest, to continue from")
@@ -75,7 +82,12 @@ func trainCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	_, err = train.TrainReranker(ctx, cfg, train.RunOptions{Out: stdout, Resume: *resume})
+	switch mode {
+	case "embedding":
+		_, err = train.TrainEmbedding(ctx, cfg, train.RunOptions{Out: stdout, Resume: *resume})
+	default:
+		_, err = train.TrainReranker(ctx, cfg, train.RunOptions{Out: stdout, Resume: *resume})
+	}
 	return err
 }
 

@@ -1,0 +1,194 @@
+package train
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ragr-dev/ragr/autograd"
+	"github.com/ragr-dev/ragr/internal/testutil"
+	"github.com/ragr-dev/ragr/models"
+	"github.com/ragr-dev/ragr/models/auto"
+	"github.com/ragr-dev/ragr/models/tokenizer"
+	"github.com/ragr-dev/ragr/train/data"
+)
+
+// embedData writes the small RAG-Retrieval example file as embedding data:
+// triplets as they are, pairs without "neg", or pair-scores with a score
+// per positive.
+func embedData(t *testing.T, kind string) string {
+	t.Helper()
+	f, err := os.Open(filepath.Join(repo, "testdata", "data", "rag-retrieval-example-data", "t2rank_100.small.jsonl"))
+	require.NoError(t, err)
+	defer f.Close()
+	out := filepath.Join(t.TempDir(), kind+".jsonl")
+	w, err := os.Create(out)
+	require.NoError(t, err)
+	defer w.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<24)
+	for sc.Scan() {
+		var r map[string]any
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &r))
+		row := map[string]any{"query": r["query"], "pos": r["pos"]}
+		switch kind {
+		case "triplet":
+			row["neg"] = r["neg"]
+		case "score":
+			s := make([]float64, len(r["pos"].([]any)))
+			for i := range s {
+				s[i] = 1 - 0.1*float64(i)
+			}
+			row["scores"] = s
+		}
+		b, err := json.Marshal(row)
+		require.NoError(t, err)
+		_, err = w.Write(append(b, '\n'))
+		require.NoError(t, err)
+	}
+	require.NoError(t, sc.Err())
+	return out
+}
+
+// tinyEmbedConfig trains a 2-layer, 32-wide BERT bi-encoder from scratch.
+func tinyEmbedConfig(t *testing.T, dataPath string) Config {
+	c := tinyConfig(t, t.TempDir())
+	c.TrainDataset = dataPath
+	c.LossType = DefaultConfig().LossType
+	c.BatchSize, c.NegNums, c.MaxLen, c.Epochs = 4, 3, 32, 6
+	c.LR, c.Temperature = 2e-3, 0.05
+	c.ModelConfig["hidden_dropout_prob"] = 0.0
+	c.ModelConfig["attention_probs_dropout_prob"] = 0.0
+	return c
+}
+
+func TestTrainEmbeddingLossFalls(t *testing.T) {
+	cases := []struct {
+		kind, loss, pooling string
+		mrl                 []int
+	}{
+		{"triplet", "triplet_inbatch_softmax", "cls", nil},
+		{"pair", "pair_inbatch_softmax", "mean", []int{16, 32}},
+	}
+	for _, c := range cases {
+		t.Run(c.kind, func(t *testing.T) {
+			cfg := tinyEmbedConfig(t, embedData(t, c.kind))
+			cfg.Pooling, cfg.MRLDims = c.pooling, c.mrl
+			res, err := TrainEmbedding(context.Background(), cfg, RunOptions{})
+			require.NoError(t, err)
+			assert.Equal(t, c.loss, res.LossType)
+			n := len(res.Losses)
+			require.GreaterOrEqual(t, n, 9)
+			first, last := mean(res.Losses[:n/3]), mean(res.Losses[n-n/3:])
+			t.Logf("%s: loss %.4f -> %.4f over %d steps", c.kind, first, last, n)
+			assert.Less(t, last, first, "the loss must fall")
+		})
+	}
+}
+
+// The exported directory loads with models/auto and its sentence_embedding
+// equals the training-time encoder's embedding.
+func TestTrainEmbeddingExportReloads(t *testing.T) {
+	for _, pooling := range []string{"cls", "mean"} {
+		t.Run(pooling, func(t *testing.T) {
+			cfg := tinyEmbedConfig(t, embedData(t, "score"))
+			cfg.Pooling, cfg.MaxSteps = pooling, 3
+			res, err := TrainEmbedding(context.Background(), cfg, RunOptions{})
+			require.NoError(t, err)
+			assert.Equal(t, "pair_kl", res.LossType)
+			for _, f := range []string{"config.json", "model.safetensors", "modules.json", "1_Pooling/config.json", "sentence_bert_config.json", "tokenizer.json"} {
+				_, err := os.Stat(filepath.Join(res.ModelDir, f))
+				assert.NoError(t, err, f)
+			}
+			st, err := models.ReadSentenceTransformer(res.ModelDir)
+			require.NoError(t, err)
+			assert.Equal(t, models.Pooling(pooling), st.Pooling)
+			assert.True(t, st.Normalize)
+
+			tok, err := tokenizer.Load(res.ModelDir)
+			require.NoError(t, err)
+			enc, err := data.NewTextEncoder(tok, cfg.MaxLen)
+			require.NoError(t, err)
+			in, err := encodeTexts(enc, []string{"硬盘插入时震动", "今天天气很好，适合出去走走", "a"})
+			require.NoError(t, err)
+			var want []float32
+			autograd.NoGrad(func() {
+				e, err := res.Model.Encode(in, false, nil, false)
+				require.NoError(t, err)
+				want = e.Value.Float32s()
+			})
+			m, err := auto.Load(res.ModelDir)
+			require.NoError(t, err)
+			assert.Equal(t, "BertModel", m.Architecture())
+			outs, err := m.Forward(auto.Inputs{IDs: in.IDs, TypeIDs: in.TypeIDs, Mask: in.Mask})
+			require.NoError(t, err)
+			require.Contains(t, outs, "sentence_embedding")
+			testutil.AssertClose(t, "sentence_embedding", outs["sentence_embedding"].Float32s(), want, testutil.Exact)
+
+			// Fine-tuning the export picks its pooling up from 1_Pooling.
+			c2 := cfg
+			c2.ModelConfig, c2.ModelNameOrPath, c2.Pooling = nil, res.ModelDir, ""
+			m2, err := BuildEmbedModel(c2, 0)
+			require.NoError(t, err)
+			assert.Equal(t, models.Pooling(pooling), m2.Pooling)
+		})
+	}
+}
+
+func TestTrainEmbeddingBadConfig(t *testing.T) {
+	triplet := embedData(t, "triplet")
+	pair := embedData(t, "pair")
+	cases := []struct {
+		name string
+		mod  func(c *Config)
+		want string
+	}{
+		{"unknown pooling", func(c *Config) { c.Pooling = "max_of_doom" }, "max_of_doom"},
+		{"reranker loss", func(c *Config) { c.LossType = "listwise_ce" }, "not an embedding loss"},
+		{"negatives missing", func(c *Config) { c.TrainDataset = pair; c.LossType = "mnrl" }, "hard negatives"},
+		{"too many negatives", func(c *Config) { c.NegNums = 500; c.NoReplacement = true }, "neg_nums 500"},
+		{"mrl too wide", func(c *Config) { c.MRLDims = []int{16, 64} }, "hidden size 32"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := tinyEmbedConfig(t, triplet)
+			c.mod(&cfg)
+			var steps int
+			_, err := TrainEmbedding(context.Background(), cfg, RunOptions{OnStep: func(StepInfo) { steps++ }})
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.want)
+			assert.Zero(t, steps, "the error comes before training")
+		})
+	}
+}
+
+// An interrupted embedding run resumed from its checkpoint continues with
+// exactly the losses of an uninterrupted run.
+func TestTrainEmbeddingResume(t *testing.T) {
+	path := embedData(t, "triplet")
+	full := tinyEmbedConfig(t, path)
+	full.MaxSteps = 6
+	a, err := TrainEmbedding(context.Background(), full, RunOptions{})
+	require.NoError(t, err)
+	require.Len(t, a.Losses, 6)
+
+	cut := tinyEmbedConfig(t, path)
+	cut.MaxSteps = 6
+	ctx, cancel := context.WithCancel(context.Background())
+	b1, err := TrainEmbedding(ctx, cut, RunOptions{OnStep: func(s StepInfo) {
+		if s.Step == 4 {
+			cancel()
+		}
+	}})
+	require.ErrorIs(t, err, ErrInterrupted)
+	b2, err := TrainEmbedding(context.Background(), cut, RunOptions{Resume: "latest"})
+	require.NoError(t, err)
+	got := append(append([]float64{}, b1.Losses...), b2.Losses...)
+	testutil.AssertClose(t, "losses", got, a.Losses, testutil.Exact)
+}
