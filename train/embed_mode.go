@@ -24,7 +24,6 @@ import (
 	"github.com/ragr-dev/ragr/nn"
 	"github.com/ragr-dev/ragr/tensor"
 	"github.com/ragr-dev/ragr/train/data"
-	"github.com/ragr-dev/ragr/train/report"
 )
 
 // EmbedModel is a trainable bi-encoder: a BERT / XLM-R encoder, a pooling
@@ -402,47 +401,20 @@ func TrainEmbedding(ctx context.Context, cfg Config, o RunOptions) (*EmbedResult
 	}
 	fmt.Fprintf(out, "embedding: %d parameters, pooling %s, %d records (%s, %d examples/epoch), loss %s (temperature %g, mrl_dims %v), %d steps\n",
 		nparams(model.Params()), model.Pooling, len(set.Records), set.Kind, sampler.Len(), spec.Name, params.Temperature, params.MRLDims, loop.TotalSteps())
-	metricsPath := filepath.Join(cfg.OutputDir, "metrics.jsonl")
-	if resume != "" {
-		if err := report.TruncateMetrics(metricsPath, loop.Step()); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("train: %w", err)
-		}
-	} else {
-		_ = os.Remove(metricsPath)
-	}
-	mw, err := report.OpenMetrics(metricsPath)
+	rl, err := openRunLog(cfg, loop, out, o, resume != "")
 	if err != nil {
-		return nil, fmt.Errorf("train: %w", err)
+		return nil, err
 	}
-	defer mw.Close()
-	bar := report.New(out, loop.TotalSteps(), report.Options{Desc: "train", Start: loop.Step(), Mode: o.ProgressMode})
-	var werr error
-	loop.Hooks = Hooks{
-		OnStep: func(s StepInfo) {
-			bar.Update(s.Step, s.Loss, s.LR, s.Samples)
-			rec := report.Record{Step: s.Step}
-			rec.Set(report.KeyLoss, s.Loss)
-			rec.Set(report.KeyLR, s.LR)
-			rec.Set(report.KeyGradNorm, s.GradNorm)
-			rec.Set(report.KeyEpoch, float64(s.Epoch+1))
-			if err := mw.Write(rec); err != nil && werr == nil {
-				werr = err
-			}
-			if o.OnStep != nil {
-				o.OnStep(s)
-			}
-		},
-		OnLog: bar.Log,
-	}
+	defer rl.close()
 	start := time.Now()
 	res.Losses, err = loop.Run(ctx)
-	bar.Finish()
+	logErr := rl.stop()
 	res.Steps = loop.Step()
 	if err != nil {
 		return res, err
 	}
-	if werr != nil {
-		return res, fmt.Errorf("train: metrics log: %w", werr)
+	if logErr != nil {
+		return res, logErr
 	}
 	fmt.Fprintf(out, "trained %d steps in %s\n", res.Steps, time.Since(start).Round(time.Second))
 	res.ModelDir = filepath.Join(cfg.OutputDir, modelDir)
@@ -452,18 +424,5 @@ func TrainEmbedding(ctx context.Context, cfg Config, o RunOptions) (*EmbedResult
 	if err := models.CopyTokenizer(tokDir, res.ModelDir); err != nil {
 		return res, err
 	}
-	if err := report.Plot(metricsPath, filepath.Join(cfg.OutputDir, "loss.png")); err != nil {
-		return res, fmt.Errorf("train: plot: %w", err)
-	}
-	fmt.Fprintf(out, "model: %s\nmetrics: %s\nplot: %s\n", res.ModelDir, metricsPath, filepath.Join(cfg.OutputDir, "loss.png"))
-	return res, nil
-}
-
-// nparams counts the scalars of params.
-func nparams(params []nn.NamedParam) int {
-	n := 0
-	for _, p := range params {
-		n += p.Var.Value.Numel()
-	}
-	return n
+	return res, rl.plot(out, cfg, res.ModelDir)
 }

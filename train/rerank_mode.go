@@ -2,7 +2,6 @@ package train
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -310,7 +309,7 @@ func TrainReranker(ctx context.Context, cfg Config, o RunOptions) (*RerankResult
 		return nil, err
 	}
 	fmt.Fprintf(out, "reranker: %s, %d parameters, %d training queries (%d examples/epoch), %d held out, loss %s, %d steps\n",
-		model.Kind(), countParams(model), stats.Usable, stats.Examples, len(evalGroups), spec.Name, loop.TotalSteps())
+		model.Kind(), nparams(model.Params()), stats.Usable, stats.Examples, len(evalGroups), spec.Name, loop.TotalSteps())
 	if len(fresh) > 0 {
 		fmt.Fprintf(out, "note: %d parameters not in the checkpoint were initialised fresh: %v\n", len(fresh), fresh)
 	}
@@ -333,48 +332,17 @@ func TrainReranker(ctx context.Context, cfg Config, o RunOptions) (*RerankResult
 			fmt.Fprintf(out, "before training: %s\n               BM25: %s\n", res.Before.Model, res.Before.BM25)
 		}
 	}
-	metricsPath := filepath.Join(cfg.OutputDir, "metrics.jsonl")
-	if resume != "" {
-		if err := report.TruncateMetrics(metricsPath, loop.Step()); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("train: %w", err)
-		}
-	} else {
-		_ = os.Remove(metricsPath)
-	}
-	mw, err := report.OpenMetrics(metricsPath)
+	rl, err := openRunLog(cfg, loop, out, o, resume != "")
 	if err != nil {
-		return nil, fmt.Errorf("train: %w", err)
+		return nil, err
 	}
-	defer mw.Close()
+	defer rl.close()
 	if res.Before != nil {
-		if err := mw.Write(evalRecord(0, res.Before.Model.Values())); err != nil {
-			return nil, fmt.Errorf("train: metrics log: %w", err)
-		}
+		rl.write(evalRecord(0, res.Before.Model.Values()))
 	}
-	bar := report.New(out, loop.TotalSteps(), report.Options{Desc: "train", Start: loop.Step(), Mode: o.ProgressMode})
-	var werr error
-	loop.Hooks = Hooks{
-		OnStep: func(s StepInfo) {
-			bar.Update(s.Step, s.Loss, s.LR, s.Samples)
-			rec := report.Record{Step: s.Step}
-			rec.Set(report.KeyLoss, s.Loss)
-			rec.Set(report.KeyLR, s.LR)
-			rec.Set(report.KeyGradNorm, s.GradNorm)
-			rec.Set(report.KeyEpoch, float64(s.Epoch+1))
-			if err := mw.Write(rec); err != nil && werr == nil {
-				werr = err
-			}
-			if o.OnStep != nil {
-				o.OnStep(s)
-			}
-		},
-		OnEval: func(step int, m map[string]float64) {
-			if err := mw.Write(evalRecord(step, m)); err != nil && werr == nil {
-				werr = err
-			}
-			bar.Log(fmt.Sprintf("step %d eval: map %.4f mrr@10 %.4f ndcg@10 %.4f", step, m["map"], m["mrr@10"], m["ndcg@10"]))
-		},
-		OnLog: bar.Log,
+	loop.Hooks.OnEval = func(step int, m map[string]float64) {
+		rl.write(evalRecord(step, m))
+		rl.bar.Log(fmt.Sprintf("step %d eval: map %.4f mrr@10 %.4f ndcg@10 %.4f", step, m["map"], m["mrr@10"], m["ndcg@10"]))
 	}
 	if len(evalGroups) > 0 {
 		loop.Eval = func(step int) (map[string]float64, error) {
@@ -387,13 +355,13 @@ func TrainReranker(ctx context.Context, cfg Config, o RunOptions) (*RerankResult
 	}
 	start := time.Now()
 	res.Losses, err = loop.Run(ctx)
-	bar.Finish()
+	logErr := rl.stop()
 	res.Steps = loop.Step()
 	if err != nil {
 		return res, err
 	}
-	if werr != nil {
-		return res, fmt.Errorf("train: metrics log: %w", werr)
+	if logErr != nil {
+		return res, logErr
 	}
 	fmt.Fprintf(out, "trained %d steps in %s\n", res.Steps, time.Since(start).Round(time.Second))
 	res.ModelDir = filepath.Join(cfg.OutputDir, modelDir)
@@ -408,28 +376,17 @@ func TrainReranker(ctx context.Context, cfg Config, o RunOptions) (*RerankResult
 	}
 	if res.After != nil {
 		fmt.Fprintf(out, "after training:  %s\n               BM25: %s\n", res.After.Model, res.After.BM25)
-		if err := mw.Write(evalRecord(res.Steps, res.After.Model.Values())); err != nil {
-			return res, err
-		}
+		rl.write(evalRecord(res.Steps, res.After.Model.Values()))
 	}
 	if len(evalGroups) > 0 {
 		if err := showRanking(out, model, run.enc, evalGroups[0], 5); err != nil {
 			return res, err
 		}
 	}
-	if err := report.Plot(metricsPath, filepath.Join(cfg.OutputDir, "loss.png")); err != nil {
-		return res, fmt.Errorf("train: plot: %w", err)
+	if err := rl.stop(); err != nil {
+		return res, err
 	}
-	fmt.Fprintf(out, "model: %s\nmetrics: %s\nplot: %s\n", res.ModelDir, metricsPath, filepath.Join(cfg.OutputDir, "loss.png"))
-	return res, nil
-}
-
-func countParams(m Reranker) int {
-	n := 0
-	for _, p := range m.Params() {
-		n += p.Var.Value.Numel()
-	}
-	return n
+	return res, rl.plot(out, cfg, res.ModelDir)
 }
 
 // lossInfo is what the trainer needs to know of a loss.
