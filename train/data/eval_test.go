@@ -104,10 +104,7 @@ func TestCranfieldMini(t *testing.T) {
 }
 
 func TestCranfieldReal(t *testing.T) {
-	dir := "../../../shared/data/cranfield"
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("%s not present", dir)
-	}
+	dir := "../../testdata/data/cranfield"
 	c, err := LoadCranfield(dir)
 	require.NoError(t, err)
 	assert.Len(t, c.Docs, 1400)

@@ -423,10 +423,7 @@ func TestExampleFiles(t *testing.T) {
 }
 
 func TestFlagEmbeddingRerankerFiles(t *testing.T) {
-	dir := "../../../shared/data/flagembedding-examples"
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("%s not present", dir)
-	}
+	dir := "../../testdata/data/flagembedding-examples"
 	f := filepath.Join(dir, "reranker_normal_examples.jsonl")
 	// Teacher scores (83..101) are not labels in [0, 1].
 	_, err := ReadReranker(f, Options{})
