@@ -20,52 +20,89 @@ import (
 	"github.com/ragr-dev/ragr/losses"
 	"github.com/ragr-dev/ragr/models"
 	"github.com/ragr-dev/ragr/models/bert"
+	"github.com/ragr-dev/ragr/models/qwen2"
 	"github.com/ragr-dev/ragr/models/tokenizer"
 	"github.com/ragr-dev/ragr/nn"
 	"github.com/ragr-dev/ragr/tensor"
 	"github.com/ragr-dev/ragr/train/data"
 )
 
-// EmbedModel is a trainable bi-encoder: a BERT / XLM-R encoder, a pooling
-// and L2 normalisation.
+// EmbedModel is a trainable bi-encoder: a BERT / XLM-R encoder or a Qwen2
+// decoder, a pooling and L2 normalisation.
 type EmbedModel struct {
-	// Encoder is the transformer.
+	// Encoder is the BERT / XLM-R transformer (nil for a decoder model).
 	Encoder *bert.Model
-	// Pooling is models.PoolCLS or models.PoolMean.
+	// Decoder is the Qwen2 transformer (nil for an encoder model).
+	Decoder *qwen2.Model
+	// Pooling is models.PoolCLS, PoolMean or PoolLastToken.
 	Pooling models.Pooling
 	// MaxLen is the token limit written to sentence_bert_config.json.
 	MaxLen int
 	cfg    *models.Config
 }
 
-// Params lists the encoder's parameters with BertModel checkpoint names.
-func (m *EmbedModel) Params() []nn.NamedParam { return m.Encoder.NamedParams("") }
+// Params lists the model's parameters with BertModel / Qwen2Model
+// checkpoint names.
+func (m *EmbedModel) Params() []nn.NamedParam {
+	if m.Decoder != nil {
+		return m.Decoder.NamedParams("")
+	}
+	return m.Encoder.NamedParams("")
+}
+
+// Dim is the embedding width (the hidden size).
+func (m *EmbedModel) Dim() int {
+	if m.Decoder != nil {
+		return m.Decoder.Cfg.Hidden
+	}
+	return m.Encoder.Cfg.Hidden
+}
 
 // Encode returns the pooled, L2-normalised embeddings [B, H] of a batch.
 func (m *EmbedModel) Encode(in Inputs, training bool, rng *tensor.RNG, ckpt bool) (*autograd.Var, error) {
-	o, err := m.Encoder.Forward(bert.Inputs{IDs: in.IDs, TypeIDs: in.TypeIDs, Mask: in.Mask},
-		bert.RunOptions{Training: training, RNG: rng, Checkpoint: ckpt})
-	if err != nil {
-		return nil, err
+	var last *autograd.Var
+	if m.Decoder != nil {
+		o, err := m.Decoder.Forward(qwen2.Inputs{IDs: in.IDs, Mask: in.Mask},
+			qwen2.RunOptions{Training: training, RNG: rng, Checkpoint: ckpt})
+		if err != nil {
+			return nil, err
+		}
+		last = o.Last
+	} else {
+		o, err := m.Encoder.Forward(bert.Inputs{IDs: in.IDs, TypeIDs: in.TypeIDs, Mask: in.Mask},
+			bert.RunOptions{Training: training, RNG: rng, Checkpoint: ckpt})
+		if err != nil {
+			return nil, err
+		}
+		last = o.Last
 	}
 	var e *autograd.Var
 	switch m.Pooling {
 	case models.PoolCLS:
-		e = nn.PoolCLS(o.Last)
+		e = nn.PoolCLS(last)
 	case models.PoolMean:
-		e = nn.PoolMean(o.Last, in.Mask)
+		e = nn.PoolMean(last, in.Mask)
+	case models.PoolLastToken:
+		idx, err := qwen2.LastTokenIndex(in.Mask, last.Dim(0), last.Dim(1))
+		if err != nil {
+			return nil, err
+		}
+		e = nn.PoolAt(last, idx)
 	default:
-		return nil, fmt.Errorf("train: pooling %q is not cls or mean", m.Pooling)
+		return nil, fmt.Errorf("train: pooling %q is not cls, mean or lasttoken", m.Pooling)
 	}
 	return nn.L2Normalize(e, 1e-12), nil
 }
 
-// Export writes the encoder in the Hugging Face layout (BertModel or
-// XLMRobertaModel) plus the sentence-transformers modules (Pooling with
-// the model's mode, Normalize) and sentence_bert_config.json.
+// Export writes the model in the Hugging Face layout (BertModel,
+// XLMRobertaModel or Qwen2Model) plus the sentence-transformers modules
+// (Pooling with the model's mode, Normalize) and sentence_bert_config.json.
 func (m *EmbedModel) Export(dir string) error {
 	arch := "BertModel"
-	if m.Encoder.Cfg.XLMR {
+	switch {
+	case m.Decoder != nil:
+		arch = "Qwen2Model"
+	case m.Encoder.Cfg.XLMR:
 		arch = "XLMRobertaModel"
 	}
 	u := map[string]any{"architectures": []string{arch}}
@@ -75,16 +112,18 @@ func (m *EmbedModel) Export(dir string) error {
 	if err := models.Export(dir, m.Params(), models.ExportOptions{Config: m.cfg, Updates: u}); err != nil {
 		return err
 	}
-	st := &models.SentenceTransformer{Pooling: m.Pooling, Dim: m.Encoder.Cfg.Hidden, Normalize: true, IncludePrompt: true}
+	st := &models.SentenceTransformer{Pooling: m.Pooling, Dim: m.Dim(), Normalize: true, IncludePrompt: true}
 	if err := models.WriteSentenceTransformer(dir, st); err != nil {
 		return err
 	}
 	return models.WriteJSON(filepath.Join(dir, "sentence_bert_config.json"), map[string]any{"max_seq_length": m.MaxLen, "do_lower_case": false})
 }
 
-// BuildEmbedModel loads cfg.ModelNameOrPath, or builds a fresh encoder from
-// cfg.ModelConfig, with cfg.Pooling (empty: the checkpoint's
-// sentence-transformers pooling, else cls).
+// BuildEmbedModel loads cfg.ModelNameOrPath, or builds a fresh model from
+// cfg.ModelConfig: a BERT / XLM-R encoder (model_type cross_encoder) or a
+// Qwen2 decoder (llm_decoder), with cfg.Pooling (empty: the checkpoint's
+// sentence-transformers pooling, else cls for encoders and lasttoken for
+// decoders).
 func BuildEmbedModel(cfg Config, vocabSize int) (*EmbedModel, error) {
 	pool, err := embedPooling(cfg)
 	if err != nil {
@@ -94,32 +133,58 @@ func BuildEmbedModel(cfg Config, vocabSize int) (*EmbedModel, error) {
 	if err != nil {
 		return nil, err
 	}
-	var enc *bert.Model
 	if w != nil {
 		defer w.Close()
-		if enc, err = bert.LoadModel(hf, w); err != nil {
-			return nil, fmt.Errorf("train: %s: %w", cfg.ModelNameOrPath, err)
+	}
+	em := &EmbedModel{Pooling: pool, MaxLen: cfg.MaxLen, cfg: hf}
+	if cfg.ModelType == "llm_decoder" {
+		if w != nil {
+			if em.Decoder, err = qwen2.LoadModel(hf, w); err != nil {
+				return nil, fmt.Errorf("train: %s: %w", cfg.ModelNameOrPath, err)
+			}
+			return em, nil
 		}
-	} else {
-		bc, err := bert.ConfigFrom(hf)
+		qc, err := qwen2.ConfigFrom(hf)
 		if err != nil {
 			return nil, err
 		}
-		enc = bert.New(bc, false, tensor.NewRNG(uint64(cfg.Seed)))
+		em.Decoder = qwen2.New(qc, tensor.NewRNG(uint64(cfg.Seed)))
+		return em, nil
 	}
-	return &EmbedModel{Encoder: enc, Pooling: pool, MaxLen: cfg.MaxLen, cfg: hf}, nil
+	if w != nil {
+		if em.Encoder, err = bert.LoadModel(hf, w); err != nil {
+			return nil, fmt.Errorf("train: %s: %w", cfg.ModelNameOrPath, err)
+		}
+		return em, nil
+	}
+	bc, err := bert.ConfigFrom(hf)
+	if err != nil {
+		return nil, err
+	}
+	em.Encoder = bert.New(bc, false, tensor.NewRNG(uint64(cfg.Seed)))
+	return em, nil
 }
 
-// embedPooling resolves the pooling of cfg.
+// embedPooling resolves the pooling of cfg: the pooling key, else the
+// checkpoint's sentence-transformers pooling, else cls (encoders) or
+// lasttoken (decoders). Decoders pool the last token or the mean.
 func embedPooling(cfg Config) (models.Pooling, error) {
+	decoder := cfg.ModelType == "llm_decoder"
+	check := func(p models.Pooling, src string) (models.Pooling, error) {
+		switch {
+		case p == models.PoolMean, p == models.PoolCLS && !decoder, p == models.PoolLastToken && decoder:
+			return p, nil
+		case decoder:
+			return "", fmt.Errorf("train: %s: %s %q is not lasttoken or mean (a decoder's first token sees nothing else)", cfg.Path, src, p)
+		}
+		return "", fmt.Errorf("train: %s: %s %q is not cls or mean", cfg.Path, src, p)
+	}
 	switch cfg.Pooling {
-	case "cls":
-		return models.PoolCLS, nil
-	case "mean":
-		return models.PoolMean, nil
 	case "":
+	case "last", "last_token":
+		return check(models.PoolLastToken, "pooling")
 	default:
-		return "", fmt.Errorf("train: %s: pooling %q is not cls or mean", cfg.Path, cfg.Pooling)
+		return check(models.Pooling(cfg.Pooling), "pooling")
 	}
 	if cfg.ModelNameOrPath != "" {
 		st, err := models.ReadSentenceTransformer(cfg.ModelNameOrPath)
@@ -127,11 +192,15 @@ func embedPooling(cfg Config) (models.Pooling, error) {
 			return "", fmt.Errorf("train: %w", err)
 		}
 		if st != nil {
-			if st.Pooling != models.PoolCLS && st.Pooling != models.PoolMean {
-				return "", fmt.Errorf("train: %s: the checkpoint's pooling %q is not cls or mean; set pooling", cfg.ModelNameOrPath, st.Pooling)
+			p, err := check(st.Pooling, "the checkpoint's pooling")
+			if err != nil {
+				return "", fmt.Errorf("%w; set pooling", err)
 			}
-			return st.Pooling, nil
+			return p, nil
 		}
+	}
+	if decoder {
+		return models.PoolLastToken, nil
 	}
 	return models.PoolCLS, nil
 }
@@ -179,10 +248,7 @@ func (c *Config) validateEmbed() error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	if c.ModelType == "llm_decoder" {
-		return fmt.Errorf("train: %s: embedding training of llm_decoder (Qwen2) models is not supported yet", c.Path)
-	}
-	if _, err := embedPooling(Config{Pooling: c.Pooling, Path: c.Path}); err != nil {
+	if _, err := embedPooling(Config{Pooling: c.Pooling, Path: c.Path, ModelType: c.ModelType}); err != nil {
 		return err
 	}
 	if c.Temperature < 0 || c.NegNums < 0 {
@@ -351,8 +417,8 @@ func TrainEmbedding(ctx context.Context, cfg Config, o RunOptions) (*EmbedResult
 	}
 	res.Model = model
 	for _, d := range cfg.MRLDims {
-		if d > model.Encoder.Cfg.Hidden {
-			return nil, fmt.Errorf("train: %s: mrl_dims %v: dimension %d exceeds the model's hidden size %d", cfg.Path, cfg.MRLDims, d, model.Encoder.Cfg.Hidden)
+		if d > model.Dim() {
+			return nil, fmt.Errorf("train: %s: mrl_dims %v: dimension %d exceeds the model's hidden size %d", cfg.Path, cfg.MRLDims, d, model.Dim())
 		}
 	}
 	params := spec.Defaults
@@ -369,7 +435,8 @@ func TrainEmbedding(ctx context.Context, cfg Config, o RunOptions) (*EmbedResult
 	if err != nil {
 		return nil, err
 	}
-	loop := &Loop{Cfg: cfg, Model: model, Train: ts, Reducer: red,
+	acc := newInBatchAcc(cfg.MRLDims, model.Dim())
+	loop := &Loop{Cfg: cfg, Model: model, Train: ts, Reducer: red, StepMetrics: acc.take,
 		Export: func(dir string) error { return models.CopyTokenizer(tokDir, dir) },
 		LossFn: func(b *Batch, training bool, rng *tensor.RNG, ckpt bool) (*autograd.Var, error) {
 			eb, ok := b.Extra.(*embedBatch)
@@ -393,6 +460,13 @@ func TrainEmbedding(ctx context.Context, cfg Config, o RunOptions) (*EmbedResult
 			l, err := spec.Compute(li, &params)
 			if err != nil {
 				return nil, fmt.Errorf("loss %s: %w", spec.Name, err)
+			}
+			if training {
+				var neg *tensor.Tensor
+				if li.Neg != nil {
+					neg = li.Neg.Value
+				}
+				acc.add(li.Query.Value, li.Pos.Value, neg)
 			}
 			return l, nil
 		}}

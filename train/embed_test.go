@@ -16,6 +16,7 @@ import (
 	"github.com/ragr-dev/ragr/models"
 	"github.com/ragr-dev/ragr/models/auto"
 	"github.com/ragr-dev/ragr/models/tokenizer"
+	"github.com/ragr-dev/ragr/tensor"
 	"github.com/ragr-dev/ragr/train/data"
 )
 
@@ -191,4 +192,109 @@ func TestTrainEmbeddingResume(t *testing.T) {
 	require.NoError(t, err)
 	got := append(append([]float64{}, b1.Losses...), b2.Losses...)
 	testutil.AssertClose(t, "losses", got, a.Losses, testutil.Exact)
+}
+
+// A fresh Qwen2 decoder trains as a bi-encoder with last-token pooling; its
+// export is a Qwen2Model with a lasttoken Pooling module that models/auto
+// reloads to the same sentence_embedding.
+func TestTrainEmbeddingQwen2(t *testing.T) {
+	cfg := tinyEmbedConfig(t, embedData(t, "pair"))
+	cfg.ModelType = "llm_decoder"
+	cfg.Tokenizer = filepath.Join(repo, "testdata", "data", "tokenizer-qwen2-bpe-from-qwen3")
+	cfg.ModelConfig = map[string]any{"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+		"intermediate_size": 64, "max_position_embeddings": 256, "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "pad_token_id": 151643}
+	cfg.MaxLen, cfg.MRLDims = 48, []int{8, 16}
+	res, err := TrainEmbedding(context.Background(), cfg, RunOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, models.PoolLastToken, res.Model.Pooling)
+	n := len(res.Losses)
+	require.GreaterOrEqual(t, n, 9)
+	first, last := mean(res.Losses[:n/3]), mean(res.Losses[n-n/3:])
+	t.Logf("qwen2 pair: loss %.4f -> %.4f over %d steps", first, last, n)
+	assert.Less(t, last, first, "the loss must fall")
+
+	tok, err := tokenizer.Load(res.ModelDir)
+	require.NoError(t, err)
+	enc, err := data.NewTextEncoder(tok, cfg.MaxLen)
+	require.NoError(t, err)
+	in, err := encodeTexts(enc, []string{"硬盘插入时震动", "今天天气很好，适合出去走走", "a"})
+	require.NoError(t, err)
+	var want []float32
+	autograd.NoGrad(func() {
+		e, err := res.Model.Encode(in, false, nil, false)
+		require.NoError(t, err)
+		want = e.Value.Float32s()
+	})
+	m, err := auto.Load(res.ModelDir)
+	require.NoError(t, err)
+	assert.Equal(t, "Qwen2Model", m.Architecture())
+	outs, err := m.Forward(auto.Inputs{IDs: in.IDs, Mask: in.Mask})
+	require.NoError(t, err)
+	require.Contains(t, outs, "sentence_embedding")
+	testutil.AssertClose(t, "sentence_embedding", outs["sentence_embedding"].Float32s(), want, testutil.Exact)
+
+	c2 := cfg
+	c2.ModelConfig, c2.ModelNameOrPath, c2.Pooling = nil, res.ModelDir, ""
+	m2, err := BuildEmbedModel(c2, 0)
+	require.NoError(t, err)
+	assert.Equal(t, models.PoolLastToken, m2.Pooling)
+	require.NotNil(t, m2.Decoder)
+
+	cfg.Pooling = "cls"
+	_, err = TrainEmbedding(context.Background(), cfg, RunOptions{})
+	require.ErrorContains(t, err, `"cls" is not lasttoken or mean`)
+}
+
+// metrics.jsonl carries the in-batch accuracy of every step at the full
+// width and at each MRL dimension.
+func TestTrainEmbeddingLogsMRLAccuracy(t *testing.T) {
+	cfg := tinyEmbedConfig(t, embedData(t, "triplet"))
+	cfg.MRLDims, cfg.MaxSteps = []int{8, 16, 32}, 4
+	var steps []StepInfo
+	_, err := TrainEmbedding(context.Background(), cfg, RunOptions{OnStep: func(s StepInfo) { steps = append(steps, s) }})
+	require.NoError(t, err)
+	require.Len(t, steps, 4)
+	for _, s := range steps {
+		require.Len(t, s.Metrics, 3, "acc@8, acc@16 and acc (32 is the full width)")
+		for _, k := range []string{"train/acc", "train/acc@8", "train/acc@16"} {
+			v, ok := s.Metrics[k]
+			require.True(t, ok, k)
+			assert.True(t, v >= 0 && v <= 1, "%s = %g", k, v)
+		}
+	}
+	f, err := os.ReadFile(filepath.Join(cfg.OutputDir, "metrics.jsonl"))
+	require.NoError(t, err)
+	assert.Contains(t, string(f), `"train/acc@8"`)
+}
+
+func TestInBatchAccuracy(t *testing.T) {
+	// Four queries; documents: four positives then two negatives; width 4.
+	// Queries 0 and 2 find their positives at both widths; query 1 finds
+	// negative 0 in the first two dimensions and its positive in all four;
+	// query 3's negative 1 always beats its positive.
+	q := []float32{
+		1, 0, 0, 0,
+		0, 1, 0, 1,
+		-1, 0, 1, 0,
+		0, -1, 0, 0,
+	}
+	pos := []float32{
+		1, 0, 0, 0,
+		0.5, 0.5, 0, 1,
+		-1, 0, 1, 0,
+		0.6, -0.8, 0, 0,
+	}
+	neg := []float32{
+		0, 1, 0, -1,
+		0, -1, 0, 0,
+	}
+	a := newInBatchAcc([]int{2, 4, 9}, 4) // 9 > width: ignored
+	a.add(tensor.FromFloat32(q, 4, 4), tensor.FromFloat32(pos, 4, 4), tensor.FromFloat32(neg, 2, 4))
+	m := a.take()
+	assert.Equal(t, map[string]float64{"train/acc": 0.75, "train/acc@2": 0.5}, m)
+	assert.Nil(t, a.take(), "take resets")
+	// Without negatives query 1 finds its positive at width 2 as well and
+	// query 3's positive wins.
+	a.add(tensor.FromFloat32(q, 4, 4), tensor.FromFloat32(pos, 4, 4), nil)
+	assert.Equal(t, map[string]float64{"train/acc": 1, "train/acc@2": 1}, a.take())
 }

@@ -46,6 +46,9 @@ func openRunLog(cfg Config, loop *Loop, out io.Writer, o RunOptions, resumed boo
 		rec.Set(report.KeyLR, s.LR)
 		rec.Set(report.KeyGradNorm, s.GradNorm)
 		rec.Set(report.KeyEpoch, float64(s.Epoch+1))
+		for k, v := range s.Metrics {
+			rec.Set(k, v)
+		}
 		r.write(rec)
 		if o.OnStep != nil {
 			o.OnStep(s)

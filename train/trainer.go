@@ -72,6 +72,9 @@ type StepInfo struct {
 	Loss, LR, GradNorm      float64
 	Samples                 int
 	Elapsed                 time.Duration
+	// Metrics are the mode's own training metrics of the step (from
+	// Loop.StepMetrics, e.g. per-dimension in-batch accuracy); nil for none.
+	Metrics map[string]float64
 }
 
 // Trainable is what the Loop needs of a model: its parameters and export.
@@ -99,6 +102,10 @@ type Loop struct {
 	// Scores and the loss_type of the registry (modes whose loss is not
 	// scores + labels, such as embedding training).
 	LossFn func(b *Batch, training bool, rng *tensor.RNG, checkpoint bool) (*autograd.Var, error)
+	// StepMetrics, when set, is called after each optimizer step for the
+	// mode's metrics of that step (collected by LossFn over its
+	// micro-batches); they reach Hooks.OnStep and metrics.jsonl.
+	StepMetrics func() map[string]float64
 
 	opt   *optim.AdamW
 	loss  losses.Spec
@@ -305,8 +312,12 @@ func (l *Loop) Run(ctx context.Context) ([]float64, error) {
 			mean := lossSum / float64(micro)
 			stepLosses = append(stepLosses, mean)
 			micro, lossSum = 0, 0
+			var sm map[string]float64
+			if l.StepMetrics != nil {
+				sm = l.StepMetrics()
+			}
 			if l.Hooks.OnStep != nil {
-				l.Hooks.OnStep(StepInfo{Step: l.state.Step, TotalSteps: total, Epoch: epoch, Loss: mean, LR: lr, GradNorm: gn, Samples: samples, Elapsed: time.Since(start)})
+				l.Hooks.OnStep(StepInfo{Step: l.state.Step, TotalSteps: total, Epoch: epoch, Loss: mean, LR: lr, GradNorm: gn, Samples: samples, Elapsed: time.Since(start), Metrics: sm})
 			}
 			samples = 0
 			if l.Eval != nil && l.Cfg.EvalSteps > 0 && l.state.Step%l.Cfg.EvalSteps == 0 {

@@ -30,7 +30,8 @@ warmup_proportion, seed, output_dir, …). A fresh model is built from
 model_config (config.json fields) with the tokenizer of tokenizer: DIR.
 --set overrides any config key. Ctrl-C writes a resumable checkpoint.
 
-ragr train embedding trains a BERT / XLM-R bi-encoder on {"query","pos"}
+ragr train embedding trains a BERT / XLM-R or (model_type llm_decoder) Qwen2
+last-token bi-encoder on {"query","pos"}
 (in-batch negatives), {"query","pos","neg"} (neg_nums hard negatives) or
 {"query","pos","scores"} (pair KL) data, with pooling cls|mean,
 temperature, mrl_dims and prompt_for_query, and exports it in the

@@ -131,14 +131,24 @@ func loadEncoder(dir string, cfg *models.Config, w models.Weights) (Model, error
 	if err != nil {
 		return nil, err
 	}
+	st, err := readPipeline(dir, m.Cfg.Hidden)
+	if err != nil {
+		return nil, err
+	}
+	return encoderModel{m, cfg.Architecture(), st}, nil
+}
+
+// readPipeline reads dir's sentence-transformers modules (nil without
+// modules.json) and checks the pooling width against the hidden size.
+func readPipeline(dir string, hidden int) (*models.SentenceTransformer, error) {
 	st, err := models.ReadSentenceTransformer(dir)
 	if err != nil {
 		return nil, err
 	}
-	if st != nil && st.Dim != 0 && st.Dim != m.Cfg.Hidden {
-		return nil, fmt.Errorf("auto: %s: 1_Pooling word_embedding_dimension %d differs from hidden_size %d", dir, st.Dim, m.Cfg.Hidden)
+	if st != nil && st.Dim != 0 && st.Dim != hidden {
+		return nil, fmt.Errorf("auto: %s: 1_Pooling word_embedding_dimension %d differs from hidden_size %d", dir, st.Dim, hidden)
 	}
-	return encoderModel{m, cfg.Architecture(), st}, nil
+	return st, nil
 }
 
 // SentenceEmbedding applies a sentence-transformers pipeline (pooling,

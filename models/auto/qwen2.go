@@ -40,14 +40,21 @@ func decoderOutputs(o *qwen2.Output, in Inputs, idx []int) map[string]*tensor.Te
 	return out
 }
 
-type qwenModel struct{ m *qwen2.Model }
+type qwenModel struct {
+	m  *qwen2.Model
+	st *models.SentenceTransformer // nil without modules.json
+}
 
 func loadQwen2Model(dir string, cfg *models.Config, w models.Weights) (Model, error) {
 	m, err := qwen2.LoadModel(cfg, w)
 	if err != nil {
 		return nil, err
 	}
-	return qwenModel{m}, nil
+	st, err := readPipeline(dir, m.Cfg.Hidden)
+	if err != nil {
+		return nil, err
+	}
+	return qwenModel{m, st}, nil
 }
 
 func (q qwenModel) Architecture() string { return "Qwen2Model" }
@@ -63,6 +70,13 @@ func (q qwenModel) Forward(in Inputs) (out map[string]*tensor.Tensor, err error)
 			return
 		}
 		out = decoderOutputs(o, in, idx)
+		if q.st != nil {
+			var se *autograd.Var
+			if se, err = SentenceEmbedding(q.st, o.Last, defaultMask(in)); err != nil {
+				return
+			}
+			out["sentence_embedding"] = se.Value
+		}
 	})
 	return out, err
 }
