@@ -13,8 +13,9 @@ package cpu
 // The scalars (1-lr*weightDecay, 1-beta1, 1-beta2, the bias corrections and
 // the step size) are computed in float64, as PyTorch does with Python
 // floats, and rounded to float32 once; the per-element work is float32.
-// Plain Go, split over the worker pool: the step is memory-bound (seven
-// float32 streams per element).
+// AVX-512 / AVX2 kernels (no fused multiply-adds, so bit-identical to the
+// plain-Go loop) split over the worker pool: the step is memory-bound
+// (seven float32 streams per element).
 
 import (
 	"fmt"
@@ -65,7 +66,11 @@ func adamwPrepare[T float32 | float64](fn string, n []int, lr, beta1, beta2, eps
 func AdamW(param, grad, m, v []float32, lr, beta1, beta2, eps, weightDecay float32, step int) {
 	s := adamwPrepare[float32]("AdamW", []int{len(param), len(grad), len(m), len(v)},
 		adamwWiden(lr), adamwWiden(beta1), adamwWiden(beta2), adamwWiden(eps), adamwWiden(weightDecay), step)
-	elemRun(len(param), func(lo, hi int) { adamwGeneric(s, param[lo:hi], grad[lo:hi], m[lo:hi], v[lo:hi]) })
+	t := Current()
+	elemRun(len(param), func(lo, hi int) {
+		d := lo + adamwVec(t, s, param[lo:hi], grad[lo:hi], m[lo:hi], v[lo:hi])
+		adamwGeneric(s, param[d:hi], grad[d:hi], m[d:hi], v[d:hi])
+	})
 }
 
 // AdamW64 is the float64 twin of AdamW.

@@ -105,3 +105,30 @@ func TestAdamWPanics(t *testing.T) {
 	d := make([]float64, 4)
 	mathExpectPanic(t, "cpu.AdamW64: lengths differ", func() { AdamW64(d, d[:1], d, d, 1e-3, 0.9, 0.999, 1e-8, 0, 1) })
 }
+
+// The SIMD AdamW of every tier is bit-identical to the plain-Go loop, for
+// lengths around the vector widths and both lerp forms (beta1 0.9: weight
+// 0.1 < 0.5; beta1 0.3: weight 0.7).
+func TestAdamWTiersExact(t *testing.T) {
+	forEachTier(t, func(t *testing.T) {
+		for _, beta1 := range []float32{0.9, 0.3} {
+			for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 31, 33, 100, 1000, 4099, 70001} {
+				r := testutil.NewRand(uint64(n) + 7)
+				p := testutil.Normal32(r, n, 1)
+				g := testutil.Normal32(r, n, 1)
+				m := testutil.Normal32(r, n, 1)
+				v := testutil.Uniform32(r, n, 0, 2)
+				wp, wm, wv := append([]float32(nil), p...), append([]float32(nil), m...), append([]float32(nil), v...)
+				for step := 1; step <= 3; step++ {
+					AdamW(p, g, m, v, 1e-3, beta1, 0.999, 1e-8, 0.01, step)
+					s := adamwPrepare[float32]("test", []int{n, n, n, n}, adamwWiden(1e-3), adamwWiden(beta1), adamwWiden(0.999), adamwWiden(1e-8), adamwWiden(0.01), step)
+					adamwGeneric(s, wp, g, wm, wv)
+				}
+				name := fmt.Sprintf("beta1=%g/n=%d", beta1, n)
+				testutil.AssertClose(t, name+"/param", p, wp, testutil.Exact)
+				testutil.AssertClose(t, name+"/m", m, wm, testutil.Exact)
+				testutil.AssertClose(t, name+"/v", v, wv, testutil.Exact)
+			}
+		}
+	})
+}
