@@ -212,29 +212,18 @@ func TestColBERTLossMatchesReference(t *testing.T) {
 	}
 }
 
-// An interrupted ColBERT run resumed from its checkpoint continues with
-// exactly the losses of an uninterrupted run.
+// An interrupted ColBERT run resumed from its checkpoint (encoder and
+// colbert_linear) continues with exactly the losses of an uninterrupted run.
 func TestTrainColBERTResume(t *testing.T) {
 	path := embedData(t, "triplet")
-	full := tinyColBERTConfig(t, path)
-	full.MaxSteps = 5
-	a, err := TrainColBERT(context.Background(), full, RunOptions{})
-	require.NoError(t, err)
-	require.Len(t, a.Losses, 5)
-
-	cut := tinyColBERTConfig(t, path)
-	cut.MaxSteps = 5
-	ctx, cancel := context.WithCancel(context.Background())
-	b1, err := TrainColBERT(ctx, cut, RunOptions{OnStep: func(s StepInfo) {
-		if s.Step == 3 {
-			cancel()
-		}
-	}})
-	require.ErrorIs(t, err, ErrInterrupted)
-	b2, err := TrainColBERT(context.Background(), cut, RunOptions{Resume: "latest"})
-	require.NoError(t, err)
-	got := append(append([]float64{}, b1.Losses...), b2.Losses...)
-	testutil.AssertClose(t, "losses", got, a.Losses, testutil.Exact)
+	checkResume(t, 5, 3, func() Config { return tinyColBERTConfig(t, path) },
+		func(ctx context.Context, cfg Config, o RunOptions) ([]float64, error) {
+			r, err := TrainColBERT(ctx, cfg, o)
+			if r == nil {
+				return nil, err
+			}
+			return r.Losses, err
+		})
 }
 
 func TestTrainColBERTBadConfig(t *testing.T) {
@@ -300,10 +289,8 @@ func TestColBERTConfigKeys(t *testing.T) {
 	require.NoError(t, c.Set("lr=1e-4"))
 	assert.Nil(t, c.ColBERTDim, "unset stays unset through an override")
 
-	c.ColBERTDim = nil
+	// Embedding training refuses colbert_dim rather than ignoring it.
 	c.ModelConfig = map[string]any{}
-	c.ColBERTDim = new(int)
-	*c.ColBERTDim = 8
-	err = c.validateEmbed()
-	assert.ErrorContains(t, err, "colbert_dim applies to ColBERT training")
+	require.NoError(t, c.Set("colbert_dim=8"))
+	assert.ErrorContains(t, c.validateEmbed(), "colbert_dim applies to ColBERT training")
 }
