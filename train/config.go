@@ -86,6 +86,14 @@ type Config struct {
 	// MRLDims, when set, trains the embedding Matryoshka-style over these
 	// leading dimensions (RAG-Retrieval use_mrl + mrl_dims).
 	MRLDims []int `yaml:"mrl_dims"`
+	// QueryMaxLen and PassageMaxLen cut queries and documents of the
+	// embedding and ColBERT modes (RAG-Retrieval query_max_len,
+	// passage_max_len; 0: max_len).
+	QueryMaxLen   int `yaml:"query_max_len"`
+	PassageMaxLen int `yaml:"passage_max_len"`
+	// ColBERTDim is the width of colbert_linear, the ColBERT token vectors
+	// (nil: the checkpoint's colbert_linear, else 768 as RAG-Retrieval).
+	ColBERTDim *int `yaml:"colbert_dim"`
 	// GCPercent is the heap growth the Go collector allows between
 	// collections during training (GOGC; default 25): lower keeps peak
 	// memory near the live tensors at a small CPU cost. The GOGC
@@ -261,6 +269,14 @@ func (c *Config) Validate() error {
 	if c.MinLabel != nil && c.MaxLabel != nil && *c.MaxLabel <= *c.MinLabel {
 		add("max_label (%g) must exceed min_label (%g)", *c.MaxLabel, *c.MinLabel)
 	}
+	for _, l := range []struct {
+		key string
+		n   int
+	}{{"query_max_len", c.QueryMaxLen}, {"passage_max_len", c.PassageMaxLen}} {
+		if l.n != 0 && l.n < 8 {
+			add("%s must be at least 8 (got %d; 0 means max_len)", l.key, l.n)
+		}
+	}
 	if c.NumMaxCheckpoints < 0 || c.SaveSteps < 0 || c.EvalSteps < 0 || c.MaxSteps < 0 {
 		add("num_max_checkpoints, save_steps, eval_steps and max_steps must not be negative")
 	}
@@ -272,4 +288,21 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("train: %s: %s", src, strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// queryMaxLen is the token limit of queries (query_max_len, else max_len).
+func (c *Config) queryMaxLen() int {
+	if c.QueryMaxLen > 0 {
+		return c.QueryMaxLen
+	}
+	return c.MaxLen
+}
+
+// passageMaxLen is the token limit of documents (passage_max_len, else
+// max_len).
+func (c *Config) passageMaxLen() int {
+	if c.PassageMaxLen > 0 {
+		return c.PassageMaxLen
+	}
+	return c.MaxLen
 }

@@ -3,9 +3,10 @@
 // RAG-Retrieval's parameter groups and a learning-rate schedule, evaluation
 // every N steps, checkpoints every N steps and at epoch end keeping the
 // newest K, exact resume, export in the Hugging Face layout, a progress
-// bar, metrics as JSONL and a PNG of the curves) and the reranker training
-// mode (BERT / XLM-R cross-encoders and Qwen2 sequence-classification
-// rerankers) on RAG-Retrieval's JSONL formats and YAML configs.
+// bar, metrics as JSONL and a PNG of the curves) and the training modes on
+// RAG-Retrieval's JSONL formats and YAML configs: rerankers (BERT / XLM-R
+// cross-encoders and Qwen2 sequence-classification rerankers), embedding
+// models (TrainEmbedding) and ColBERT (TrainColBERT).
 //
 // Data parallelism is designed in: a run has a rank and a world size, the
 // data order is sharded by rank, and gradients pass through one reduction

@@ -11,17 +11,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/ragr-dev/ragr/autograd"
 	"github.com/ragr-dev/ragr/losses"
 	"github.com/ragr-dev/ragr/models"
 	"github.com/ragr-dev/ragr/models/bert"
 	"github.com/ragr-dev/ragr/models/qwen2"
-	"github.com/ragr-dev/ragr/models/tokenizer"
 	"github.com/ragr-dev/ragr/nn"
 	"github.com/ragr-dev/ragr/tensor"
 	"github.com/ragr-dev/ragr/train/data"
@@ -98,16 +94,14 @@ func (m *EmbedModel) Encode(in Inputs, training bool, rng *tensor.RNG, ckpt bool
 // XLMRobertaModel or Qwen2Model) plus the sentence-transformers modules
 // (Pooling with the model's mode, Normalize) and sentence_bert_config.json.
 func (m *EmbedModel) Export(dir string) error {
-	arch := "BertModel"
-	switch {
-	case m.Decoder != nil:
-		arch = "Qwen2Model"
-	case m.Encoder.Cfg.XLMR:
-		arch = "XLMRobertaModel"
-	}
-	u := map[string]any{"architectures": []string{arch}}
-	if m.cfg.Raw == nil || m.cfg.Raw["model_type"] == nil {
-		u["model_type"] = m.cfg.ModelType
+	var u map[string]any
+	if m.Decoder != nil {
+		u = map[string]any{"architectures": []string{"Qwen2Model"}}
+		if m.cfg.Raw == nil || m.cfg.Raw["model_type"] == nil {
+			u["model_type"] = m.cfg.ModelType
+		}
+	} else {
+		u = encoderUpdates(m.Encoder, m.cfg)
 	}
 	if err := models.Export(dir, m.Params(), models.ExportOptions{Config: m.cfg, Updates: u}); err != nil {
 		return err
@@ -117,6 +111,20 @@ func (m *EmbedModel) Export(dir string) error {
 		return err
 	}
 	return models.WriteJSON(filepath.Join(dir, "sentence_bert_config.json"), map[string]any{"max_seq_length": m.MaxLen, "do_lower_case": false})
+}
+
+// encoderUpdates are the config.json keys of a bare encoder export
+// (BertModel or XLMRobertaModel).
+func encoderUpdates(enc *bert.Model, cfg *models.Config) map[string]any {
+	arch := "BertModel"
+	if enc.Cfg.XLMR {
+		arch = "XLMRobertaModel"
+	}
+	u := map[string]any{"architectures": []string{arch}}
+	if cfg.Raw == nil || cfg.Raw["model_type"] == nil {
+		u["model_type"] = cfg.ModelType
+	}
+	return u
 }
 
 // BuildEmbedModel loads cfg.ModelNameOrPath, or builds a fresh model from
@@ -129,40 +137,60 @@ func BuildEmbedModel(cfg Config, vocabSize int) (*EmbedModel, error) {
 	if err != nil {
 		return nil, err
 	}
-	hf, w, err := modelSource(cfg, vocabSize)
+	em := &EmbedModel{Pooling: pool, MaxLen: cfg.MaxLen}
+	if cfg.ModelType == "llm_decoder" {
+		em.Decoder, em.cfg, err = buildDecoder(cfg, vocabSize)
+	} else {
+		em.Encoder, em.cfg, err = buildEncoder(cfg, vocabSize)
+	}
 	if err != nil {
 		return nil, err
+	}
+	return em, nil
+}
+
+// buildEncoder loads the BERT / XLM-R encoder of cfg.ModelNameOrPath, or
+// builds a fresh one from cfg.ModelConfig drawn from the seed.
+func buildEncoder(cfg Config, vocabSize int) (*bert.Model, *models.Config, error) {
+	hf, w, err := modelSource(cfg, vocabSize)
+	if err != nil {
+		return nil, nil, err
 	}
 	if w != nil {
 		defer w.Close()
-	}
-	em := &EmbedModel{Pooling: pool, MaxLen: cfg.MaxLen, cfg: hf}
-	if cfg.ModelType == "llm_decoder" {
-		if w != nil {
-			if em.Decoder, err = qwen2.LoadModel(hf, w); err != nil {
-				return nil, fmt.Errorf("train: %s: %w", cfg.ModelNameOrPath, err)
-			}
-			return em, nil
-		}
-		qc, err := qwen2.ConfigFrom(hf)
+		enc, err := bert.LoadModel(hf, w)
 		if err != nil {
-			return nil, err
+			return nil, nil, fmt.Errorf("train: %s: %w", cfg.ModelNameOrPath, err)
 		}
-		em.Decoder = qwen2.New(qc, tensor.NewRNG(uint64(cfg.Seed)))
-		return em, nil
-	}
-	if w != nil {
-		if em.Encoder, err = bert.LoadModel(hf, w); err != nil {
-			return nil, fmt.Errorf("train: %s: %w", cfg.ModelNameOrPath, err)
-		}
-		return em, nil
+		return enc, hf, nil
 	}
 	bc, err := bert.ConfigFrom(hf)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	em.Encoder = bert.New(bc, false, tensor.NewRNG(uint64(cfg.Seed)))
-	return em, nil
+	return bert.New(bc, false, tensor.NewRNG(uint64(cfg.Seed))), hf, nil
+}
+
+// buildDecoder is buildEncoder for a Qwen2 decoder (a Qwen2Model file, or
+// a task model's whose decoder is under "model.").
+func buildDecoder(cfg Config, vocabSize int) (*qwen2.Model, *models.Config, error) {
+	hf, w, err := modelSource(cfg, vocabSize)
+	if err != nil {
+		return nil, nil, err
+	}
+	if w != nil {
+		defer w.Close()
+		dec, err := qwen2.LoadModel(hf, w)
+		if err != nil {
+			return nil, nil, fmt.Errorf("train: %s: %w", cfg.ModelNameOrPath, err)
+		}
+		return dec, hf, nil
+	}
+	qc, err := qwen2.ConfigFrom(hf)
+	if err != nil {
+		return nil, nil, err
+	}
+	return qwen2.New(qc, tensor.NewRNG(uint64(cfg.Seed))), hf, nil
 }
 
 // embedPooling resolves the pooling of cfg: the pooling key, else the
@@ -254,6 +282,9 @@ func (c *Config) validateEmbed() error {
 	if c.Temperature < 0 || c.NegNums < 0 {
 		return fmt.Errorf("train: %s: temperature and neg_nums must not be negative", c.Path)
 	}
+	if c.ColBERTDim != nil {
+		return fmt.Errorf("train: %s: colbert_dim applies to ColBERT training (ragr train colbert), not embedding training", c.Path)
+	}
 	for _, d := range c.MRLDims {
 		if d <= 0 {
 			return fmt.Errorf("train: %s: mrl_dims %v: every dimension must be positive", c.Path, c.MRLDims)
@@ -272,7 +303,8 @@ type embedBatch struct {
 type embedTrainSet struct {
 	set    *data.EmbedSet
 	loader *data.Loader[data.EmbedExample]
-	enc    *data.TextEncoder
+	qenc   *data.TextEncoder // queries
+	enc    *data.TextEncoder // documents
 	batch  int
 }
 
@@ -308,7 +340,7 @@ func (s *embedTrainSet) Batch(epoch, i int) (*Batch, error) {
 	}
 	eb := &embedBatch{}
 	var err error
-	if eb.query, err = encodeTexts(s.enc, qs); err != nil {
+	if eb.query, err = encodeTexts(s.qenc, qs); err != nil {
 		return nil, err
 	}
 	if eb.pos, err = encodeTexts(s.enc, ps); err != nil {
@@ -351,66 +383,23 @@ type EmbedResult struct {
 // metrics.jsonl and loss.png under output_dir, and exports the final model
 // to output_dir/model in the sentence-transformers layout.
 func TrainEmbedding(ctx context.Context, cfg Config, o RunOptions) (*EmbedResult, error) {
-	out := o.Out
-	if out == nil {
-		out = io.Discard
-	}
 	if err := cfg.validateEmbed(); err != nil {
 		return nil, err
 	}
-	for k := range cfg.Ignored {
-		fmt.Fprintf(out, "note: config key %s is accepted for RAG-Retrieval compatibility and not used (%s)\n", k, ignoredKeys[k])
-	}
-	tokDir := cfg.Tokenizer
-	if tokDir == "" {
-		tokDir = cfg.ModelNameOrPath
-	}
-	if tokDir == "" {
-		return nil, fmt.Errorf("train: %s: a fresh model needs tokenizer: DIR", cfg.Path)
-	}
-	tok, err := tokenizer.Load(tokDir)
-	if err != nil {
-		return nil, fmt.Errorf("train: tokenizer: %w", err)
-	}
-	enc, err := data.NewTextEncoder(tok, cfg.MaxLen)
-	if err != nil {
-		return nil, fmt.Errorf("train: %w", err)
-	}
 	defer setGCPercent(cfg.GCPercent)()
-	set, err := data.ReadEmbedding(cfg.TrainDataset, data.Options{SkipBadLines: cfg.SkipBadLines})
-	if err != nil {
-		return nil, fmt.Errorf("train: %w", err)
-	}
-	res := &EmbedResult{DataReport: set.Report, Format: set.Kind}
-	if set.Report.BadLines > 0 {
-		fmt.Fprintf(out, "warning: %s: skipped %d malformed lines (first: %v)\n", cfg.TrainDataset, set.Report.BadLines, set.Report.Errors[0])
-	}
-	spec, err := embedLossFor(cfg, set.Kind)
+	var spec losses.Spec
+	r, err := openDocRun(cfg, o, func(set *data.EmbedSet) error {
+		var err error
+		spec, err = embedLossFor(cfg, set.Kind)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
+	set, tok := r.set, r.tok
+	res := &EmbedResult{DataReport: set.Report, Format: set.Kind, LossType: spec.Name}
 	cfg.LossType = spec.Name
-	res.LossType = spec.Name
-	negNums := cfg.NegNums
-	if negNums == 0 {
-		negNums = max(cfg.TrainGroupSize-1, 1)
-	}
-	sampler, err := data.NewEmbedSampler(set, negNums, !cfg.NoReplacement)
-	if err != nil {
-		return nil, fmt.Errorf("train: %s: %w", cfg.TrainDataset, err)
-	}
-	red := o.Reducer
-	if red == nil {
-		red = localReducer{}
-	}
-	loader, err := data.NewLoader(sampler.Epoch, data.LoaderConfig{Seed: uint64(cfg.Seed), BatchSize: cfg.BatchSize, Rank: red.Rank(), World: red.World()})
-	if err != nil {
-		return nil, fmt.Errorf("train: %w", err)
-	}
-	ts := &embedTrainSet{set: set, loader: loader, enc: enc, batch: cfg.BatchSize}
-	if ts.NumBatches(0) == 0 {
-		return nil, fmt.Errorf("train: %s: %d training examples make no batch of %d", cfg.TrainDataset, sampler.Len(), cfg.BatchSize)
-	}
+	r.cfg.LossType = spec.Name
 	model, err := BuildEmbedModel(cfg, tok.VocabSize())
 	if err != nil {
 		return nil, err
@@ -428,75 +417,44 @@ func TrainEmbedding(ctx context.Context, cfg Config, o RunOptions) (*EmbedResult
 	} else {
 		params.Temperature = losses.DefaultTemperature
 	}
-	if err := os.MkdirAll(cfg.OutputDir, 0o755); err != nil {
-		return nil, fmt.Errorf("train: output_dir: %w", err)
-	}
-	resume, err := ResolveResume(o.Resume, cfg.OutputDir)
-	if err != nil {
-		return nil, err
-	}
 	acc := newInBatchAcc(cfg.MRLDims, model.Dim())
-	loop := &Loop{Cfg: cfg, Model: model, Train: ts, Reducer: red, StepMetrics: acc.take,
-		Export: func(dir string) error { return models.CopyTokenizer(tokDir, dir) },
-		LossFn: func(b *Batch, training bool, rng *tensor.RNG, ckpt bool) (*autograd.Var, error) {
-			eb, ok := b.Extra.(*embedBatch)
-			if !ok {
-				return nil, errors.New("train: embedding batch without its payload")
-			}
-			var li losses.Inputs
-			var err error
-			if li.Query, err = model.Encode(eb.query, training, rng, ckpt); err != nil {
+	r.stepMetrics = acc.take
+	lossFn := func(b *Batch, training bool, rng *tensor.RNG, ckpt bool) (*autograd.Var, error) {
+		eb, ok := b.Extra.(*embedBatch)
+		if !ok {
+			return nil, errors.New("train: embedding batch without its payload")
+		}
+		var li losses.Inputs
+		var err error
+		if li.Query, err = model.Encode(eb.query, training, rng, ckpt); err != nil {
+			return nil, err
+		}
+		if li.Pos, err = model.Encode(eb.pos, training, rng, ckpt); err != nil {
+			return nil, err
+		}
+		if eb.neg.IDs != nil {
+			if li.Neg, err = model.Encode(eb.neg, training, rng, ckpt); err != nil {
 				return nil, err
 			}
-			if li.Pos, err = model.Encode(eb.pos, training, rng, ckpt); err != nil {
-				return nil, err
+		}
+		li.TeacherScores = eb.teacher
+		l, err := spec.Compute(li, &params)
+		if err != nil {
+			return nil, fmt.Errorf("loss %s: %w", spec.Name, err)
+		}
+		if training {
+			var neg *tensor.Tensor
+			if li.Neg != nil {
+				neg = li.Neg.Value
 			}
-			if eb.neg.IDs != nil {
-				if li.Neg, err = model.Encode(eb.neg, training, rng, ckpt); err != nil {
-					return nil, err
-				}
-			}
-			li.TeacherScores = eb.teacher
-			l, err := spec.Compute(li, &params)
-			if err != nil {
-				return nil, fmt.Errorf("loss %s: %w", spec.Name, err)
-			}
-			if training {
-				var neg *tensor.Tensor
-				if li.Neg != nil {
-					neg = li.Neg.Value
-				}
-				acc.add(li.Query.Value, li.Pos.Value, neg)
-			}
-			return l, nil
-		}}
-	if err := loop.Init(resume); err != nil {
-		return nil, err
+			acc.add(li.Query.Value, li.Pos.Value, neg)
+		}
+		return l, nil
 	}
-	fmt.Fprintf(out, "embedding: %d parameters, pooling %s, %d records (%s, %d examples/epoch), loss %s (temperature %g, mrl_dims %v), %d steps\n",
-		nparams(model.Params()), model.Pooling, len(set.Records), set.Kind, sampler.Len(), spec.Name, params.Temperature, params.MRLDims, loop.TotalSteps())
-	rl, err := openRunLog(cfg, loop, out, o, resume != "")
-	if err != nil {
-		return nil, err
-	}
-	defer rl.close()
-	start := time.Now()
-	res.Losses, err = loop.Run(ctx)
-	logErr := rl.stop()
-	res.Steps = loop.Step()
-	if err != nil {
-		return res, err
-	}
-	if logErr != nil {
-		return res, logErr
-	}
-	fmt.Fprintf(out, "trained %d steps in %s\n", res.Steps, time.Since(start).Round(time.Second))
-	res.ModelDir = filepath.Join(cfg.OutputDir, modelDir)
-	if err := model.Export(res.ModelDir); err != nil {
-		return res, fmt.Errorf("train: export: %w", err)
-	}
-	if err := models.CopyTokenizer(tokDir, res.ModelDir); err != nil {
-		return res, err
-	}
-	return res, rl.plot(out, cfg, res.ModelDir)
+	run, err := r.run(ctx, model, lossFn, func(steps int) string {
+		return fmt.Sprintf("embedding: %d parameters, pooling %s, %d records (%s, %d examples/epoch), loss %s (temperature %g, mrl_dims %v), %d steps",
+			nparams(model.Params()), model.Pooling, len(set.Records), set.Kind, r.sampler.Len(), spec.Name, params.Temperature, params.MRLDims, steps)
+	})
+	res.Losses, res.Steps, res.ModelDir = run.losses, run.steps, run.modelDir
+	return res, err
 }

@@ -173,25 +173,40 @@ func TestTrainEmbeddingBadConfig(t *testing.T) {
 // exactly the losses of an uninterrupted run.
 func TestTrainEmbeddingResume(t *testing.T) {
 	path := embedData(t, "triplet")
-	full := tinyEmbedConfig(t, path)
-	full.MaxSteps = 6
-	a, err := TrainEmbedding(context.Background(), full, RunOptions{})
-	require.NoError(t, err)
-	require.Len(t, a.Losses, 6)
+	checkResume(t, 6, 4, func() Config { return tinyEmbedConfig(t, path) },
+		func(ctx context.Context, cfg Config, o RunOptions) ([]float64, error) {
+			r, err := TrainEmbedding(ctx, cfg, o)
+			if r == nil {
+				return nil, err
+			}
+			return r.Losses, err
+		})
+}
 
-	cut := tinyEmbedConfig(t, path)
-	cut.MaxSteps = 6
+// checkResume trains steps steps in one run, then again interrupted after
+// step cut and resumed from the latest checkpoint, and requires the same
+// losses. newCfg returns a fresh config (own output_dir) each call.
+func checkResume(t *testing.T, steps, cut int, newCfg func() Config, train func(ctx context.Context, cfg Config, o RunOptions) ([]float64, error)) {
+	t.Helper()
+	full := newCfg()
+	full.MaxSteps = steps
+	a, err := train(context.Background(), full, RunOptions{})
+	require.NoError(t, err)
+	require.Len(t, a, steps)
+
+	part := newCfg()
+	part.MaxSteps = steps
 	ctx, cancel := context.WithCancel(context.Background())
-	b1, err := TrainEmbedding(ctx, cut, RunOptions{OnStep: func(s StepInfo) {
-		if s.Step == 4 {
+	b1, err := train(ctx, part, RunOptions{OnStep: func(s StepInfo) {
+		if s.Step == cut {
 			cancel()
 		}
 	}})
 	require.ErrorIs(t, err, ErrInterrupted)
-	b2, err := TrainEmbedding(context.Background(), cut, RunOptions{Resume: "latest"})
+	b2, err := train(context.Background(), part, RunOptions{Resume: "latest"})
 	require.NoError(t, err)
-	got := append(append([]float64{}, b1.Losses...), b2.Losses...)
-	testutil.AssertClose(t, "losses", got, a.Losses, testutil.Exact)
+	got := append(append([]float64{}, b1...), b2...)
+	testutil.AssertClose(t, "losses", got, a, testutil.Exact)
 }
 
 // A fresh Qwen2 decoder trains as a bi-encoder with last-token pooling; its

@@ -86,6 +86,15 @@ type Trainable interface {
 	Export(dir string) error
 }
 
+// Reloader is a Trainable whose exported directory holds more than the
+// one weights file Params are read back from (ColBERT keeps colbert_linear
+// beside the encoder): resuming calls Reload with the checkpoint's model
+// directory instead.
+type Reloader interface {
+	// Reload reads the parameters back from a directory Export wrote.
+	Reload(dir string) error
+}
+
 // Loop is a configured training run.
 type Loop struct {
 	Cfg Config
@@ -186,12 +195,7 @@ func (l *Loop) resume(dir string) error {
 	case s.TotalSteps != l.state.TotalSteps:
 		return fmt.Errorf("train: resume %s: checkpoint planned %d steps, this config plans %d (epochs, data or max_steps changed)", dir, s.TotalSteps, l.state.TotalSteps)
 	}
-	w, err := models.OpenWeights(filepath.Join(dir, modelDir))
-	if err != nil {
-		return fmt.Errorf("train: resume: %w", err)
-	}
-	defer w.Close()
-	if err := models.LoadParams(l.Model.Params(), w, models.LoadOptions{}); err != nil {
+	if err := l.reload(filepath.Join(dir, modelDir)); err != nil {
 		return fmt.Errorf("train: resume: %w", err)
 	}
 	if err := l.opt.Load(filepath.Join(dir, optimizerFile)); err != nil {
@@ -203,6 +207,20 @@ func (l *Loop) resume(dir string) error {
 	l.state = s
 	l.logf("resumed from %s at step %d (epoch %d, batch %d)", dir, s.Step, s.Epoch+1, s.Batch)
 	return nil
+}
+
+// reload reads the model's parameters back from a checkpoint's model
+// directory.
+func (l *Loop) reload(dir string) error {
+	if r, ok := l.Model.(Reloader); ok {
+		return r.Reload(dir)
+	}
+	w, err := models.OpenWeights(dir)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	return models.LoadParams(l.Model.Params(), w, models.LoadOptions{})
 }
 
 // Checkpoint writes the model, optimizer and trainer state under

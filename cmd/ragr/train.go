@@ -21,7 +21,7 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
-const trainUsage = `Usage: ragr train reranker|embedding --config FILE.yaml [--set key=value]... [--resume DIR|latest]
+const trainUsage = `Usage: ragr train reranker|embedding|colbert --config FILE.yaml [--set key=value]... [--resume DIR|latest]
 
 Trains a reranker as RAG-Retrieval does, from a YAML config with its keys
 (model_name_or_path, model_type cross_encoder|llm_decoder, train_dataset,
@@ -37,6 +37,13 @@ last-token bi-encoder on {"query","pos"}
 temperature, mrl_dims and prompt_for_query, and exports it in the
 sentence-transformers layout.
 
+ragr train colbert trains a BERT / XLM-R encoder plus colbert_linear
+(colbert_dim, default 768 or the checkpoint's) on {"query","pos"} or
+{"query","pos","neg"} data with the in-batch contrastive loss over every
+document of the batch (loss_type colbert_inbatch, or
+colbert_inbatch_maskedmax), query_max_len and passage_max_len, and exports
+the encoder plus colbert_linear.safetensors.
+
 Example:
   ragr train reranker --config examples/demo/reranker.yaml --set lr=1e-4
 
@@ -44,8 +51,8 @@ Flags:
 `
 
 func trainCmd(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "reranker" && args[0] != "embedding") {
-		return fmt.Errorf("%w: ragr train needs a mode: reranker or embedding (colbert: not yet)", errUsage)
+	if len(args) == 0 || (args[0] != "reranker" && args[0] != "embedding" && args[0] != "colbert") {
+		return fmt.Errorf("%w: ragr train needs a mode: reranker, embedding or colbert", errUsage)
 	}
 	mode := args[0]
 	fs := flag.NewFlagSet("ragr train "+mode, flag.ContinueOnError)
@@ -86,6 +93,8 @@ func trainCmd(args []string, stdout, stderr io.Writer) error {
 	switch mode {
 	case "embedding":
 		_, err = train.TrainEmbedding(ctx, cfg, train.RunOptions{Out: stdout, Resume: *resume})
+	case "colbert":
+		_, err = train.TrainColBERT(ctx, cfg, train.RunOptions{Out: stdout, Resume: *resume})
 	default:
 		_, err = train.TrainReranker(ctx, cfg, train.RunOptions{Out: stdout, Resume: *resume})
 	}

@@ -1,0 +1,154 @@
+package train
+
+// docrun.go: what the embedding and ColBERT modes share — the tokenizer,
+// {"query","pos"(,"neg"|"scores")} data with its per-epoch hard-negative
+// sampler and loader, and the run around the mode's model and loss
+// (output directory, resume, checkpoints, run log, export, plot).
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ragr-dev/ragr/autograd"
+	"github.com/ragr-dev/ragr/models"
+	"github.com/ragr-dev/ragr/models/tokenizer"
+	"github.com/ragr-dev/ragr/tensor"
+	"github.com/ragr-dev/ragr/train/data"
+)
+
+// docRun is a query–document training run being set up.
+type docRun struct {
+	cfg     Config
+	o       RunOptions
+	out     io.Writer
+	tok     *tokenizer.Tokenizer
+	tokDir  string
+	set     *data.EmbedSet
+	sampler *data.EmbedSampler
+	ts      *embedTrainSet
+	red     Reducer
+	// stepMetrics, when set, becomes the loop's StepMetrics.
+	stepMetrics func() map[string]float64
+}
+
+// openDocRun loads the tokenizer and the training data of a validated
+// cfg and builds the epoch loader: neg_nums hard negatives per example
+// (0: train_group_size-1), queries cut at query_max_len and documents at
+// passage_max_len (each 0: max_len). check, when set, sees the data before
+// any sampling (a mode's format and loss checks).
+func openDocRun(cfg Config, o RunOptions, check func(set *data.EmbedSet) error) (*docRun, error) {
+	r := &docRun{cfg: cfg, o: o, out: o.Out, red: o.Reducer}
+	if r.out == nil {
+		r.out = io.Discard
+	}
+	if r.red == nil {
+		r.red = localReducer{}
+	}
+	for k := range cfg.Ignored {
+		fmt.Fprintf(r.out, "note: config key %s is accepted for RAG-Retrieval compatibility and not used (%s)\n", k, ignoredKeys[k])
+	}
+	r.tokDir = cfg.Tokenizer
+	if r.tokDir == "" {
+		r.tokDir = cfg.ModelNameOrPath
+	}
+	if r.tokDir == "" {
+		return nil, fmt.Errorf("train: %s: a fresh model needs tokenizer: DIR", cfg.Path)
+	}
+	var err error
+	if r.tok, err = tokenizer.Load(r.tokDir); err != nil {
+		return nil, fmt.Errorf("train: tokenizer: %w", err)
+	}
+	qenc, err := data.NewTextEncoder(r.tok, cfg.queryMaxLen())
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	denc, err := data.NewTextEncoder(r.tok, cfg.passageMaxLen())
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	if r.set, err = data.ReadEmbedding(cfg.TrainDataset, data.Options{SkipBadLines: cfg.SkipBadLines}); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	if r.set.Report.BadLines > 0 {
+		fmt.Fprintf(r.out, "warning: %s: skipped %d malformed lines (first: %v)\n", cfg.TrainDataset, r.set.Report.BadLines, r.set.Report.Errors[0])
+	}
+	if check != nil {
+		if err := check(r.set); err != nil {
+			return nil, err
+		}
+	}
+	negNums := cfg.NegNums
+	if negNums == 0 {
+		negNums = max(cfg.TrainGroupSize-1, 1)
+	}
+	if r.sampler, err = data.NewEmbedSampler(r.set, negNums, !cfg.NoReplacement); err != nil {
+		return nil, fmt.Errorf("train: %s: %w", cfg.TrainDataset, err)
+	}
+	loader, err := data.NewLoader(r.sampler.Epoch, data.LoaderConfig{Seed: uint64(cfg.Seed), BatchSize: cfg.BatchSize, Rank: r.red.Rank(), World: r.red.World()})
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	r.ts = &embedTrainSet{set: r.set, loader: loader, qenc: qenc, enc: denc, batch: cfg.BatchSize}
+	if r.ts.NumBatches(0) == 0 {
+		return nil, fmt.Errorf("train: %s: %d training examples make no batch of %d", cfg.TrainDataset, r.sampler.Len(), cfg.BatchSize)
+	}
+	return r, nil
+}
+
+// docRunResult is what run returns.
+type docRunResult struct {
+	losses   []float64
+	steps    int
+	modelDir string
+}
+
+// run trains model with lossFn (printing banner(total steps) first),
+// writing checkpoints, metrics.jsonl and loss.png under output_dir, and
+// exports the model with the tokenizer to output_dir/model. The losses and
+// steps are filled in even when it fails.
+func (r *docRun) run(ctx context.Context, model Trainable, lossFn func(b *Batch, training bool, rng *tensor.RNG, ckpt bool) (*autograd.Var, error), banner func(steps int) string) (docRunResult, error) {
+	var res docRunResult
+	cfg := r.cfg
+	if err := os.MkdirAll(cfg.OutputDir, 0o755); err != nil {
+		return res, fmt.Errorf("train: output_dir: %w", err)
+	}
+	resume, err := ResolveResume(r.o.Resume, cfg.OutputDir)
+	if err != nil {
+		return res, err
+	}
+	loop := &Loop{Cfg: cfg, Model: model, Train: r.ts, Reducer: r.red, LossFn: lossFn, StepMetrics: r.stepMetrics,
+		Export: func(dir string) error { return models.CopyTokenizer(r.tokDir, dir) }}
+	if err := loop.Init(resume); err != nil {
+		return res, err
+	}
+	fmt.Fprintln(r.out, banner(loop.TotalSteps()))
+	rl, err := openRunLog(cfg, loop, r.out, r.o, resume != "")
+	if err != nil {
+		return res, err
+	}
+	defer rl.close()
+	start := time.Now()
+	res.losses, err = loop.Run(ctx)
+	logErr := rl.stop()
+	res.steps = loop.Step()
+	if err != nil {
+		return res, err
+	}
+	if logErr != nil {
+		return res, logErr
+	}
+	fmt.Fprintf(r.out, "trained %d steps in %s\n", res.steps, time.Since(start).Round(time.Second))
+	dir := filepath.Join(cfg.OutputDir, modelDir)
+	res.modelDir = dir
+	if err := model.Export(dir); err != nil {
+		return res, fmt.Errorf("train: export: %w", err)
+	}
+	if err := models.CopyTokenizer(r.tokDir, dir); err != nil {
+		return res, err
+	}
+	return res, rl.plot(r.out, cfg, dir)
+}
