@@ -5,7 +5,9 @@
 // newest K, exact resume, export in the Hugging Face layout, a progress
 // bar, metrics as JSONL and a PNG of the curves) and the reranker training
 // mode (BERT / XLM-R cross-encoders and Qwen2 sequence-classification
-// rerankers) on RAG-Retrieval's JSONL formats and YAML configs.
+// rerankers) on RAG-Retrieval's JSONL formats and YAML configs, the
+// embedding mode (TrainEmbedding) and Jasper/Stella embedding distillation
+// from a teacher's stored vectors (TrainDistillEmbedding).
 //
 // Data parallelism is designed in: a run has a rank and a world size, the
 // data order is sharded by rank, and gradients pass through one reduction

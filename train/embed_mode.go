@@ -182,6 +182,9 @@ func (c *Config) validateEmbed() error {
 	if c.ModelType == "llm_decoder" {
 		return fmt.Errorf("train: %s: embedding training of llm_decoder (Qwen2) models is not supported yet", c.Path)
 	}
+	if c.TrainType != "" && c.TrainType != "train" && c.TrainType != "distill" {
+		return fmt.Errorf("train: %s: train_type %q is not train or distill", c.Path, c.TrainType)
+	}
 	if _, err := embedPooling(Config{Pooling: c.Pooling, Path: c.Path}); err != nil {
 		return err
 	}
@@ -291,6 +294,9 @@ func TrainEmbedding(ctx context.Context, cfg Config, o RunOptions) (*EmbedResult
 	}
 	if err := cfg.validateEmbed(); err != nil {
 		return nil, err
+	}
+	if cfg.TrainType == "distill" {
+		return nil, fmt.Errorf("train: %s: train_type distill is run by TrainDistillEmbedding", cfg.Path)
 	}
 	for k := range cfg.Ignored {
 		fmt.Fprintf(out, "note: config key %s is accepted for RAG-Retrieval compatibility and not used (%s)\n", k, ignoredKeys[k])

@@ -83,6 +83,15 @@ type Trainable interface {
 	Export(dir string) error
 }
 
+// CheckpointLoader is a Trainable whose exported directory keeps some
+// parameters outside model.safetensors (a sentence-transformers Dense
+// module); resuming calls LoadCheckpoint with that directory instead of
+// loading Params from its weights file.
+type CheckpointLoader interface {
+	// LoadCheckpoint fills every parameter from a directory Export wrote.
+	LoadCheckpoint(dir string) error
+}
+
 // Loop is a configured training run.
 type Loop struct {
 	Cfg Config
@@ -179,13 +188,19 @@ func (l *Loop) resume(dir string) error {
 	case s.TotalSteps != l.state.TotalSteps:
 		return fmt.Errorf("train: resume %s: checkpoint planned %d steps, this config plans %d (epochs, data or max_steps changed)", dir, s.TotalSteps, l.state.TotalSteps)
 	}
-	w, err := models.OpenWeights(filepath.Join(dir, modelDir))
-	if err != nil {
-		return fmt.Errorf("train: resume: %w", err)
-	}
-	defer w.Close()
-	if err := models.LoadParams(l.Model.Params(), w, models.LoadOptions{}); err != nil {
-		return fmt.Errorf("train: resume: %w", err)
+	if cl, ok := l.Model.(CheckpointLoader); ok {
+		if err := cl.LoadCheckpoint(filepath.Join(dir, modelDir)); err != nil {
+			return fmt.Errorf("train: resume: %w", err)
+		}
+	} else {
+		w, err := models.OpenWeights(filepath.Join(dir, modelDir))
+		if err != nil {
+			return fmt.Errorf("train: resume: %w", err)
+		}
+		defer w.Close()
+		if err := models.LoadParams(l.Model.Params(), w, models.LoadOptions{}); err != nil {
+			return fmt.Errorf("train: resume: %w", err)
+		}
 	}
 	if err := l.opt.Load(filepath.Join(dir, optimizerFile)); err != nil {
 		return fmt.Errorf("train: resume: %w", err)

@@ -34,7 +34,12 @@ ragr train embedding trains a BERT / XLM-R bi-encoder on {"query","pos"}
 (in-batch negatives), {"query","pos","neg"} (neg_nums hard negatives) or
 {"query","pos","scores"} (pair KL) data, with pooling cls|mean,
 temperature, mrl_dims and prompt_for_query, and exports it in the
-sentence-transformers layout.
+sentence-transformers layout. With train_type: distill it distills a
+teacher's embeddings (Jasper/Stella): texts {"query": text} one a line,
+teacher vectors in train_dataset_vec (a .safetensors 2-D tensor, or the raw
+float32 np.memmap of rows × teatch_emebedding_dim), a new Dense layer to the
+teacher's dimension, losses weighted by cosine_loss_weight (10),
+similarity_loss_weight (200) and triplet_loss_weight (20), over mrl_dims.
 
 Example:
   ragr train reranker --config examples/demo/reranker.yaml --set lr=1e-4
@@ -84,6 +89,10 @@ func trainCmd(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	switch mode {
 	case "embedding":
+		if cfg.TrainType == "distill" {
+			_, err = train.TrainDistillEmbedding(ctx, cfg, train.RunOptions{Out: stdout, Resume: *resume})
+			break
+		}
 		_, err = train.TrainEmbedding(ctx, cfg, train.RunOptions{Out: stdout, Resume: *resume})
 	default:
 		_, err = train.TrainReranker(ctx, cfg, train.RunOptions{Out: stdout, Resume: *resume})
