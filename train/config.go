@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -85,7 +86,7 @@ type Config struct {
 	NegNums int `yaml:"neg_nums"`
 	// MRLDims, when set, trains the embedding Matryoshka-style over these
 	// leading dimensions (RAG-Retrieval use_mrl + mrl_dims).
-	MRLDims []int `yaml:"mrl_dims"`
+	MRLDims IntList `yaml:"mrl_dims"`
 	// QueryMaxLen and PassageMaxLen cut queries and documents of the
 	// embedding and ColBERT modes (RAG-Retrieval query_max_len,
 	// passage_max_len; 0: max_len).
@@ -94,6 +95,35 @@ type Config struct {
 	// ColBERTDim is the width of colbert_linear, the ColBERT token vectors
 	// (nil: the checkpoint's colbert_linear, else 768 as RAG-Retrieval).
 	ColBERTDim *int `yaml:"colbert_dim"`
+	// UseMRL false turns mrl_dims off (RAG-Retrieval use_mrl); unset keeps
+	// mrl_dims as given.
+	UseMRL *bool `yaml:"use_mrl"`
+
+	// TrainType is the embedding mode's RAG-Retrieval train_type: "train"
+	// (default) or "distill" (Jasper/Stella distillation from
+	// train_dataset_vec; see TrainDistillEmbedding).
+	TrainType string `yaml:"train_type"`
+	// TrainDatasetVec holds the teacher embeddings of distillation, row i
+	// for line i of train_dataset: a .safetensors file (one 2-D tensor) or
+	// RAG-Retrieval's raw float32 np.memmap of rows × teatch_emebedding_dim.
+	TrainDatasetVec string `yaml:"train_dataset_vec"`
+	// TrainDatasetVecTensor names the tensor of a safetensors
+	// train_dataset_vec holding several (default: its only tensor).
+	TrainDatasetVecTensor string `yaml:"train_dataset_vec_tensor"`
+	// TeacherDim is the teacher's embedding width (RAG-Retrieval's key,
+	// spelled as there): required for a raw train_dataset_vec, checked
+	// against a safetensors one.
+	TeacherDim int `yaml:"teatch_emebedding_dim"`
+	// Shuffle false keeps distillation's data in file order every epoch
+	// (RAG-Retrieval shuffle; default true).
+	Shuffle *bool `yaml:"shuffle"`
+	// CosineLossWeight, SimilarityLossWeight and TripletLossWeight weigh
+	// the Jasper/Stella terms (default 10, 200, 20); TripletMargin is the
+	// relative ranking margin (default 0.015).
+	CosineLossWeight     *float64 `yaml:"cosine_loss_weight"`
+	SimilarityLossWeight *float64 `yaml:"similarity_loss_weight"`
+	TripletLossWeight    *float64 `yaml:"triplet_loss_weight"`
+	TripletMargin        *float64 `yaml:"triplet_margin"`
 	// GCPercent is the heap growth the Go collector allows between
 	// collections during training (GOGC; default 25): lower keeps peak
 	// memory near the live tensors at a small CPU cost. The GOGC
@@ -151,6 +181,10 @@ func (c *Config) parse(b []byte, path string) error {
 		return fmt.Errorf("train: %s: malformed YAML: %w", path, err)
 	}
 	c.Ignored = map[string]any{}
+	// RAG-Retrieval's argparse takes save_on_epoch_end as 0 or 1.
+	if v, ok := raw["save_on_epoch_end"].(int); ok && (v == 0 || v == 1) {
+		raw["save_on_epoch_end"] = v == 1
+	}
 	// RAG-Retrieval spells the epoch count "epoch".
 	if v, ok := raw["epoch"]; ok {
 		if _, both := raw["epochs"]; both {
@@ -174,9 +208,12 @@ func (c *Config) parse(b []byte, path string) error {
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("train: %s: %w", path, err)
 	}
+	if c.UseMRL != nil && !*c.UseMRL {
+		c.MRLDims = nil
+	}
 	// Relative paths are relative to the config file.
 	base := filepath.Dir(path)
-	for _, p := range []*string{&c.ModelNameOrPath, &c.Tokenizer, &c.TrainDataset, &c.ValDataset, &c.OutputDir} {
+	for _, p := range []*string{&c.ModelNameOrPath, &c.Tokenizer, &c.TrainDataset, &c.ValDataset, &c.OutputDir, &c.TrainDatasetVec} {
 		if *p != "" && !filepath.IsAbs(*p) && base != "" {
 			if _, err := os.Stat(*p); err != nil {
 				*p = filepath.Join(base, *p)
@@ -305,4 +342,32 @@ func (c *Config) passageMaxLen() int {
 		return c.PassageMaxLen
 	}
 	return c.MaxLen
+}
+
+// IntList is a YAML list of integers that also reads RAG-Retrieval's
+// comma-separated string form ("256,512,1024").
+type IntList []int
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (l *IntList) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
+		*l = nil
+		for _, f := range strings.Split(n.Value, ",") {
+			if f = strings.TrimSpace(f); f == "" {
+				continue
+			}
+			v, err := strconv.Atoi(f)
+			if err != nil {
+				return fmt.Errorf("line %d: %q is not a list of integers", n.Line, n.Value)
+			}
+			*l = append(*l, v)
+		}
+		return nil
+	}
+	var v []int
+	if err := n.Decode(&v); err != nil {
+		return err
+	}
+	*l = v
+	return nil
 }

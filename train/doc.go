@@ -6,7 +6,9 @@
 // bar, metrics as JSONL and a PNG of the curves) and the training modes on
 // RAG-Retrieval's JSONL formats and YAML configs: rerankers (BERT / XLM-R
 // cross-encoders and Qwen2 sequence-classification rerankers), embedding
-// models (TrainEmbedding) and ColBERT (TrainColBERT).
+// models (TrainEmbedding), Jasper/Stella embedding distillation from a
+// teacher's stored vectors (TrainDistillEmbedding) and ColBERT
+// (TrainColBERT).
 //
 // Data parallelism is designed in: a run has a rank and a world size, the
 // data order is sharded by rank, and gradients pass through one reduction

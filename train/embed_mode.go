@@ -276,6 +276,9 @@ func (c *Config) validateEmbed() error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
+	if c.TrainType != "" && c.TrainType != "train" && c.TrainType != "distill" {
+		return fmt.Errorf("train: %s: train_type %q is not train or distill", c.Path, c.TrainType)
+	}
 	if _, err := embedPooling(Config{Pooling: c.Pooling, Path: c.Path, ModelType: c.ModelType}); err != nil {
 		return err
 	}
@@ -385,6 +388,9 @@ type EmbedResult struct {
 func TrainEmbedding(ctx context.Context, cfg Config, o RunOptions) (*EmbedResult, error) {
 	if err := cfg.validateEmbed(); err != nil {
 		return nil, err
+	}
+	if cfg.TrainType == "distill" {
+		return nil, fmt.Errorf("train: %s: train_type distill is run by TrainDistillEmbedding", cfg.Path)
 	}
 	defer setGCPercent(cfg.GCPercent)()
 	var spec losses.Spec

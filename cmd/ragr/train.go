@@ -35,7 +35,12 @@ last-token bi-encoder on {"query","pos"}
 (in-batch negatives), {"query","pos","neg"} (neg_nums hard negatives) or
 {"query","pos","scores"} (pair KL) data, with pooling cls|mean,
 temperature, mrl_dims and prompt_for_query, and exports it in the
-sentence-transformers layout.
+sentence-transformers layout. With train_type: distill it distills a
+teacher's embeddings (Jasper/Stella): texts {"query": text} one a line,
+teacher vectors in train_dataset_vec (a .safetensors 2-D tensor, or the raw
+float32 np.memmap of rows × teatch_emebedding_dim), a new Dense layer to the
+teacher's dimension, losses weighted by cosine_loss_weight (10),
+similarity_loss_weight (200) and triplet_loss_weight (20), over mrl_dims.
 
 ragr train colbert trains a BERT / XLM-R encoder plus colbert_linear
 (colbert_dim, default 768 or the checkpoint's) on {"query","pos"} or
@@ -92,6 +97,10 @@ func trainCmd(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	switch mode {
 	case "embedding":
+		if cfg.TrainType == "distill" {
+			_, err = train.TrainDistillEmbedding(ctx, cfg, train.RunOptions{Out: stdout, Resume: *resume})
+			break
+		}
 		_, err = train.TrainEmbedding(ctx, cfg, train.RunOptions{Out: stdout, Resume: *resume})
 	case "colbert":
 		_, err = train.TrainColBERT(ctx, cfg, train.RunOptions{Out: stdout, Resume: *resume})
