@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,6 +87,9 @@ type Config struct {
 	// MRLDims, when set, trains the embedding Matryoshka-style over these
 	// leading dimensions (RAG-Retrieval use_mrl + mrl_dims).
 	MRLDims []int `yaml:"mrl_dims"`
+	// DistillTemperature is the temperature T of the distill_kl and
+	// distill_soft_ce reranker losses (0: 1).
+	DistillTemperature float64 `yaml:"distill_temperature"`
 	// GCPercent is the heap growth the Go collector allows between
 	// collections during training (GOGC; default 25): lower keeps peak
 	// memory near the live tensors at a small CPU cost. The GOGC
@@ -178,6 +182,16 @@ func (c *Config) parse(b []byte, path string) error {
 	return nil
 }
 
+// ParseConfig reads a YAML config from b over the defaults, as LoadConfig
+// does for a file; path names it in messages and anchors relative paths.
+func ParseConfig(b []byte, path string) (Config, error) {
+	c := DefaultConfig()
+	if err := c.parse(b, path); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
 // Set applies one "key=value" override with the YAML key names (flags
 // override config keys).
 func (c *Config) Set(kv string) error {
@@ -260,6 +274,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MinLabel != nil && c.MaxLabel != nil && *c.MaxLabel <= *c.MinLabel {
 		add("max_label (%g) must exceed min_label (%g)", *c.MaxLabel, *c.MinLabel)
+	}
+	if c.DistillTemperature < 0 || math.IsNaN(c.DistillTemperature) || math.IsInf(c.DistillTemperature, 0) {
+		add("distill_temperature must be a positive number (got %g)", c.DistillTemperature)
 	}
 	if c.NumMaxCheckpoints < 0 || c.SaveSteps < 0 || c.EvalSteps < 0 || c.MaxSteps < 0 {
 		add("num_max_checkpoints, save_steps, eval_steps and max_steps must not be negative")
