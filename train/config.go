@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -124,6 +125,9 @@ type Config struct {
 	SimilarityLossWeight *float64 `yaml:"similarity_loss_weight"`
 	TripletLossWeight    *float64 `yaml:"triplet_loss_weight"`
 	TripletMargin        *float64 `yaml:"triplet_margin"`
+	// DistillTemperature is the temperature T of the distill_kl and
+	// distill_soft_ce reranker losses (0: 1).
+	DistillTemperature float64 `yaml:"distill_temperature"`
 	// GCPercent is the heap growth the Go collector allows between
 	// collections during training (GOGC; default 25): lower keeps peak
 	// memory near the live tensors at a small CPU cost. The GOGC
@@ -223,6 +227,16 @@ func (c *Config) parse(b []byte, path string) error {
 	return nil
 }
 
+// ParseConfig reads a YAML config from b over the defaults, as LoadConfig
+// does for a file; path names it in messages and anchors relative paths.
+func ParseConfig(b []byte, path string) (Config, error) {
+	c := DefaultConfig()
+	if err := c.parse(b, path); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
 // Set applies one "key=value" override with the YAML key names (flags
 // override config keys).
 func (c *Config) Set(kv string) error {
@@ -313,6 +327,9 @@ func (c *Config) Validate() error {
 		if l.n != 0 && l.n < 8 {
 			add("%s must be at least 8 (got %d; 0 means max_len)", l.key, l.n)
 		}
+	}
+	if c.DistillTemperature < 0 || math.IsNaN(c.DistillTemperature) || math.IsInf(c.DistillTemperature, 0) {
+		add("distill_temperature must be a positive number (got %g)", c.DistillTemperature)
 	}
 	if c.NumMaxCheckpoints < 0 || c.SaveSteps < 0 || c.EvalSteps < 0 || c.MaxSteps < 0 {
 		add("num_max_checkpoints, save_steps, eval_steps and max_steps must not be negative")

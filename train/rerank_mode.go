@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ragr-dev/ragr/autograd"
+	"github.com/ragr-dev/ragr/losses"
 	"github.com/ragr-dev/ragr/models"
 	"github.com/ragr-dev/ragr/models/tokenizer"
 	"github.com/ragr-dev/ragr/train/data"
@@ -266,6 +267,11 @@ func TrainReranker(ctx context.Context, cfg Config, o RunOptions) (*RerankResult
 			return nil, fmt.Errorf("train: val_proportion: %w", err)
 		}
 	}
+	if spec.distill {
+		if err := checkSoftLabels(trainGroups); err != nil {
+			return nil, fmt.Errorf("train: loss %s: %w", spec.Name, err)
+		}
+	}
 	samp, err := cfg.sampling(spec.pointwise)
 	if err != nil {
 		return nil, fmt.Errorf("train: %s: sampling: %w", cfg.Path, err)
@@ -393,6 +399,8 @@ func TrainReranker(ctx context.Context, cfg Config, o RunOptions) (*RerankResult
 type lossInfo struct {
 	Name      string
 	pointwise bool
+	// distill: the labels are teacher probabilities (TeacherLogits).
+	distill bool
 }
 
 func lookupLoss(name string) (lossInfo, error) {
@@ -401,7 +409,20 @@ func lookupLoss(name string) (lossInfo, error) {
 		return lossInfo{}, fmt.Errorf("train: loss_type: %w", err)
 	}
 	pw := spec.Name == "pointwise_bce" || spec.Name == "pointwise_mse"
-	return lossInfo{Name: spec.Name, pointwise: pw}, nil
+	return lossInfo{Name: spec.Name, pointwise: pw, distill: spec.Kind == losses.KindDistill}, nil
+}
+
+// checkSoftLabels checks that every label is a teacher probability in
+// [0, 1], as the distill_* losses read them.
+func checkSoftLabels(groups []data.Group) error {
+	for _, g := range groups {
+		for i, it := range g.Items {
+			if !(it.Label >= 0 && it.Label <= 1) {
+				return fmt.Errorf("%s: query %q, document %d: label %g is not a teacher probability in [0, 1] (distill_* losses read soft labels: sigmoid of the teacher's score)", g.Source(), g.Query, i, it.Label)
+			}
+		}
+	}
+	return nil
 }
 
 // showRanking prints one group's candidates reranked by the model: rank,

@@ -375,7 +375,15 @@ func (l *Loop) batchLoss(b *Batch) (*autograd.Var, error) {
 	if err != nil {
 		return nil, err
 	}
-	loss, err := l.loss.Compute(losses.Inputs{Logits: scores, Labels: b.Labels, TeacherScores: b.Labels, GroupSize: b.GroupSize}, nil)
+	in := losses.Inputs{Logits: scores, Labels: b.Labels, TeacherScores: b.Labels, GroupSize: b.GroupSize}
+	p := l.loss.Defaults
+	if l.loss.Kind == losses.KindDistill {
+		in.TeacherScores = TeacherLogits(b.Labels)
+		if l.Cfg.DistillTemperature > 0 {
+			p.DistillT = l.Cfg.DistillTemperature
+		}
+	}
+	loss, err := l.loss.Compute(in, &p)
 	if err != nil {
 		return nil, fmt.Errorf("loss %s: %w", l.Cfg.LossType, err)
 	}
@@ -407,6 +415,26 @@ func (l *Loop) Step() int { return l.state.Step }
 
 // Optimizer returns the run's optimizer (after Init).
 func (l *Loop) Optimizer() *optim.AdamW { return l.opt }
+
+// TeacherLogits turns soft labels (teacher probabilities in [0, 1], what
+// RAG-Retrieval's distillation files and ragr distill reranker write:
+// sigmoid of the teacher's logit) back into teacher logits, log(p/(1-p)),
+// the scores the distill_* losses compare raw student scores with. p is
+// clamped to [MinTeacherProb, 1-MinTeacherProb] first (logits within about
+// ±34.5).
+func TeacherLogits(labels *tensor.Tensor) *tensor.Tensor {
+	p := labels.Contiguous().Float32s()
+	out := make([]float32, len(p))
+	for i, v := range p {
+		x := min(max(float64(v), MinTeacherProb), 1-MinTeacherProb)
+		out[i] = float32(math.Log(x / (1 - x)))
+	}
+	return tensor.FromFloat32(out, labels.Shape()...)
+}
+
+// MinTeacherProb bounds the soft labels TeacherLogits inverts away from 0
+// and 1.
+const MinTeacherProb = 1e-15
 
 // lossesLookup is losses.Lookup (a variable for tests).
 var lossesLookup = losses.Lookup

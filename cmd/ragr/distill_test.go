@@ -2,9 +2,7 @@ package main
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,64 +11,85 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ragr-dev/ragr/models"
+	"github.com/ragr-dev/ragr/internal/golden"
 )
 
-// ragr train embedding with train_type: distill runs Jasper/Stella
-// distillation from a RAG-Retrieval raw float32 teacher file and exports a
-// sentence-transformers directory with the Dense module; a teacher file of
-// the wrong width fails before training with the file named.
-func TestTrainDistillEmbeddingCommand(t *testing.T) {
-	dir := t.TempDir()
-	repo, _ := filepath.Abs(filepath.Join("..", ".."))
-	const rows, dim = 24, 20
-	var texts strings.Builder
-	vec := make([]byte, 0, rows*dim*4)
-	for i := range rows {
-		fmt.Fprintf(&texts, "{\"query\": \"文本 %d 号 %s\"}\n", i, strings.Repeat("好", i%5+1))
-		for j := range dim {
-			vec = binary.LittleEndian.AppendUint32(vec, math.Float32bits(float32(math.Sin(float64(i*dim+j)+0.5))))
-		}
-	}
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "texts.jsonl"), []byte(texts.String()), 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "teacher.mmap"), vec, 0o644))
-	cfg := filepath.Join(dir, "distill.yaml")
-	require.NoError(t, os.WriteFile(cfg, []byte(`train_type: distill
-tokenizer: `+repo+`/testdata/data/tokenizer-bert-base-chinese
-model_config: {hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 64}
-pooling: cls
-train_dataset: texts.jsonl
-train_dataset_vec: teacher.mmap
-teatch_emebedding_dim: 20
-query_max_len: 16
-use_mrl: true
-mrl_dims: "10,20"
-batch_size: 8
-epochs: 1
-lr: 1e-3
-save_on_epoch_end: 0
-output_dir: `+dir+`/out
-`), 0o644))
-	var out, errb bytes.Buffer
-	code := run([]string{"train", "embedding", "--config", cfg}, &out, &errb)
-	require.Equal(t, 0, code, errb.String())
-	assert.Contains(t, out.String(), "distill embedding")
-	assert.Contains(t, out.String(), "trained 3 steps")
-	st, err := models.ReadSentenceTransformer(filepath.Join(dir, "out", "model"))
+// Both distillation stages from the CLI: the teacher's scores alone with
+// flags, then teacher + student from one config.
+func TestDistillCommand(t *testing.T) {
+	tmp := t.TempDir()
+	teacher, err := golden.TextModelDir(tmp, "qwen2-seqcls")
 	require.NoError(t, err)
-	require.NotNil(t, st)
-	require.Len(t, st.Dense, 1)
-	assert.Equal(t, dim, st.Dense[0].Out)
-	assert.False(t, st.Normalize)
+	var data strings.Builder
+	for q := 0; q < 6; q++ {
+		fmt.Fprintf(&data, `{"query": "w%d w%d", "pos": ["w%d w%d w%d"], "neg": ["w%d w%d", "w%d w%d w%d", "w%d"]}`+"\n",
+			200+q, 300+q, 210+q, 220+q, 230+q, 240+q, 250+q, 260+q, 270+q, 280+q, 290+q)
+	}
+	in := filepath.Join(tmp, "pairs.jsonl")
+	require.NoError(t, os.WriteFile(in, []byte(data.String()), 0o644))
+	scores := filepath.Join(tmp, "scores.jsonl")
 
-	errb.Reset()
-	code = run([]string{"train", "embedding", "--config", cfg, "--set", "use_mrl=false", "--set", "teatch_emebedding_dim=16"}, &out, &errb)
+	run1 := func(args ...string) (int, string) {
+		var out, errb bytes.Buffer
+		code := run(args, &out, &errb)
+		return code, out.String() + errb.String()
+	}
+	code, out := run1("distill", "reranker", "--teacher", teacher, "--data", in, "--out", scores, "--batch-size", "4")
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "24/24 pairs")
+	b, err := os.ReadFile(scores)
+	require.NoError(t, err)
+	assert.Equal(t, 24, strings.Count(string(b), "\n"))
+	assert.Contains(t, string(b), `"score":`)
+
+	code, out = run1("distill", "reranker", "--teacher", teacher, "--data", in, "--out", scores)
 	assert.Equal(t, 1, code)
-	assert.Contains(t, errb.String(), "teacher.mmap")
-	assert.Contains(t, errb.String(), "30 rows of dimension 16 but the texts have 24 lines")
+	assert.Contains(t, out, "--force")
+	code, out = run1("distill", "reranker", "--teacher", teacher, "--data", in, "--out", scores, "--force", "--format", "grouped")
+	require.Equal(t, 0, code, out)
+	b, err = os.ReadFile(scores)
+	require.NoError(t, err)
+	assert.Equal(t, 6, strings.Count(string(b), "\n"))
+	assert.Contains(t, string(b), `"pos_scores":`)
 
-	errb.Reset()
-	code = run([]string{"train", "embedding", "--config", cfg, "--set", "train_type=distil"}, &out, &errb)
-	assert.NotEqual(t, 0, code)
-	assert.Contains(t, errb.String(), `train_type "distil"`)
+	tok, err := filepath.Abs(filepath.Join("..", "..", "testdata", "data", "tokenizer-bert-base-chinese"))
+	require.NoError(t, err)
+	outDir := filepath.Join(tmp, "run")
+	cfg := filepath.Join(tmp, "distill.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`teacher: %s
+train_dataset: pairs.jsonl
+tokenizer: %s
+model_config: {hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 64, max_position_embeddings: 64}
+output_dir: run
+loss_type: distill_soft_ce
+epochs: 2
+batch_size: 2
+train_group_size: 4
+max_len: 32
+save_on_epoch_end: false
+`, teacher, tok)), 0o644))
+	code, out = run1("distill", "reranker", "--config", cfg, "--set", "lr=1e-3")
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "student vs teacher on 6 training queries")
+	assert.FileExists(t, filepath.Join(outDir, "teacher_scores.jsonl"))
+	assert.FileExists(t, filepath.Join(outDir, "model", "config.json"))
+	code, out = run1("distill", "reranker", "--config", cfg)
+	assert.Equal(t, 1, code, "the scores file exists")
+	assert.Contains(t, out, "teacher_scores.jsonl exists")
+
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"distill"}, 2, "needs a mode"},
+		{[]string{"distill", "reranker"}, 2, "--teacher, --data and --out"},
+		{[]string{"distill", "reranker", "--teacher", filepath.Join(tmp, "none"), "--data", in, "--out", filepath.Join(tmp, "x.jsonl")}, 1, "teacher directory"},
+		{[]string{"distill", "reranker", "--config", cfg, "--set", "teacher_bogus=1"}, 2, "teacher_bogus"},
+		{[]string{"distill", "reranker", "-h"}, 0, "Usage:"},
+	} {
+		code, out := run1(c.args...)
+		assert.Equal(t, c.code, code, "%v: %s", c.args, out)
+		assert.Contains(t, out, c.want)
+	}
 }

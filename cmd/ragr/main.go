@@ -28,6 +28,9 @@ Commands:
               peak, × gonum) and softmax / layernorm / GELU (GB/s, % of the
               measured memory bandwidth), for every SIMD tier and thread count
   train       train a model: ragr train reranker --config FILE.yaml
+  distill     distill an LLM reranker into a BERT cross-encoder:
+              ragr distill reranker --config FILE.yaml (or --teacher DIR
+              --data FILE.jsonl --out SCORES.jsonl for the teacher's scores)
   rerank      rank documents for a query: ragr rerank --model DIR --query Q --docs FILE|-
   embed       embed texts: ragr embed --model DIR --texts FILE|-
   serve       HTTP service (/rerank, /embed, /v1/embeddings, /health, /metrics):
@@ -78,6 +81,8 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		return nil
 	case "train":
 		return trainCmd(args[1:], stdout, stderr)
+	case "distill":
+		return distillCmd(args[1:], stdout, stderr)
 	case "eval":
 		return evalCmd(args[1:], stdout, stderr)
 	case "rerank":

@@ -42,6 +42,14 @@ type Options struct {
 	// (RAG-Retrieval's train_label_key). "" means "label", and a
 	// {"query","content","score"} line is then read as flat distill data.
 	LabelKey string
+	// PerLine makes every line its own Group, in file order, instead of
+	// merging the lines of one query (ParseReranker; a scorer that must
+	// write its output in the input's order uses it).
+	PerLine bool
+	// NoLabels reads the texts only: labels and scores may be missing and
+	// are not checked (every Item gets Label 0; pos/neg texts get 1/0).
+	// A teacher scoring a file for distillation uses it.
+	NoLabels bool
 	// MaxLineBytes bounds the length of one line (0: DefaultMaxLineBytes).
 	MaxLineBytes int
 	// MaxReported bounds the errors kept in Report.Errors

@@ -102,7 +102,7 @@ func ParseReranker(r io.Reader, name string, opts Options) (*RerankSet, error) {
 		}
 		set.Report.good(format)
 		gi, ok := byQuery[query]
-		if !ok {
+		if !ok || opts.PerLine {
 			gi = len(set.Groups)
 			byQuery[query] = gi
 			set.Groups = append(set.Groups, Group{Query: query, File: name, Line: n})
@@ -126,7 +126,7 @@ func parseRerankLine(r *rec, sc scaler, opts Options) (string, []Item, Format, *
 	}
 	switch {
 	case r.has("hits"):
-		items, e := parseHits(r, labelKey, sc, opts.ScaleHits)
+		items, e := parseHits(r, labelKey, sc, opts.ScaleHits, opts.NoLabels)
 		return query, items, FormatGrouped, e
 	case r.has("content"):
 		text, e := r.text(&r.v, "content", "content")
@@ -136,6 +136,9 @@ func parseRerankLine(r *rec, sc scaler, opts Options) (string, []Item, Format, *
 		key, format := labelKey, FormatPointwise
 		if _, ok := r.v.get(labelKey); !ok && opts.LabelKey == "" && r.has("score") {
 			key, format = "score", FormatDistill
+		}
+		if opts.NoLabels {
+			return query, []Item{{Text: text}}, format, nil
 		}
 		lv, ok := r.v.get(key)
 		if !ok {
@@ -151,13 +154,13 @@ func parseRerankLine(r *rec, sc scaler, opts Options) (string, []Item, Format, *
 		}
 		return query, []Item{{Text: text, Label: l}}, format, nil
 	case r.has("pos"):
-		items, e := parsePosNeg(r, sc, opts.IgnoreScores)
+		items, e := parsePosNeg(r, sc, opts.IgnoreScores || opts.NoLabels)
 		return query, items, FormatPosNeg, e
 	}
 	return "", nil, 0, r.err("", `unknown record format: want "content", "hits" or "pos" beside "query"`)
 }
 
-func parseHits(r *rec, labelKey string, sc scaler, scale bool) ([]Item, *LineError) {
+func parseHits(r *rec, labelKey string, sc scaler, scale, noLabels bool) ([]Item, *LineError) {
 	v, _ := r.v.get("hits")
 	if v.kind != jArr {
 		return nil, r.err("hits", "want a list of objects, got %s", v.kind)
@@ -175,6 +178,10 @@ func parseHits(r *rec, labelKey string, sc scaler, scale bool) ([]Item, *LineErr
 		text, e := r.text(h, "content", path+".content")
 		if e != nil {
 			return nil, e
+		}
+		if noLabels {
+			items[i] = Item{Text: text}
+			continue
 		}
 		lp := path + "." + labelKey
 		lv, ok := h.get(labelKey)

@@ -437,3 +437,35 @@ func TestFlagEmbeddingRerankerFiles(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 260, s.Items())
 }
+
+// PerLine keeps every line a group of its own, in file order; NoLabels
+// reads texts without labels (what a distillation teacher scores).
+func TestParseRerankerPerLineNoLabels(t *testing.T) {
+	src := `{"query": "q1", "content": "a"}
+{"query": "q2", "hits": [{"content": "b"}, {"content": "c", "label": 2}]}
+{"query": "q1", "pos": ["d"], "neg": ["e"], "neg_scores": [7]}
+{"query": "q1", "content": "f", "score": 0.5}`
+	s := parse(t, src, Options{PerLine: true, NoLabels: true})
+	require.Len(t, s.Groups, 4)
+	var got [][]string
+	for _, g := range s.Groups {
+		var texts []string
+		for _, it := range g.Items {
+			texts = append(texts, it.Text)
+		}
+		got = append(got, append([]string{g.Query}, texts...))
+	}
+	assert.Equal(t, [][]string{{"q1", "a"}, {"q2", "b", "c"}, {"q1", "d", "e"}, {"q1", "f"}}, got)
+	assert.Equal(t, []int{1, 2, 3, 4}, []int{s.Groups[0].Line, s.Groups[1].Line, s.Groups[2].Line, s.Groups[3].Line})
+	assert.Equal(t, float32(0), s.Groups[1].Items[1].Label, "labels are not read")
+
+	// Without PerLine the same lines merge by query; without NoLabels the
+	// label-less first line is an error naming the line.
+	assert.Len(t, parse(t, src, Options{NoLabels: true}).Groups, 2)
+	_, err := ParseReranker(strings.NewReader(src), "in.jsonl", Options{PerLine: true})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "in.jsonl:1")
+	// NoLabels still reports malformed texts.
+	_, err = ParseReranker(strings.NewReader(`{"query": "q", "content": 3}`), "in.jsonl", Options{NoLabels: true})
+	assert.ErrorContains(t, err, "in.jsonl:1")
+}
