@@ -276,6 +276,10 @@ type EmbedResult struct {
 	Format data.Format
 	// DataReport describes the training data reading.
 	DataReport data.Report
+	// Before and After are the evaluation metrics before and after
+	// training (see embedeval's Values keys; nil without evaluation data,
+	// Before nil on resume).
+	Before, After map[string]float64
 }
 
 // TrainEmbedding runs embedding training as cfg describes: it checks the
@@ -355,6 +359,10 @@ func TrainEmbedding(ctx context.Context, cfg Config, o RunOptions) (*EmbedResult
 			return nil, fmt.Errorf("train: %s: mrl_dims %v: dimension %d exceeds the model's hidden size %d", cfg.Path, cfg.MRLDims, d, model.Encoder.Cfg.Hidden)
 		}
 	}
+	ev, err := newEmbedEval(cfg, model, enc)
+	if err != nil {
+		return nil, err
+	}
 	params := spec.Defaults
 	params.MRLDims = append([]int(nil), cfg.MRLDims...)
 	if cfg.Temperature > 0 {
@@ -369,7 +377,7 @@ func TrainEmbedding(ctx context.Context, cfg Config, o RunOptions) (*EmbedResult
 	if err != nil {
 		return nil, err
 	}
-	loop := &Loop{Cfg: cfg, Model: model, Train: ts, Reducer: red,
+	loop := &Loop{Cfg: cfg, Model: model, Train: ts, Reducer: red, Eval: ev.loopEval(),
 		Export: func(dir string) error { return models.CopyTokenizer(tokDir, dir) },
 		LossFn: func(b *Batch, training bool, rng *tensor.RNG, ckpt bool) (*autograd.Var, error) {
 			eb, ok := b.Extra.(*embedBatch)
@@ -406,6 +414,9 @@ func TrainEmbedding(ctx context.Context, cfg Config, o RunOptions) (*EmbedResult
 		return nil, err
 	}
 	defer rl.close()
+	if res.Before, err = ev.attach(loop, rl, resume == ""); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	res.Losses, err = loop.Run(ctx)
 	logErr := rl.stop()
@@ -417,6 +428,15 @@ func TrainEmbedding(ctx context.Context, cfg Config, o RunOptions) (*EmbedResult
 		return res, logErr
 	}
 	fmt.Fprintf(out, "trained %d steps in %s\n", res.Steps, time.Since(start).Round(time.Second))
+	if res.After, err = ev.final(loop, rl); err != nil {
+		return res, err
+	}
+	if res.Before != nil {
+		fmt.Fprintf(out, "before training: %s\n", summary(res.Before))
+	}
+	if res.After != nil {
+		fmt.Fprintf(out, "after training:  %s\n", summary(res.After))
+	}
 	res.ModelDir = filepath.Join(cfg.OutputDir, modelDir)
 	if err := model.Export(res.ModelDir); err != nil {
 		return res, fmt.Errorf("train: export: %w", err)

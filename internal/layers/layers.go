@@ -32,11 +32,13 @@ var Table = map[string]int{
 	// models/auto picks an architecture from config.json; they sit above the
 	// architectures they use (DESIGN.md's table has both at L5; layers are in
 	// tens so these fit between).
-	"models/colbert":   52,
-	"models/auto":      55,
-	"train/report":     58,
-	"train/data":       58,
-	"train/metrics":    58,
+	"models/colbert": 52,
+	"models/auto":    55,
+	"train/report":   58,
+	"train/data":     58,
+	"train/metrics":  58,
+	// embedeval evaluates embeddings with train/metrics and train/data.
+	"train/embedeval":  59,
 	"train":            60,
 	"rerank":           60,
 	"rerank/server":    62,
