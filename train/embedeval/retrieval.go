@@ -79,6 +79,9 @@ func (r *RetrievalReport) Values() map[string]float64 {
 // embedAll encodes texts in batches into one row-major matrix [n, width].
 func embedAll(texts []string, enc EncodeFunc, batch, width int) ([]float32, int, error) {
 	var m []float32
+	if width > 0 {
+		m = make([]float32, 0, len(texts)*width)
+	}
 	for lo := 0; lo < len(texts); lo += batch {
 		hi := min(lo+batch, len(texts))
 		vs, err := enc(texts[lo:hi])
