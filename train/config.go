@@ -128,6 +128,18 @@ type Config struct {
 	// DistillTemperature is the temperature T of the distill_kl and
 	// distill_soft_ce reranker losses (0: 1).
 	DistillTemperature float64 `yaml:"distill_temperature"`
+	// EvalCorpus, EvalQueries and EvalQrels are a retrieval evaluation
+	// set for embedding training (corpus and queries JSONL {"id","text"},
+	// qrels JSONL or TSV; see train/embedeval), evaluated like val_dataset.
+	EvalCorpus  string `yaml:"eval_corpus"`
+	EvalQueries string `yaml:"eval_queries"`
+	EvalQrels   string `yaml:"eval_qrels"`
+	// EvalSTS is an STS pair file (zh STS-B "s1\ts2\tscore" or the
+	// English STS benchmark TSV) whose Spearman correlation embedding
+	// training reports; EvalSTSSplit picks the split of a file with a
+	// split column.
+	EvalSTS      string `yaml:"eval_sts"`
+	EvalSTSSplit string `yaml:"eval_sts_split"`
 	// GCPercent is the heap growth the Go collector allows between
 	// collections during training (GOGC; default 25): lower keeps peak
 	// memory near the live tensors at a small CPU cost. The GOGC
@@ -217,7 +229,8 @@ func (c *Config) parse(b []byte, path string) error {
 	}
 	// Relative paths are relative to the config file.
 	base := filepath.Dir(path)
-	for _, p := range []*string{&c.ModelNameOrPath, &c.Tokenizer, &c.TrainDataset, &c.ValDataset, &c.OutputDir, &c.TrainDatasetVec} {
+	for _, p := range []*string{&c.ModelNameOrPath, &c.Tokenizer, &c.TrainDataset, &c.ValDataset, &c.OutputDir, &c.TrainDatasetVec,
+		&c.EvalCorpus, &c.EvalQueries, &c.EvalQrels, &c.EvalSTS} {
 		if *p != "" && !filepath.IsAbs(*p) && base != "" {
 			if _, err := os.Stat(*p); err != nil {
 				*p = filepath.Join(base, *p)

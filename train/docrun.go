@@ -33,6 +33,9 @@ type docRun struct {
 	red     Reducer
 	// stepMetrics, when set, becomes the loop's StepMetrics.
 	stepMetrics func() map[string]float64
+	// eval, when set, evaluates before training, every eval_steps and
+	// after training.
+	eval *embedEval
 }
 
 // openDocRun loads the tokenizer and the training data of a validated
@@ -104,6 +107,9 @@ type docRunResult struct {
 	losses   []float64
 	steps    int
 	modelDir string
+	// before and after are the evaluations at the start (fresh runs) and
+	// the end; nil without evaluation data.
+	before, after map[string]float64
 }
 
 // run trains model with lossFn (printing banner(total steps) first),
@@ -120,7 +126,7 @@ func (r *docRun) run(ctx context.Context, model Trainable, lossFn func(b *Batch,
 	if err != nil {
 		return res, err
 	}
-	loop := &Loop{Cfg: cfg, Model: model, Train: r.ts, Reducer: r.red, LossFn: lossFn, StepMetrics: r.stepMetrics,
+	loop := &Loop{Cfg: cfg, Model: model, Train: r.ts, Reducer: r.red, LossFn: lossFn, StepMetrics: r.stepMetrics, Eval: r.eval.loopEval(),
 		Export: func(dir string) error { return models.CopyTokenizer(r.tokDir, dir) }}
 	if err := loop.Init(resume); err != nil {
 		return res, err
@@ -131,6 +137,9 @@ func (r *docRun) run(ctx context.Context, model Trainable, lossFn func(b *Batch,
 		return res, err
 	}
 	defer rl.close()
+	if res.before, err = r.eval.attach(loop, rl, resume == ""); err != nil {
+		return res, err
+	}
 	start := time.Now()
 	res.losses, err = loop.Run(ctx)
 	logErr := rl.stop()
@@ -142,6 +151,15 @@ func (r *docRun) run(ctx context.Context, model Trainable, lossFn func(b *Batch,
 		return res, logErr
 	}
 	fmt.Fprintf(r.out, "trained %d steps in %s\n", res.steps, time.Since(start).Round(time.Second))
+	if res.after, err = r.eval.final(loop, rl); err != nil {
+		return res, err
+	}
+	if res.before != nil {
+		fmt.Fprintf(r.out, "before training: %s\n", summary(res.before))
+	}
+	if res.after != nil {
+		fmt.Fprintf(r.out, "after training:  %s\n", summary(res.after))
+	}
 	dir := filepath.Join(cfg.OutputDir, modelDir)
 	res.modelDir = dir
 	if err := model.Export(dir); err != nil {

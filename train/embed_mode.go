@@ -377,6 +377,10 @@ type EmbedResult struct {
 	Format data.Format
 	// DataReport describes the training data reading.
 	DataReport data.Report
+	// Before and After are the evaluation metrics before and after
+	// training (see embedeval's Values keys; nil without evaluation data,
+	// Before nil on resume).
+	Before, After map[string]float64
 }
 
 // TrainEmbedding runs embedding training as cfg describes: it checks the
@@ -423,6 +427,9 @@ func TrainEmbedding(ctx context.Context, cfg Config, o RunOptions) (*EmbedResult
 	} else {
 		params.Temperature = losses.DefaultTemperature
 	}
+	if r.eval, err = newEmbedEval(cfg, model, r.ts.enc); err != nil {
+		return nil, err
+	}
 	acc := newInBatchAcc(cfg.MRLDims, model.Dim())
 	r.stepMetrics = acc.take
 	lossFn := func(b *Batch, training bool, rng *tensor.RNG, ckpt bool) (*autograd.Var, error) {
@@ -462,5 +469,6 @@ func TrainEmbedding(ctx context.Context, cfg Config, o RunOptions) (*EmbedResult
 			nparams(model.Params()), model.Pooling, len(set.Records), set.Kind, r.sampler.Len(), spec.Name, params.Temperature, params.MRLDims, steps)
 	})
 	res.Losses, res.Steps, res.ModelDir = run.losses, run.steps, run.modelDir
+	res.Before, res.After = run.before, run.after
 	return res, err
 }

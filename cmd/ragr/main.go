@@ -36,6 +36,7 @@ Commands:
   serve       HTTP service (/rerank, /embed, /v1/embeddings, /health, /metrics):
               ragr serve --model DIR --addr HOST:PORT
   eval        evaluate a model: ragr eval reranker --model DIR --data FILE.jsonl
+              ragr eval embedding --model DIR (--data F | --corpus C --queries Q --qrels R | --sts F)
   forward     run a model directory on explicit token ids and write its named
               outputs to a safetensors file (for parity checks against
               transformers on your own checkpoint)

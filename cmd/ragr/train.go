@@ -123,8 +123,11 @@ Flags:
 `
 
 func evalCmd(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "embedding" {
+		return evalEmbeddingCmd(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "reranker" {
-		return fmt.Errorf("%w: ragr eval needs a mode: reranker", errUsage)
+		return fmt.Errorf("%w: ragr eval needs a mode: reranker or embedding", errUsage)
 	}
 	fs := flag.NewFlagSet("ragr eval reranker", flag.ContinueOnError)
 	fs.SetOutput(stderr)

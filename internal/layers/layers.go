@@ -37,10 +37,12 @@ var Table = map[string]int{
 	"train/report":   58,
 	"train/data":     58,
 	"train/metrics":  58,
-	"train":          60,
-	"rerank":         60,
-	"rerank/server":  62,
-	"bench":          60,
+	// embedeval evaluates embeddings with train/metrics and train/data.
+	"train/embedeval": 59,
+	"train":           60,
+	"rerank":          60,
+	"rerank/server":   62,
+	"bench":           60,
 	// distill runs a rerank teacher and a train student: above both.
 	"distill":          65,
 	"cmd/ragr":         70,
