@@ -27,7 +27,8 @@ Commands:
   bench cpu   measure the CPU kernels: SGEMM (GFLOP/s, % of the measured FMA
               peak, × gonum) and softmax / layernorm / GELU (GB/s, % of the
               measured memory bandwidth), for every SIMD tier and thread count
-  train       train a model: ragr train reranker --config FILE.yaml
+  train       train a model: ragr train reranker|embedding|colbert --config FILE.yaml
+              (embedding with train_type: distill distills teacher vectors)
   distill     distill an LLM reranker into a BERT cross-encoder:
               ragr distill reranker --config FILE.yaml (or --teacher DIR
               --data FILE.jsonl --out SCORES.jsonl for the teacher's scores)
