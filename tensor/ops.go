@@ -158,6 +158,16 @@ func AddInPlace(dst, src *Tensor) {
 	dst.backend().Binary(OpAdd, dst, dst, src.Expand(dst.shape...))
 }
 
+// MulScalarInPlace multiplies the contiguous dst by s in place (dst·s in
+// dst's dtype, as MulScalar computes it, without a new tensor).
+func MulScalarInPlace(dst *Tensor, s float64) {
+	compute("MulScalarInPlace", dst)
+	if !dst.IsContiguous() {
+		panic(fmt.Sprintf("tensor.MulScalarInPlace: dst %v is not contiguous", dst.shape))
+	}
+	dst.backend().BinaryScalar(OpMul, dst, dst, s, false)
+}
+
 // Fill sets every element of the contiguous t to v.
 func (t *Tensor) Fill(v float64) {
 	if !t.IsContiguous() {

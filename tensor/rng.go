@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/ragr-dev/ragr/kernels/cpu"
 )
 
 // RNG is a seeded random generator for tensors (PCG). The same seed gives the
@@ -82,28 +84,52 @@ func (g *RNG) Uniform64(lo, hi float64, shape ...int) *Tensor {
 
 // DropoutMask returns a float32 CPU tensor whose elements are 0 with
 // probability p and 1/(1-p) otherwise (inverted dropout). p must be in [0, 1).
+//
+// The mask is counter-based: one 64-bit draw from the generator is the key,
+// and element pair j takes its two 32-bit uniforms from the SplitMix64
+// output for key + (j+1)·γ (γ the golden-ratio increment); an element is
+// kept when its uniform is at or above p·2³² (resolution 2⁻³²). So the mask
+// depends on the seed and the shape alone, not on the thread count, and is
+// filled by the worker pool in parallel.
 func (g *RNG) DropoutMask(p float64, shape ...int) *Tensor {
 	if p < 0 || p >= 1 {
 		panic(fmt.Sprintf("tensor.DropoutMask: p = %g, want 0 <= p < 1", p))
 	}
-	t := Zeros(shape...)
+	t := New(Float32, shape...)
 	d := t.Data32()
 	keep := float32(1 / (1 - p))
-	// Each 64-bit draw gives two 32-bit uniforms; an element is kept when
-	// its uniform is at or above p·2³² (resolution 2⁻³²).
 	thr := uint64(math.Round(p * (1 << 32)))
-	i := 0
-	for ; i+1 < len(d); i += 2 {
-		u := g.r.Uint64()
-		if u&0xffffffff >= thr {
-			d[i] = keep
-		}
-		if u>>32 >= thr {
-			d[i+1] = keep
-		}
-	}
-	if i < len(d) && g.r.Uint64()&0xffffffff >= thr {
-		d[i] = keep
-	}
+	key := g.r.Uint64()
+	const chunk = 1 << 15 // elements per task (even)
+	cpu.ParallelChunks((len(d)+chunk-1)/chunk, func(c int) {
+		lo := c * chunk
+		hi := min(lo+chunk, len(d))
+		dropoutFill(d[lo:hi], key, uint64(lo/2), thr, keep)
+	})
 	return t
+}
+
+// dropoutFill writes the mask of elements 2·pair0 … into d (len(d) even
+// except at the end of the tensor).
+func dropoutFill(d []float32, key, pair0, thr uint64, keep float32) {
+	const gamma = 0x9e3779b97f4a7c15
+	x := key + pair0*gamma
+	for i := 0; i < len(d); i += 2 {
+		x += gamma
+		z := x
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+		z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+		z ^= z >> 31
+		var a, b float32
+		if z&0xffffffff >= thr {
+			a = keep
+		}
+		if z>>32 >= thr {
+			b = keep
+		}
+		d[i] = a
+		if i+1 < len(d) {
+			d[i+1] = b
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ragr-dev/ragr/internal/testutil"
+	"github.com/ragr-dev/ragr/kernels/cpu"
 )
 
 // arange returns a float32 tensor 0..n-1 in shape.
@@ -436,4 +437,62 @@ func TestAdamWStepMatchesFormula(t *testing.T) {
 	// step 1: m̂ = g, v̂ = g², update = lr·g/(|g|+eps) = lr·sign(g)
 	want := []float64{1*(1-0.001) - 0.1*0.5/(0.5+1e-8), -2*(1-0.001) - 0.1*0.25/(0.25+1e-8)}
 	testutil.AssertClose(t, "adamw", p.Float64s(), want, testutil.F64)
+}
+
+// The in-place ops compute what their allocating twins compute, into dst.
+func TestInPlaceOps(t *testing.T) {
+	for _, dt := range []DType{Float32, Float64} {
+		x := arange(3, 37).Cast(dt)
+		want := MulScalar(x, -0.37).Float64s()
+		MulScalarInPlace(x, -0.37)
+		testutil.AssertClose(t, "MulScalarInPlace "+dt.String(), x.Float64s(), want, testutil.Exact)
+
+		y := arange(3, 37).Cast(dt)
+		b := arange(37).Cast(dt)
+		want = Add(y, b).Float64s()
+		AddInPlace(y, b)
+		testutil.AssertClose(t, "AddInPlace "+dt.String(), y.Float64s(), want, testutil.Exact)
+	}
+	assert.Panics(t, func() { MulScalarInPlace(arange(4, 5).Transpose(0, 1), 2) }, "a non-contiguous dst")
+}
+
+// The dropout mask depends on the seed and shape only: the same with one or
+// two workers, across chunk boundaries and odd lengths; it advances the
+// generator by one draw, so saving and restoring the state replays it.
+func TestDropoutMaskDeterministic(t *testing.T) {
+	for _, n := range []int{1, 2, 3, 1 << 15, 1<<15 + 1, 100001} {
+		prev := cpu.SetThreads(1)
+		a := NewRNG(9).DropoutMask(0.1, n).Float32s()
+		cpu.SetThreads(2)
+		b := NewRNG(9).DropoutMask(0.1, n).Float32s()
+		cpu.SetThreads(prev)
+		require.Equal(t, a, b, "n=%d", n)
+	}
+	g := NewRNG(5)
+	st, err := g.State()
+	require.NoError(t, err)
+	first := g.DropoutMask(0.5, 999).Float32s()
+	second := g.DropoutMask(0.5, 999).Float32s()
+	assert.NotEqual(t, first, second, "consecutive masks differ")
+	require.NoError(t, g.SetState(st))
+	assert.Equal(t, first, g.DropoutMask(0.5, 999).Float32s(), "replay from the saved state")
+	ref := NewRNG(5)
+	ref.r.Uint64()
+	next, err := ref.State()
+	require.NoError(t, err)
+	after, err := g.State()
+	require.NoError(t, err)
+	assert.Equal(t, next, after, "one draw per mask")
+	// Two halves of a long mask are not copies of each other, and each
+	// keeps about 1-p.
+	m := NewRNG(11).DropoutMask(0.3, 1<<17).Float32s()
+	h := len(m) / 2
+	same := 0
+	for i := 0; i < h; i++ {
+		if m[i] == m[h+i] {
+			same++
+		}
+	}
+	// Independent halves agree with probability 0.3² + 0.7² = 0.58.
+	assert.InDelta(t, 0.58, float64(same)/float64(h), 0.01)
 }

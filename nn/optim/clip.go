@@ -69,7 +69,11 @@ func ClipGradNorm(params []nn.NamedParam, maxNorm float64) float64 {
 				continue
 			}
 			g := p.Var.Grad
-			g.CopyFrom(tensor.MulScalar(g, c))
+			if g.IsContiguous() {
+				tensor.MulScalarInPlace(g, c)
+			} else {
+				g.CopyFrom(tensor.MulScalar(g, c))
+			}
 		}
 	}
 	return total.Item()
