@@ -78,7 +78,7 @@ __device__ __forceinline__ MaxSum maxsum_merge(MaxSum a, MaxSum b) {
 	if (b.m == -INFINITY) return a;
 	MaxSum r;
 	r.m = fmaxf(a.m, b.m);
-	r.s = a.s * __expf(a.m - r.m) + b.s * __expf(b.m - r.m);
+	r.s = a.s * expf(a.m - r.m) + b.s * expf(b.m - r.m);
 	return r;
 }
 

@@ -25,7 +25,7 @@
 // dimension; any strides, so views need no copy). Broadcasting is done here,
 // with strides, not through the copy kernel: no temporary of the output's
 // size. The backward of a broadcast binary op is the same-shape op followed
-// by ragr_reduce_sum_f32 over the broadcast dimensions (reduce.cu).
+// by ragr_reduce_sum_{rows,cols}_f32 over the broadcast dimensions (reduce.cu).
 //
 // Launch: 1-D grid-stride; block 256, grid = min(ceil(n/(256*V)), 16*SMs)
 // with V = 4 (f32) or 8 (bf16) elements per 16-byte vector. Every kernel is
