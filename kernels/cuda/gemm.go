@@ -1,0 +1,199 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"fmt"
+	"math"
+)
+
+// GemmAct is the activation a GEMM's epilogue applies (kernels/gemm.cu's
+// act codes).
+type GemmAct int
+
+// The GEMM epilogue activations.
+const (
+	GemmNoAct    GemmAct = 0 // identity
+	GemmGeluErf  GemmAct = 1 // x/2 (1 + erf(x/sqrt2))
+	GemmGeluTanh GemmAct = 2 // the tanh approximation of GELU
+)
+
+// Gemm describes C = act(alpha·op(A)·op(B) + beta·C + bias) over a strided
+// batch, row-major as kernels/cpu.Sgemm: op(A) is M×K (A is M×K with row
+// stride LDA, or K×M when TransA), op(B) is K×N (B is K×N, or N×K when
+// TransB), C is M×N with row stride LDC. Matrix z of a batch starts at
+// z·StrideA, z·StrideB, z·StrideC elements (StrideA or StrideB 0 broadcasts
+// one matrix; the C matrices must not overlap). Bias (0: none) is fp32 [N],
+// added per column before the activation. Beta == 0 never reads C.
+//
+// In is the input type: F32 runs the fp32 SIMT kernel (Out must be F32);
+// BF16 and F16 run the tensor-core kernel (mma.sync, fp32 accumulation) with
+// Out F32 or equal to In. Any M, N, K ≥ 0 and any leading dimension works;
+// 16-byte-aligned pointers with leading dimensions and strides that are
+// multiples of 16 bytes take the vectorized (cp.async) loads.
+type Gemm struct {
+	In, Out                   DType
+	TransA, TransB            bool
+	M, N, K                   int
+	A, B, C, Bias             DevicePtr
+	LDA, LDB, LDC             int
+	StrideA, StrideB, StrideC int64
+	Batch                     int // 0 means 1
+	Alpha, Beta               float32
+	Act                       GemmAct
+}
+
+// Geometry of kernels/gemm.cu.
+const (
+	gemmTile    = 128
+	gemmThreads = 256
+	maxGridYZ   = 65535
+)
+
+// gemmKernel returns the kernel name for g's types and transposes.
+func gemmKernel(g *Gemm) string {
+	op := [2]string{"n", "t"}
+	ts := op[b2i(g.TransA)] + op[b2i(g.TransB)]
+	ty := g.In.String()
+	if g.In != F32 && g.Out == F32 {
+		ty += "f32"
+	}
+	return kname("gemm", ty, ts)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Name returns the kernel g runs (for errors and benchmark tables).
+func (g *Gemm) Name() string { return gemmKernel(g) }
+
+// FLOPs returns 2·M·N·K·batch, the multiply-adds counted twice.
+func (g *Gemm) FLOPs() float64 {
+	return 2 * float64(g.M) * float64(g.N) * float64(g.K) * float64(g.batch())
+}
+
+func (g *Gemm) batch() int {
+	if g.Batch == 0 {
+		return 1
+	}
+	return g.Batch
+}
+
+// check returns an error naming the kernel and the shape when g cannot run.
+func (g *Gemm) check() error {
+	name := gemmKernel(g)
+	shape := fmt.Sprintf("M=%d N=%d K=%d lda=%d ldb=%d ldc=%d batch=%d strides=(%d,%d,%d) transA=%v transB=%v",
+		g.M, g.N, g.K, g.LDA, g.LDB, g.LDC, g.Batch, g.StrideA, g.StrideB, g.StrideC, g.TransA, g.TransB)
+	bad := func(why string) error { return fmt.Errorf("kernel %s: %s (%s)", name, why, shape) }
+	switch {
+	case g.In == F32 && g.Out != F32:
+		return bad("fp32 inputs need an fp32 output")
+	case g.In != F32 && g.In != BF16 && g.In != F16:
+		return bad(fmt.Sprintf("input type %v not supported", g.In))
+	case g.In != F32 && g.Out != F32 && g.Out != g.In:
+		return bad(fmt.Sprintf("output type %v with %v inputs not supported (f32 or the input type)", g.Out, g.In))
+	case g.Act < GemmNoAct || g.Act > GemmGeluTanh:
+		return bad(fmt.Sprintf("unknown activation %d", g.Act))
+	case g.M < 0 || g.N < 0 || g.K < 0 || g.Batch < 0:
+		return bad("negative size")
+	case g.StrideA < 0 || g.StrideB < 0 || g.StrideC < 0:
+		return bad("negative batch stride")
+	}
+	colsA, colsB := g.K, g.N // row lengths of A and B as stored
+	if g.TransA {
+		colsA = g.M
+	}
+	if g.TransB {
+		colsB = g.K
+	}
+	if g.LDA < max(colsA, 1) || g.LDB < max(colsB, 1) || g.LDC < max(g.N, 1) {
+		return bad("leading dimension smaller than its row")
+	}
+	if g.LDA > math.MaxInt32 || g.LDB > math.MaxInt32 || g.LDC > math.MaxInt32 {
+		return bad("leading dimension beyond int32")
+	}
+	if nb := g.batch(); nb > 1 && g.M > 0 && g.N > 0 {
+		if g.StrideC < int64(g.M-1)*int64(g.LDC)+int64(g.N) {
+			return bad("C matrices of the batch overlap (strideC too small)")
+		}
+	}
+	if g.M > 0 && g.N > 0 {
+		if g.C == 0 {
+			return bad("C is NULL")
+		}
+		if g.K > 0 && (g.A == 0 || g.B == 0) {
+			return bad("A or B is NULL")
+		}
+	}
+	if g.In == F32 && (g.M+gemmTile-1)/gemmTile > maxGridYZ {
+		return bad(fmt.Sprintf("M beyond %d rows", maxGridYZ*gemmTile))
+	}
+	if g.In != F32 {
+		tiles := int64((g.M+gemmTile-1)/gemmTile) * int64((g.N+gemmTile-1)/gemmTile)
+		if tiles > math.MaxInt32 {
+			return bad("too many output tiles")
+		}
+	}
+	return nil
+}
+
+// vecOK reports whether a matrix at p with leading dimension ld and batch
+// stride st may be accessed in vectors of w elements of size es bytes.
+func vecOK(p DevicePtr, ld int, st int64, batch, w, es int) bool {
+	return uint64(p)%uint64(w*es) == 0 && ld%w == 0 && (batch <= 1 || st%int64(w) == 0)
+}
+
+// gemmFlags computes kernels/gemm.cu's flags word.
+func gemmFlags(g *Gemm) int32 {
+	es := g.In.Size()
+	w := 16 / es
+	nb := g.batch()
+	var f int32
+	if vecOK(g.A, g.LDA, g.StrideA, nb, w, es) {
+		f |= 1
+	}
+	if vecOK(g.B, g.LDB, g.StrideB, nb, w, es) {
+		f |= 2
+	}
+	cw := 2 // the tensor-core epilogue stores pairs
+	if g.In == F32 {
+		cw = 4 // the SIMT epilogue stores float4
+	}
+	if vecOK(g.C, g.LDC, g.StrideC, nb, cw, g.Out.Size()) {
+		f |= 4
+	}
+	return f
+}
+
+// GEMM runs g on the device's stream. Shapes the kernel cannot take return
+// an error before anything is launched; M == 0 or N == 0 launches nothing.
+func (d *Device) GEMM(g Gemm) error {
+	if err := g.check(); err != nil {
+		return err
+	}
+	if g.M == 0 || g.N == 0 {
+		return nil
+	}
+	nb := g.batch()
+	gz := min(nb, maxGridYZ)
+	grid := [3]int{(g.N + gemmTile - 1) / gemmTile, (g.M + gemmTile - 1) / gemmTile, gz}
+	if g.In != F32 {
+		grid = [3]int{grid[0] * grid[1], 1, gz}
+	}
+	return d.Launch(gemmKernel(&g), grid, [3]int{gemmThreads, 1, 1}, 0,
+		g.C, g.A, g.B, g.Bias,
+		int32(g.M), int32(g.N), int32(g.K), int32(g.LDA), int32(g.LDB), int32(g.LDC),
+		g.StrideA, g.StrideB, g.StrideC, int32(nb),
+		g.Alpha, g.Beta, int32(g.Act), gemmFlags(&g))
+}
+
+// Sgemm computes C = alpha·op(A)·op(B) + beta·C in fp32 with the arguments of
+// kernels/cpu.Sgemm (device pointers instead of slices).
+func (d *Device) Sgemm(c DevicePtr, ldc int, transA, transB bool, m, n, k int, alpha float32, a DevicePtr, lda int, b DevicePtr, ldb int, beta float32) error {
+	return d.GEMM(Gemm{In: F32, Out: F32, TransA: transA, TransB: transB, M: m, N: n, K: k,
+		A: a, B: b, C: c, LDA: lda, LDB: ldb, LDC: ldc, Alpha: alpha, Beta: beta})
+}
