@@ -12,8 +12,9 @@
 //   ragr_rmsnorm_bwd_f32(dx, part, dy, x, rstd, gamma, rows, cols)
 //       dx = rstd * (g - xhat * mean_j(g*xhat)), xhat = x*rstd; part[1][gridDim.x][cols]: dy*xhat.
 //   ragr_norm_colsum_f32(out, part, nparts, cols)
-//       out[j] = sum_p part[p][j] (the second pass: dgamma, and dbeta for the
-//       second half of LayerNorm's partials). Written, not accumulated.
+//       out[j] += sum_p part[p][j] (the second pass: dgamma, and dbeta for the
+//       second half of LayerNorm's partials). Accumulated into out, as
+//       kernels/cpu's LayerNormBackwardRows accumulates dgamma/dbeta.
 // rows long long, cols int >= 1. dgamma/dbeta are deterministic: fixed
 // row-to-block assignment, fixed summation order, no atomics.
 //
@@ -119,6 +120,6 @@ extern "C" __global__ void ragr_norm_colsum_f32(float* __restrict__ out, const f
 	RAGR_GRID_STRIDE(j, (long long)cols) {
 		float s = 0.f;
 		for (int p = 0; p < nparts; p++) s += part[(long long)p * cols + j];
-		out[j] = s;
+		out[j] += s;
 	}
 }
