@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 )
 
 //go:embed ptx/*.ptx
@@ -23,9 +24,20 @@ type Module struct {
 
 var entryRE = regexp.MustCompile(`(?m)^\.visible \.entry ([A-Za-z_][A-Za-z0-9_]*)\(`)
 
+var (
+	modsOnce sync.Once
+	mods     []Module
+)
+
 // Modules returns every embedded PTX module, sorted by name. The result is
-// a fresh slice on each call; the PTX strings are shared.
+// a fresh slice on each call (the modules are parsed once); the PTX strings
+// and entry lists are shared and must not be modified.
 func Modules() []Module {
+	modsOnce.Do(func() { mods = parseModules() })
+	return append([]Module(nil), mods...)
+}
+
+func parseModules() []Module {
 	ents, err := ptxFS.ReadDir("ptx")
 	if err != nil {
 		panic("kernels: embedded ptx directory unreadable: " + err.Error())
@@ -52,7 +64,8 @@ func Modules() []Module {
 
 // Find returns the module that defines the kernel named entry.
 func Find(entry string) (Module, bool) {
-	for _, m := range Modules() {
+	modsOnce.Do(func() { mods = parseModules() })
+	for _, m := range mods {
 		i := sort.SearchStrings(m.Entries, entry)
 		if i < len(m.Entries) && m.Entries[i] == entry {
 			return m, true
