@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build demo test bench bench-cpu lint fmt loadtest kernels kernels-check cuda-vet gpu-check
+.PHONY: all build demo test bench bench-cpu lint fmt loadtest kernels kernels-check cuda-vet gpu-check emu-core
 
 all: build
 
@@ -83,6 +83,11 @@ kernels-check:
 cuda-vet:
 	$(GO) vet -tags cuda $(PKGS)
 	$(GO) test -tags cuda -count=1 -run '^$$' -exec true $(PKGS)
+
+# The core kernel families run in the host emulator (kernels/emu: every CUDA
+# thread an OS thread) against float64 references; needs g++ >= 12, no GPU.
+emu-core:
+	./kernels/emu/run_core.sh
 
 # Builds the cuda test binaries and ragr into .gpu/ and prints the one
 # command to run on a GPU machine (see scripts/gpu-check.sh).
