@@ -18,6 +18,8 @@
 
 namespace ragr_mma {
 
+#ifndef RAGR_EMU  // kernels/emu/emu.h defines these on the host
+
 // Shared-memory address of a generic pointer, for PTX operands.
 __device__ __forceinline__ uint32_t smem_u32(const void* p) {
     return static_cast<uint32_t>(__cvta_generic_to_shared(p));
@@ -73,6 +75,8 @@ __device__ __forceinline__ void mma16816<__half>(float (&d)[4], const uint32_t (
         : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
+
+#endif  // RAGR_EMU
 
 // Two floats packed into one 32-bit register of T (lo in the low half), the
 // order mma fragments use.

@@ -40,7 +40,7 @@ func (c gemmCase) String() string {
 func gemmCases() []gemmCase {
 	shapes := [][4]int{ // m, n, k, batch
 		{1, 1, 1, 1}, {3, 17, 5, 1}, {17, 3, 33, 2}, {64, 64, 64, 1}, {129, 130, 31, 1},
-		{200, 77, 300, 3}, {257, 129, 1000, 1}, {5, 300, 7, 2}, {128, 128, 0, 1},
+		{200, 77, 300, 3}, {257, 129, 1000, 1}, {5, 300, 7, 2}, {128, 128, 0, 1}, {130, 136, 200, 2},
 	}
 	var cs []gemmCase
 	i := 0
@@ -51,11 +51,11 @@ func gemmCases() []gemmCase {
 				c := gemmCase{m: s[0], n: s[1], k: s[2], batch: s[3], transA: ta, transB: tb, alpha: 1}
 				switch i % 4 {
 				case 0:
-					c.pad = 8 // aligned, vector path
+					c.pad = -1 // aligned, vector path
 				case 1:
 					c.pad = 3 // odd leading dimensions: guarded path
 				case 2:
-					c.pad, c.offset = 8, true // aligned strides, misaligned base
+					c.pad, c.offset = -1, true // aligned strides, misaligned base
 				case 3:
 					c.pad = 0 // packed (vector path only where the row length allows)
 				}
@@ -91,7 +91,13 @@ func (c gemmCase) layout() gemmLayout {
 	if c.transB {
 		colsB, rowsB = c.k, c.n
 	}
-	l.lda, l.ldb, l.ldc = max(colsA, 1)+c.pad, max(colsB, 1)+c.pad, max(c.n, 1)+c.pad
+	ld := func(cols int) int {
+		if c.pad < 0 {
+			return (max(cols, 1) + 7) / 8 * 8
+		}
+		return max(cols, 1) + c.pad
+	}
+	l.lda, l.ldb, l.ldc = ld(colsA), ld(colsB), ld(c.n)
 	l.rowsA, l.rowsB = rowsA, rowsB
 	l.sa, l.sb, l.sc = rowsA*l.lda, rowsB*l.ldb, c.m*l.ldc
 	if c.broadcastB {
