@@ -2,9 +2,11 @@ package kernels
 
 import (
 	"embed"
+	"fmt"
 	"path"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -20,6 +22,44 @@ type Module struct {
 	PTX string
 	// Entries lists the kernel (entry) names the module defines, sorted.
 	Entries []string
+	// Params holds each entry's parameter list, as the PTX declares it.
+	Params map[string][]Param
+}
+
+// Param is one kernel parameter's size and alignment in bytes (a pointer or
+// long long is 8/8, an int or float 4/4, a by-value struct its size and
+// its alignment).
+type Param struct {
+	Size, Align int
+}
+
+var paramRE = regexp.MustCompile(`\.param\s+(?:\.align\s+(\d+)\s+)?\.[usbf](\d+)\s+[A-Za-z_][A-Za-z0-9_]*(?:\[(\d+)\])?`)
+
+// parseParams reads the parameter list of every entry of a PTX module.
+func parseParams(ptx string) (map[string][]Param, error) {
+	out := map[string][]Param{}
+	for _, loc := range entryRE.FindAllStringSubmatchIndex(ptx, -1) {
+		name := ptx[loc[2]:loc[3]]
+		end := strings.IndexByte(ptx[loc[1]:], ')')
+		if end < 0 {
+			return nil, fmt.Errorf("entry %s: unterminated parameter list", name)
+		}
+		ps := []Param{}
+		for _, m := range paramRE.FindAllStringSubmatch(ptx[loc[1]:loc[1]+end], -1) {
+			bits, _ := strconv.Atoi(m[2])
+			p := Param{Size: bits / 8, Align: bits / 8}
+			if m[1] != "" {
+				p.Align, _ = strconv.Atoi(m[1])
+			}
+			if m[3] != "" {
+				n, _ := strconv.Atoi(m[3])
+				p.Size *= n
+			}
+			ps = append(ps, p)
+		}
+		out[name] = ps
+	}
+	return out, nil
 }
 
 var entryRE = regexp.MustCompile(`(?m)^\.visible \.entry ([A-Za-z_][A-Za-z0-9_]*)\(`)
@@ -54,6 +94,9 @@ func parseModules() []Module {
 		m := Module{Name: strings.TrimSuffix(e.Name(), ".ptx"), PTX: string(b)}
 		for _, sm := range entryRE.FindAllStringSubmatch(m.PTX, -1) {
 			m.Entries = append(m.Entries, sm[1])
+		}
+		if m.Params, err = parseParams(m.PTX); err != nil {
+			panic("kernels: embedded " + e.Name() + ": " + err.Error())
 		}
 		sort.Strings(m.Entries)
 		mods = append(mods, m)

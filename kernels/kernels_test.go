@@ -60,3 +60,36 @@ func TestModules(t *testing.T) {
 		t.Error("Find found a kernel that does not exist")
 	}
 }
+
+// TestParams checks the parameter lists parsed from the PTX on kernels whose
+// signatures are known.
+func TestParams(t *testing.T) {
+	cases := map[string][]Param{
+		"ragr_scale_f32":            {{8, 8}, {8, 8}, {4, 4}, {8, 8}},
+		"ragr_copy_strided_b32":     {{8, 8}, {8, 8}, {144, 8}},
+		"ragr_binary_bcast_add_f32": {{8, 8}, {8, 8}, {8, 8}, {208, 8}},
+		"ragr_adamw_f32":            {{8, 8}, {8, 8}, {4, 4}, {8, 8}, {8, 8}, {4, 4}, {4, 4}, {4, 4}, {4, 4}, {4, 4}, {4, 4}, {4, 4}},
+	}
+	for name, want := range cases {
+		m, ok := Find(name)
+		if !ok {
+			t.Fatalf("%s not found", name)
+		}
+		got := m.Params[name]
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d params %v, want %v", name, len(got), got, want)
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Errorf("%s param %d = %+v, want %+v", name, i, got[i], want[i])
+			}
+		}
+	}
+	for _, m := range Modules() {
+		for _, e := range m.Entries {
+			if _, ok := m.Params[e]; !ok {
+				t.Errorf("%s: no parameter list parsed", e)
+			}
+		}
+	}
+}

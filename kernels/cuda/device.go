@@ -42,6 +42,7 @@ type Device struct {
 	mu       sync.Mutex
 	modules  map[string]cu.Module   // by module name
 	entryMod map[string]string      // kernel name -> module name
+	params   map[string][]kernels.Param
 	funcs    map[string]cu.Function // looked up lazily
 	syncEach bool
 
@@ -64,7 +65,7 @@ func Open(ordinal int) (*Device, error) {
 		return nil, fmt.Errorf("cuda.Open: device %d: %w", ordinal, err)
 	}
 	d := &Device{ordinal: ordinal, dev: dev,
-		modules: map[string]cu.Module{}, entryMod: map[string]string{}, funcs: map[string]cu.Function{},
+		modules: map[string]cu.Module{}, entryMod: map[string]string{}, funcs: map[string]cu.Function{}, params: map[string][]kernels.Param{},
 		syncEach: os.Getenv("RAGR_CUDA_SYNC") == "1"}
 	d.pool.init()
 	if d.Name, err = dev.Name(); err != nil {
@@ -104,6 +105,7 @@ func Open(ordinal int) (*Device, error) {
 			d.modules[m.Name] = mod
 			for _, e := range m.Entries {
 				d.entryMod[e] = m.Name
+				d.params[e] = m.Params[e]
 			}
 		}
 		return nil

@@ -74,8 +74,17 @@ func TestLaunchArgErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "ragr_scale_f32") {
 		t.Fatalf("bad argument type: error %v", err)
 	}
-	err = dev.Launch("ragr_scale_f32", [3]int{0, 1, 1}, [3]int{32, 1, 1}, 0)
+	err = dev.Launch("ragr_scale_f32", [3]int{0, 1, 1}, [3]int{32, 1, 1}, 0, DevicePtr(0), DevicePtr(0), float32(1), int64(0))
 	if err == nil || !strings.Contains(err.Error(), "geometry") {
 		t.Fatalf("zero grid: error %v", err)
+	}
+	// an int where the kernel takes a long long is caught before the launch
+	err = dev.Launch("ragr_scale_f32", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 0, DevicePtr(0), DevicePtr(0), float32(1), 5)
+	if err == nil || !strings.Contains(err.Error(), "argument 3 is 4 bytes") {
+		t.Fatalf("int for long long: error %v", err)
+	}
+	err = dev.Launch("ragr_scale_f32", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 0, DevicePtr(0))
+	if err == nil || !strings.Contains(err.Error(), "1 arguments, the kernel takes 4") {
+		t.Fatalf("missing arguments: error %v", err)
 	}
 }

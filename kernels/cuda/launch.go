@@ -41,6 +41,7 @@ import (
 	"math"
 	"unsafe"
 
+	"github.com/ragr-dev/ragr/kernels"
 	"gorgonia.org/cu"
 )
 
@@ -62,12 +63,19 @@ const defaultShared = 48 << 10
 // int32 or int for a C int (int is range-checked), int64 for long long,
 // uint32, uint64, float32, float64, or Raw for a by-value struct. The
 // argument list is not checked against the kernel's signature: a launcher
-// in this package owns each kernel's argument list. Errors name the kernel
-// and the launch geometry.
+// in this package owns each kernel's argument list; Launch checks the
+// count, sizes and alignments against the parameter list the PTX declares
+// (an int where the kernel takes a long long is an error, not a corrupted
+// launch). Errors name the kernel and the launch geometry.
 func (d *Device) Launch(name string, grid, block [3]int, sharedBytes int, args ...any) error {
-	buf, offs, err := packArgs(name, args)
+	buf, offs, sizes, err := packArgs(name, args)
 	if err != nil {
 		return err
+	}
+	if want, ok := d.params[name]; ok {
+		if err := checkParams(name, want, sizes); err != nil {
+			return err
+		}
 	}
 	for i := 0; i < 3; i++ {
 		if grid[i] < 1 || block[i] < 1 || grid[i] > math.MaxInt32 || block[i] > 1024 {
@@ -112,16 +120,37 @@ func (d *Device) Launch(name string, grid, block [3]int, sharedBytes int, args .
 	})
 }
 
+// argLayout is one packed argument's size and alignment.
+type argLayout struct{ size, align int }
+
+// checkParams compares the packed arguments with the kernel's PTX
+// parameter list.
+func checkParams(name string, want []kernels.Param, got []argLayout) error {
+	if len(got) != len(want) {
+		return fmt.Errorf("kernel %s: %d arguments, the kernel takes %d", name, len(got), len(want))
+	}
+	for i := range want {
+		if got[i].size != want[i].Size || got[i].align != want[i].Align {
+			return fmt.Errorf("kernel %s: argument %d is %d bytes (align %d), the kernel's parameter %d is %d bytes (align %d)",
+				name, i, got[i].size, got[i].align, i, want[i].Size, want[i].Align)
+		}
+	}
+	return nil
+}
+
 // packArgs lays the arguments out at their natural alignment, as the
-// kernel's parameter space has them, and returns each one's offset.
-func packArgs(name string, args []any) ([]byte, []C.int, error) {
+// kernel's parameter space has them, and returns each one's offset and
+// layout.
+func packArgs(name string, args []any) ([]byte, []C.int, []argLayout, error) {
 	var buf []byte
 	offs := make([]C.int, 0, len(args))
+	sizes := make([]argLayout, 0, len(args))
 	put := func(align int, b []byte) {
 		for len(buf)%align != 0 {
 			buf = append(buf, 0)
 		}
 		offs = append(offs, C.int(len(buf)))
+		sizes = append(sizes, argLayout{len(b), align})
 		buf = append(buf, b...)
 	}
 	le := binary.LittleEndian
@@ -141,7 +170,7 @@ func packArgs(name string, args []any) ([]byte, []C.int, error) {
 			put(4, b[:4])
 		case int:
 			if v < math.MinInt32 || v > math.MaxInt32 {
-				return nil, nil, fmt.Errorf("kernel %s: argument %d: int %d does not fit a C int (pass int64 for long long)", name, i, v)
+				return nil, nil, nil, fmt.Errorf("kernel %s: argument %d: int %d does not fit a C int (pass int64 for long long)", name, i, v)
 			}
 			le.PutUint32(b[:], uint32(int32(v)))
 			put(4, b[:4])
@@ -167,13 +196,13 @@ func packArgs(name string, args []any) ([]byte, []C.int, error) {
 			}
 			put(al, v.Bytes)
 		default:
-			return nil, nil, fmt.Errorf("kernel %s: argument %d has unsupported type %T", name, i, a)
+			return nil, nil, nil, fmt.Errorf("kernel %s: argument %d has unsupported type %T", name, i, a)
 		}
 	}
 	if len(buf) > 4096 {
-		return nil, nil, fmt.Errorf("kernel %s: %d bytes of arguments, the limit is 4096", name, len(buf))
+		return nil, nil, nil, fmt.Errorf("kernel %s: %d bytes of arguments, the limit is 4096", name, len(buf))
 	}
-	return buf, offs, nil
+	return buf, offs, sizes, nil
 }
 
 // Grid1D returns the grid size for n elements with block threads per block
