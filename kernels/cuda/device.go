@@ -40,8 +40,8 @@ type Device struct {
 	TotalMem int64
 
 	mu       sync.Mutex
-	modules  map[string]cu.Module   // by module name
-	entryMod map[string]string      // kernel name -> module name
+	modules  map[string]cu.Module // by module name
+	entryMod map[string]string    // kernel name -> module name
 	params   map[string][]kernels.Param
 	funcs    map[string]cu.Function // looked up lazily
 	syncEach bool
