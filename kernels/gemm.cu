@@ -18,6 +18,9 @@
 //   ragr_gemm_bf16_{..}             bf16 in, bf16 out, tensor cores
 //   ragr_gemm_f16f32_{..}           fp16 in, fp32 out, tensor cores
 //   ragr_gemm_f16_{..}              fp16 in, fp16 out, tensor cores
+//   ragr_gemm_<tensor-core type>_<op>_m64: the same with 64-row block tiles
+//                                   (twice the blocks, for grids that would
+//                                   not fill the GPU with 128-row tiles)
 // All accumulate in fp32; the epilogue runs in fp32 and rounds once on store.
 //
 // One signature for every variant:
@@ -29,9 +32,10 @@
 //   bit 0 (1): A may be read in 16-byte vectors (A base 16-byte aligned,
 //              lda and strideA multiples of 16 bytes' worth of elements)
 //   bit 1 (2): the same for B
-//   bit 2 (4): C may be written in vectors (fp32: float4 — base 16-byte
-//              aligned, ldc and strideC multiples of 4; 16-bit outputs: pairs —
-//              base 4-byte aligned, ldc and strideC even)
+//   bit 2 (4): C may be written in vectors (the fp32 SIMT kernel: float4 —
+//              base 16-byte aligned, ldc and strideC multiples of 4; the
+//              tensor-core kernels: pairs — base aligned to two elements, ldc
+//              and strideC even)
 // Without a bit the kernel takes its guarded element-wise path for that
 // operand, so every M, N, K >= 0 and every leading dimension works; the bits
 // only choose speed.
@@ -41,9 +45,10 @@
 //          no dynamic shared memory (16.5 KiB static). Block tile 128×128×8,
 //          8×8 outputs per thread, two shared-memory buffers with the next
 //          tile prefetched into registers.
-//   tensor cores: block (256,1,1), grid (ceil(M/128)*ceil(N/128), 1,
-//          min(batch, 65535)), no dynamic shared memory (48 KiB static). Block
-//          tile 128×128×32 in 8 warps of 64×32 (2×4), mma.sync m16n8k16, 3-stage
+//   tensor cores: block (256,1,1), grid (ceil(M/BM)*ceil(N/128), 1,
+//          min(batch, 65535)) with BM = 128 (or 64 for _m64), no dynamic
+//          shared memory (48 KiB static; 36 KiB for _m64). Block tile
+//          BM×128×32 in 8 warps of (BM/2)×32 (2×4), mma.sync m16n8k16, 3-stage
 //          cp.async pipeline, ldmatrix (.trans for the MN-major operands) from
 //          XOR-swizzled shared tiles, grouped block order (8 M-tiles) for L2 reuse.
 // Batches beyond gridDim.z are looped over inside the kernel.
@@ -228,27 +233,30 @@ __device__ __forceinline__ void sgemm_body(float* __restrict__ C, const float* _
 // ---------------------------------------------------------------------------
 // Tensor-core kernel
 
-constexpr int TC_BM = 128, TC_BN = 128, TC_BK = 32, TC_STAGES = 3, TC_THREADS = 256;
+constexpr int TC_BN = 128, TC_BK = 32, TC_STAGES = 3, TC_THREADS = 256;
 
 // Element offset of (row, k-chunk) in a K-major 128×32 tile (64-byte rows, 4
 // chunks of 8 elements): chunk ^= (row/2)%4 spreads the 8 rows an ldmatrix
 // phase reads over all 8 16-byte bank groups.
 __device__ __forceinline__ int kmaj_off(int row, int kc) { return row * TC_BK + ((kc ^ ((row >> 1) & 3)) << 3); }
 
-// Element offset of (k-row, mn-chunk) in an MN-major 32×128 tile (256-byte
-// rows, 16 chunks): chunk ^= k%8.
-__device__ __forceinline__ int mnmaj_off(int krow, int c) { return krow * TC_BM + ((c ^ (krow & 7)) << 3); }
+// Element offset of (k-row, mn-chunk) in an MN-major 32×ROWS tile (ROWS = 128:
+// 256-byte rows of 16 chunks; 64: 128-byte rows of 8): chunk ^= k%8.
+template <int ROWS>
+__device__ __forceinline__ int mnmaj_off(int krow, int c) {
+    return krow * ROWS + ((c ^ (krow & 7)) << 3);
+}
 
 // Copies one operand tile (rows×K extent given by rows/K, origin mn0/k0) into
 // a shared stage. KMAJOR as in sg_load. vec selects cp.async 16-byte copies
 // (zero-filling past the edges); otherwise guarded element loads and plain
 // shared stores.
-template <typename T, bool KMAJOR>
+template <typename T, bool KMAJOR, int ROWS>
 __device__ __forceinline__ void tc_load(T* __restrict__ s, const T* __restrict__ P, int ld, int rows, int K, int mn0,
                                         int k0, bool vec) {
     const int t = threadIdx.x;
 #pragma unroll
-    for (int i = 0; i < (TC_BM * TC_BK / 8) / TC_THREADS; i++) {
+    for (int i = 0; i < (ROWS * TC_BK / 8) / TC_THREADS; i++) {
         const int q = t + i * TC_THREADS;
         int r, c, gr, gc, valid, off;
         if (KMAJOR) {
@@ -257,10 +265,10 @@ __device__ __forceinline__ void tc_load(T* __restrict__ s, const T* __restrict__
             valid = (gr < rows) ? min(max(K - gc, 0), 8) : 0;
             off = kmaj_off(r, c);
         } else {
-            r = q >> 4, c = q & 15;  // k-row, m/n-chunk
+            r = q / (ROWS / 8), c = q % (ROWS / 8);  // k-row, m/n-chunk
             gr = k0 + r, gc = mn0 + c * 8;
             valid = (gr < K) ? min(max(rows - gc, 0), 8) : 0;
-            off = mnmaj_off(r, c);
+            off = mnmaj_off<ROWS>(r, c);
         }
         const T* src = valid > 0 ? P + (long long)gr * ld + gc : P;
         if (vec) {
@@ -329,25 +337,26 @@ __device__ __noinline__ void tc_epi2(TO* crow, const float* __restrict__ bias, i
     tc_store_pair<TO>(crow + col, activate(x0, act), activate(x1, act), both, vec);
 }
 
-template <typename T, typename TO, bool TA, bool TB>
+template <typename T, typename TO, bool TA, bool TB, int BM>
 __device__ __forceinline__ void tcgemm_body(TO* __restrict__ C, const T* __restrict__ A, const T* __restrict__ B,
                                             const float* __restrict__ bias, int M, int N, int K, int lda, int ldb,
                                             int ldc, long long strideA, long long strideB, long long strideC,
                                             int batch, float alpha, float beta, int act, int flags) {
-    __shared__ __align__(128) T sA[TC_STAGES][TC_BM * TC_BK];
+    constexpr int WM = BM / 2, MT = WM / 16;  // warp rows, m16 tiles per warp
+    __shared__ __align__(128) T sA[TC_STAGES][BM * TC_BK];
     __shared__ __align__(128) T sB[TC_STAGES][TC_BN * TC_BK];
 
     const int t = threadIdx.x, lane = t & 31, warp = t >> 5;
-    const int wm = warp >> 2, wn = warp & 3;  // warp tile 64×32 at (wm*64, wn*32)
+    const int wm = warp >> 2, wn = warp & 3;  // warp tile WM×32 at (wm*WM, wn*32)
     const bool avec = flags & RAGR_GEMM_FLAG_A_VEC, bvec = flags & RAGR_GEMM_FLAG_B_VEC;
     const bool cvec = flags & RAGR_GEMM_FLAG_C_VEC;
 
     // Grouped tile order: 8 consecutive M-tiles sweep the N-tiles together,
     // so their A rows and B columns stay in L2.
-    const int tiles_m = (M + TC_BM - 1) / TC_BM, tiles_n = (N + TC_BN - 1) / TC_BN;
+    const int tiles_m = (M + BM - 1) / BM, tiles_n = (N + TC_BN - 1) / TC_BN;
     const int bid = blockIdx.x, group = 8 * tiles_n;
     const int first_m = (bid / group) * 8, gsz = min(tiles_m - first_m, 8);
-    const int m0 = (first_m + (bid % group) % gsz) * TC_BM;
+    const int m0 = (first_m + (bid % group) % gsz) * BM;
     const int n0 = ((bid % group) / gsz) * TC_BN;
     const int nk = (K + TC_BK - 1) / TC_BK;
 
@@ -356,9 +365,9 @@ __device__ __forceinline__ void tcgemm_body(TO* __restrict__ C, const T* __restr
         const T* Bz = B + z * strideB;
         TO* Cz = C + z * strideC;
 
-        float acc[4][4][4];
+        float acc[MT][4][4];
 #pragma unroll
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < MT; i++)
 #pragma unroll
             for (int j = 0; j < 4; j++)
 #pragma unroll
@@ -367,8 +376,8 @@ __device__ __forceinline__ void tcgemm_body(TO* __restrict__ C, const T* __restr
 #pragma unroll
         for (int s = 0; s < TC_STAGES - 1; s++) {
             if (s < nk) {
-                tc_load<T, !TA>(sA[s], Az, lda, M, K, m0, s * TC_BK, avec);
-                tc_load<T, TB>(sB[s], Bz, ldb, N, K, n0, s * TC_BK, bvec);
+                tc_load<T, !TA, BM>(sA[s], Az, lda, M, K, m0, s * TC_BK, avec);
+                tc_load<T, TB, TC_BN>(sB[s], Bz, ldb, N, K, n0, s * TC_BK, bvec);
             }
             cp_async_commit();
         }
@@ -380,8 +389,8 @@ __device__ __forceinline__ void tcgemm_body(TO* __restrict__ C, const T* __restr
                 const int pf = kt + TC_STAGES - 1;
                 if (pf < nk) {
                     const int ps = pf % TC_STAGES;
-                    tc_load<T, !TA>(sA[ps], Az, lda, M, K, m0, pf * TC_BK, avec);
-                    tc_load<T, TB>(sB[ps], Bz, ldb, N, K, n0, pf * TC_BK, bvec);
+                    tc_load<T, !TA, BM>(sA[ps], Az, lda, M, K, m0, pf * TC_BK, avec);
+                    tc_load<T, TB, TC_BN>(sB[ps], Bz, ldb, N, K, n0, pf * TC_BK, bvec);
                 }
                 cp_async_commit();
             }
@@ -389,15 +398,15 @@ __device__ __forceinline__ void tcgemm_body(TO* __restrict__ C, const T* __restr
             const T* b_s = sB[kt % TC_STAGES];
 #pragma unroll
             for (int ks = 0; ks < TC_BK / 16; ks++) {
-                uint32_t af[4][4], bfr[4][2];
+                uint32_t af[MT][4], bfr[4][2];
                 const int mi = lane >> 3, r8 = lane & 7;
 #pragma unroll
-                for (int mt = 0; mt < 4; mt++) {
-                    const int rb = wm * 64 + mt * 16;
+                for (int mt = 0; mt < MT; mt++) {
+                    const int rb = wm * WM + mt * 16;
                     if (!TA) {
                         ldsm_x4(af[mt], a_s + kmaj_off(rb + (lane & 15), ks * 2 + (lane >> 4)));
                     } else {
-                        ldsm_x4_t(af[mt], a_s + mnmaj_off(ks * 16 + (mi >> 1) * 8 + r8, (rb >> 3) + (mi & 1)));
+                        ldsm_x4_t(af[mt], a_s + mnmaj_off<BM>(ks * 16 + (mi >> 1) * 8 + r8, (rb >> 3) + (mi & 1)));
                     }
                 }
 #pragma unroll
@@ -407,13 +416,13 @@ __device__ __forceinline__ void tcgemm_body(TO* __restrict__ C, const T* __restr
                     if (TB) {
                         ldsm_x4(tmp, b_s + kmaj_off(nb + (mi >> 1) * 8 + r8, ks * 2 + (mi & 1)));
                     } else {
-                        ldsm_x4_t(tmp, b_s + mnmaj_off(ks * 16 + (mi & 1) * 8 + r8, (nb >> 3) + (mi >> 1)));
+                        ldsm_x4_t(tmp, b_s + mnmaj_off<TC_BN>(ks * 16 + (mi & 1) * 8 + r8, (nb >> 3) + (mi >> 1)));
                     }
                     bfr[np * 2][0] = tmp[0], bfr[np * 2][1] = tmp[1];
                     bfr[np * 2 + 1][0] = tmp[2], bfr[np * 2 + 1][1] = tmp[3];
                 }
 #pragma unroll
-                for (int mt = 0; mt < 4; mt++)
+                for (int mt = 0; mt < MT; mt++)
 #pragma unroll
                     for (int nt = 0; nt < 4; nt++) mma16816<T>(acc[mt][nt], af[mt], bfr[nt][0], bfr[nt][1]);
             }
@@ -423,10 +432,10 @@ __device__ __forceinline__ void tcgemm_body(TO* __restrict__ C, const T* __restr
 
         const int g = lane >> 2, tq = lane & 3;
 #pragma unroll
-        for (int mt = 0; mt < 4; mt++) {
+        for (int mt = 0; mt < MT; mt++) {
 #pragma unroll
             for (int h = 0; h < 2; h++) {
-                const int row = m0 + wm * 64 + mt * 16 + g + h * 8;
+                const int row = m0 + wm * WM + mt * 16 + g + h * 8;
                 if (row >= M) continue;
                 TO* crow = Cz + (long long)row * ldc;
 #pragma unroll
@@ -461,15 +470,19 @@ RAGR_SGEMM(nt, false, true)
 RAGR_SGEMM(tn, true, false)
 RAGR_SGEMM(tt, true, true)
 
-#define RAGR_TCGEMM(NAME, TI, TO, OP, TA, TB)                                                          \
+#define RAGR_TCGEMM(NAME, TI, TO, OP, TA, TB)                                                           \
     extern "C" __global__ void __launch_bounds__(TC_THREADS, 2) ragr_gemm_##NAME##_##OP(RAGR_GEMM_PARAMS(TI, TO)) { \
-        tcgemm_body<TI, TO, TA, TB>(RAGR_GEMM_ARGS);                                                   \
+        tcgemm_body<TI, TO, TA, TB, 128>(RAGR_GEMM_ARGS);                                               \
+    }                                                                                                   \
+    extern "C" __global__ void __launch_bounds__(TC_THREADS, 2)                                         \
+        ragr_gemm_##NAME##_##OP##_m64(RAGR_GEMM_PARAMS(TI, TO)) {                                       \
+        tcgemm_body<TI, TO, TA, TB, 64>(RAGR_GEMM_ARGS);                                                \
     }
 
-#define RAGR_TCGEMM4(NAME, TI, TO)                 \
-    RAGR_TCGEMM(NAME, TI, TO, nn, false, false)    \
-    RAGR_TCGEMM(NAME, TI, TO, nt, false, true)     \
-    RAGR_TCGEMM(NAME, TI, TO, tn, true, false)     \
+#define RAGR_TCGEMM4(NAME, TI, TO)              \
+    RAGR_TCGEMM(NAME, TI, TO, nn, false, false) \
+    RAGR_TCGEMM(NAME, TI, TO, nt, false, true)  \
+    RAGR_TCGEMM(NAME, TI, TO, tn, true, false)  \
     RAGR_TCGEMM(NAME, TI, TO, tt, true, true)
 
 RAGR_TCGEMM4(bf16f32, __nv_bfloat16, float)

@@ -31,6 +31,11 @@ const (
 // Out F32 or equal to In. Any M, N, K ≥ 0 and any leading dimension works;
 // 16-byte-aligned pointers with leading dimensions and strides that are
 // multiples of 16 bytes take the vectorized (cp.async) loads.
+//
+// Tile picks the tensor-core kernel's block rows: 128, or 64 (the _m64
+// kernels: twice the blocks, for products whose 128-row grid would not fill
+// the GPU); 0 chooses 64 when the 128-row grid has fewer than two blocks per
+// SM. The fp32 kernel has one tile (128×128) and ignores it.
 type Gemm struct {
 	In, Out                   DType
 	TransA, TransB            bool
@@ -41,6 +46,7 @@ type Gemm struct {
 	Batch                     int // 0 means 1
 	Alpha, Beta               float32
 	Act                       GemmAct
+	Tile                      int
 }
 
 // Geometry of kernels/gemm.cu.
@@ -58,6 +64,9 @@ func gemmKernel(g *Gemm) string {
 	if g.In != F32 && g.Out == F32 {
 		ty += "f32"
 	}
+	if g.In != F32 && g.Tile == 64 {
+		ts += "_m64"
+	}
 	return kname("gemm", ty, ts)
 }
 
@@ -68,7 +77,8 @@ func b2i(b bool) int {
 	return 0
 }
 
-// Name returns the kernel g runs (for errors and benchmark tables).
+// Name returns the kernel g runs (for errors and benchmark tables); with
+// Tile 0 it names the 128-row kernel (GEMM resolves Tile 0 on its device).
 func (g *Gemm) Name() string { return gemmKernel(g) }
 
 // FLOPs returns 2·M·N·K·batch, the multiply-adds counted twice.
@@ -96,6 +106,8 @@ func (g *Gemm) check() error {
 		return bad(fmt.Sprintf("input type %v not supported", g.In))
 	case g.In != F32 && g.Out != F32 && g.Out != g.In:
 		return bad(fmt.Sprintf("output type %v with %v inputs not supported (f32 or the input type)", g.Out, g.In))
+	case g.Tile != 0 && g.Tile != 64 && g.Tile != 128:
+		return bad(fmt.Sprintf("tile %d not supported (0, 64, 128)", g.Tile))
 	case g.Act < GemmNoAct || g.Act > GemmGeluTanh:
 		return bad(fmt.Sprintf("unknown activation %d", g.Act))
 	case g.M < 0 || g.N < 0 || g.K < 0 || g.Batch < 0:
@@ -133,7 +145,7 @@ func (g *Gemm) check() error {
 		return bad(fmt.Sprintf("M beyond %d rows", maxGridYZ*gemmTile))
 	}
 	if g.In != F32 {
-		tiles := int64((g.M+gemmTile-1)/gemmTile) * int64((g.N+gemmTile-1)/gemmTile)
+		tiles := int64((g.M+63)/64) * int64((g.N+gemmTile-1)/gemmTile)
 		if tiles > math.MaxInt32 {
 			return bad("too many output tiles")
 		}
@@ -182,7 +194,14 @@ func (d *Device) GEMM(g Gemm) error {
 	gz := min(nb, maxGridYZ)
 	grid := [3]int{(g.N + gemmTile - 1) / gemmTile, (g.M + gemmTile - 1) / gemmTile, gz}
 	if g.In != F32 {
-		grid = [3]int{grid[0] * grid[1], 1, gz}
+		if g.Tile == 0 {
+			g.Tile = gemmTile
+			if int64(grid[0])*int64(grid[1])*int64(nb) < 2*int64(d.SMs) && g.M > 64 {
+				g.Tile = 64
+			}
+		}
+		bm := g.Tile
+		grid = [3]int{grid[0] * ((g.M + bm - 1) / bm), 1, gz}
 	}
 	return d.Launch(gemmKernel(&g), grid, [3]int{gemmThreads, 1, 1}, 0,
 		g.C, g.A, g.B, g.Bias,

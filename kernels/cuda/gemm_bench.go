@@ -77,13 +77,16 @@ type gemmBenchCase struct {
 	transB  bool
 	bias    bool
 	act     GemmAct
+	tile    int
 	torch   string
 }
 
 // gemmBenchCases are the rows of the table: bf16 4096³ against torch.matmul,
 // the BERT-base linear layers at 8×128 tokens against F.linear (x·Wᵀ, so
-// B transposed), the FFN-in layer with its fused bias + GELU, and the fp32
-// SIMT kernel at 4096³ against fp32 torch.matmul with TF32 off.
+// B transposed), the FFN-in layer with its fused bias + GELU, the BERT
+// layers again with 64-row tiles (which tile fills the GPU better is the
+// question), fp16 4096³, and the fp32 SIMT kernel at 4096³ against fp32
+// torch.matmul with TF32 off.
 func gemmBenchCases(quick bool) []gemmBenchCase {
 	cs := []gemmBenchCase{
 		{in: BF16, out: BF16, m: 4096, n: 4096, k: 4096, torch: "matmul:bf16:4096:4096:4096"},
@@ -91,6 +94,10 @@ func gemmBenchCases(quick bool) []gemmBenchCase {
 		{in: BF16, out: BF16, m: 1024, n: 3072, k: 768, transB: true, torch: "linear:bf16:1024:3072:768"},
 		{in: BF16, out: BF16, m: 1024, n: 768, k: 3072, transB: true, torch: "linear:bf16:1024:768:3072"},
 		{in: BF16, out: BF16, m: 1024, n: 3072, k: 768, transB: true, bias: true, act: GemmGeluErf, torch: "linear_gelu:bf16:1024:3072:768"},
+		// The BERT shapes again with 64-row tiles (the _m64 kernels).
+		{in: BF16, out: BF16, m: 1024, n: 768, k: 768, transB: true, tile: 64, torch: "linear:bf16:1024:768:768"},
+		{in: BF16, out: BF16, m: 1024, n: 3072, k: 768, transB: true, tile: 64, torch: "linear:bf16:1024:3072:768"},
+		{in: BF16, out: BF16, m: 1024, n: 768, k: 3072, transB: true, tile: 64, torch: "linear:bf16:1024:768:3072"},
 		{in: F16, out: F16, m: 4096, n: 4096, k: 4096, torch: "matmul:f16:4096:4096:4096"},
 		{in: F32, out: F32, m: 4096, n: 4096, k: 4096, torch: "matmul:f32:4096:4096:4096"},
 	}
@@ -117,7 +124,10 @@ func BenchGemm(d *Device, quick bool) ([]BenchRow, error) {
 
 func benchGemmCase(d *Device, c gemmBenchCase, seed uint64) (BenchRow, error) {
 	g := Gemm{In: c.in, Out: c.out, TransB: c.transB, M: c.m, N: c.n, K: c.k,
-		LDA: c.k, LDB: c.n, LDC: c.n, Alpha: 1, Act: c.act}
+		LDA: c.k, LDB: c.n, LDC: c.n, Alpha: 1, Act: c.act, Tile: c.tile}
+	if g.Tile == 0 && c.in != F32 {
+		g.Tile = gemmTile
+	}
 	if c.transB {
 		g.LDB = c.k
 	}

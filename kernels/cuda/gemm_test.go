@@ -198,7 +198,7 @@ func toF32(dt DType, bits []uint16) []float32 {
 // runGemm builds the device buffers of case c for input type in, runs the
 // kernel with output type out and returns C's buffer as float32 (16-bit
 // outputs widened). cInit is C's initial buffer (gaps = gapSentinel).
-func runGemm(t *testing.T, c gemmCase, l gemmLayout, in, out DType, a, b, cInit, bias []float32) []float32 {
+func runGemm(t *testing.T, c gemmCase, l gemmLayout, in, out DType, tile int, a, b, cInit, bias []float32) []float32 {
 	t.Helper()
 	var pa, pb, pc DevicePtr
 	if in == F32 {
@@ -222,7 +222,7 @@ func runGemm(t *testing.T, c gemmCase, l gemmLayout, in, out DType, a, b, cInit,
 		A: pa + DevicePtr(int64(l.off)*es), B: pb + DevicePtr(int64(l.off)*es), C: pc + DevicePtr(int64(l.off)*int64(out.Size())),
 		Bias: pbias, LDA: l.lda, LDB: l.ldb, LDC: l.ldc,
 		StrideA: int64(l.sa), StrideB: int64(l.sb), StrideC: int64(l.sc), Batch: c.batch,
-		Alpha: c.alpha, Beta: c.beta, Act: c.act}
+		Alpha: c.alpha, Beta: c.beta, Act: c.act, Tile: tile}
 	must(t, dev.GEMM(g))
 	if out == F32 {
 		got := make([]float32, len(cInit))
@@ -265,15 +265,19 @@ func TestGemm(t *testing.T) {
 					roundTo(in, cInit) // C is rounded for the 16-bit output run; keep both runs equal
 				}
 				want := refGemm(c, l, testutil.To64(a), testutil.To64(b), testutil.To64(cInit), testutil.To64(bias))
-				got := runGemm(t, c, l, in, F32, a, b, cInit, bias)
-				checkGemmOut(t, c, l, "f32 out", got, want, tolF32Accum)
 				if in == F32 {
+					checkGemmOut(t, c, l, "f32", runGemm(t, c, l, in, F32, 0, a, b, cInit, bias), want, tolF32Accum)
 					return
 				}
-				got16 := runGemm(t, c, l, in, in, a, b, cInit, bias)
-				want16 := append([]float32(nil), got...)
-				roundTo(in, want16)
-				checkGemmOut(t, c, l, in.String()+" out", got16, testutil.To64(want16), testutil.Exact)
+				for _, tile := range []int{0, 128, 64} { // 0: the launcher chooses
+					what := fmt.Sprintf("tile %d", tile)
+					got := runGemm(t, c, l, in, F32, tile, a, b, cInit, bias)
+					checkGemmOut(t, c, l, what+" f32 out", got, want, tolF32Accum)
+					got16 := runGemm(t, c, l, in, in, tile, a, b, cInit, bias)
+					want16 := append([]float32(nil), got...)
+					roundTo(in, want16)
+					checkGemmOut(t, c, l, what+" "+in.String()+" out", got16, testutil.To64(want16), testutil.Exact)
+				}
 			})
 		}
 	}
@@ -315,6 +319,7 @@ func TestGemmErrors(t *testing.T) {
 		"overlapping C":   func(g *Gemm) { g.Batch, g.StrideC = 2, 8 },
 		"null C":          func(g *Gemm) { g.C = 0 },
 		"negative stride": func(g *Gemm) { g.StrideA = -4 },
+		"tile":            func(g *Gemm) { g.Tile = 32 },
 	}
 	for name, mod := range cases {
 		g := base

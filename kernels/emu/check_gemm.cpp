@@ -38,7 +38,7 @@ typedef void (*Kern)(void*, const void*, const void*, const float*, int, int, in
 static int failures = 0;
 
 template <typename TI, typename TO>
-static void run(const char* name, Kern kern, const Case& c, bool simt) {
+static void run(const char* name, Kern kern, const Case& c, bool simt, int bm = 128) {
     const int colsA = c.ta ? c.m : c.k, rowsA = c.ta ? c.k : c.m;
     const int colsB = c.tb ? c.k : c.n, rowsB = c.tb ? c.n : c.k;
     // pad < 0: leading dimensions rounded up to a multiple of 8 (the vector path)
@@ -95,7 +95,7 @@ static void run(const char* name, Kern kern, const Case& c, bool simt) {
     if (simt)
         grid = dim3{(unsigned)((c.n + 127) / 128), (unsigned)((c.m + 127) / 128), (unsigned)c.batch};
     else
-        grid = dim3{(unsigned)(((c.n + 127) / 128) * ((c.m + 127) / 128)), 1, (unsigned)c.batch};
+        grid = dim3{(unsigned)(((c.n + 127) / 128) * ((c.m + bm - 1) / bm)), 1, (unsigned)c.batch};
     emu::launch(grid, 256, [&] {
         kern(pC, pA, pB, c.bias ? bias.data() : nullptr, c.m, c.n, c.k, lda, ldb, ldc, sa, sb, sc, c.batch, c.alpha,
              c.beta, c.act, flags);
@@ -161,6 +161,9 @@ int main(int argc, char** argv) {
     Kern bb[4] = {K(ragr_gemm_bf16_nn), K(ragr_gemm_bf16_nt), K(ragr_gemm_bf16_tn), K(ragr_gemm_bf16_tt)};
     Kern hf[4] = {K(ragr_gemm_f16f32_nn), K(ragr_gemm_f16f32_nt), K(ragr_gemm_f16f32_tn), K(ragr_gemm_f16f32_tt)};
     Kern hh[4] = {K(ragr_gemm_f16_nn), K(ragr_gemm_f16_nt), K(ragr_gemm_f16_tn), K(ragr_gemm_f16_tt)};
+    Kern bf64[4] = {K(ragr_gemm_bf16f32_nn_m64), K(ragr_gemm_bf16f32_nt_m64), K(ragr_gemm_bf16f32_tn_m64),
+                    K(ragr_gemm_bf16f32_tt_m64)};
+    Kern hh64[4] = {K(ragr_gemm_f16_nn_m64), K(ragr_gemm_f16_nt_m64), K(ragr_gemm_f16_tn_m64), K(ragr_gemm_f16_tt_m64)};
     for (auto& c : cases) {
         int op = (c.ta ? 2 : 0) + (c.tb ? 1 : 0);
         run<float, float>("ragr_gemm_f32", f32[op], c, true);
@@ -168,6 +171,8 @@ int main(int argc, char** argv) {
         run<__nv_bfloat16, __nv_bfloat16>("ragr_gemm_bf16", bb[op], c, false);
         run<__half, float>("ragr_gemm_f16f32", hf[op], c, false);
         run<__half, __half>("ragr_gemm_f16", hh[op], c, false);
+        run<__nv_bfloat16, float>("ragr_gemm_bf16f32_m64", bf64[op], c, false, 64);
+        run<__half, __half>("ragr_gemm_f16_m64", hh64[op], c, false, 64);
     }
     std::printf("%d failures\n", failures);
     return failures ? 1 : 0;
