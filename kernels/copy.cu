@@ -41,16 +41,26 @@ struct StridedArgs {
 	int ndim;
 };
 
+// offset of element i of the contiguous output in the strided source; the
+// quotient/remainder chain runs in 32-bit arithmetic when the element count
+// fits (64-bit integer division is a long instruction sequence on the GPU).
+template <typename I>
+__device__ __forceinline__ long long strided_offset(I r, const StridedArgs& g) {
+	long long off = 0;
+	for (int d = g.ndim - 1; d >= 0; d--) {
+		const I q = r / (I)g.shape[d];
+		off += (long long)(r - q * (I)g.shape[d]) * g.stride[d];
+		r = q;
+	}
+	return off;
+}
+
 template <typename T>
 __device__ __forceinline__ void copy_strided(T* __restrict__ dst, const T* __restrict__ src, const StridedArgs& g) {
-	RAGR_GRID_STRIDE(i, g.n) {
-		long long r = i, off = 0;
-		for (int d = g.ndim - 1; d >= 0; d--) {
-			const long long q = r / g.shape[d];
-			off += (r - q * g.shape[d]) * g.stride[d];
-			r = q;
-		}
-		dst[i] = src[off];
+	if (g.n <= 0xffffffffLL) {
+		RAGR_GRID_STRIDE(i, g.n) { dst[i] = src[strided_offset<unsigned>((unsigned)i, g)]; }
+	} else {
+		RAGR_GRID_STRIDE(i, g.n) { dst[i] = src[strided_offset<long long>(i, g)]; }
 	}
 }
 

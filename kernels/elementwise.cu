@@ -165,17 +165,33 @@ struct BcastArgs {
 	int ndim;
 };
 
+// bcast_offsets decomposes output index r into a's and b's element offsets
+// (32-bit quotients when the output has fewer than 2^32 elements).
+template <typename I>
+__device__ __forceinline__ void bcast_offsets(I r, const BcastArgs& g, long long& oa, long long& ob) {
+	oa = 0, ob = 0;
+	for (int d = g.ndim - 1; d >= 0; d--) {
+		const I q = r / (I)g.shape[d];
+		const long long k = (long long)(r - q * (I)g.shape[d]);
+		oa += k * g.sa[d];
+		ob += k * g.sb[d];
+		r = q;
+	}
+}
+
 template <typename F> __device__ __forceinline__ void bcast(float* __restrict__ c, const float* __restrict__ a,
                                                             const float* __restrict__ b, const BcastArgs& g, F f) {
-	RAGR_GRID_STRIDE(i, g.n) {
-		long long r = i, oa = 0, ob = 0;
-		for (int d = g.ndim - 1; d >= 0; d--) {
-			const long long q = r / g.shape[d], k = r - q * g.shape[d];
-			oa += k * g.sa[d];
-			ob += k * g.sb[d];
-			r = q;
+	long long oa, ob;
+	if (g.n <= 0xffffffffLL) {
+		RAGR_GRID_STRIDE(i, g.n) {
+			bcast_offsets<unsigned>((unsigned)i, g, oa, ob);
+			c[i] = f(a[oa], b[ob]);
 		}
-		c[i] = f(a[oa], b[ob]);
+	} else {
+		RAGR_GRID_STRIDE(i, g.n) {
+			bcast_offsets<long long>(i, g, oa, ob);
+			c[i] = f(a[oa], b[ob]);
+		}
 	}
 }
 

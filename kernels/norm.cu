@@ -50,34 +50,80 @@ extern "C" __global__ void ragr_layernorm_fwd_f32(float* __restrict__ y, float* 
 	}
 }
 
-extern "C" __global__ void ragr_layernorm_bwd_f32(float* __restrict__ dx, float* __restrict__ part, const float* __restrict__ dy,
-                                                  const float* __restrict__ x, const float* __restrict__ mean,
-                                                  const float* __restrict__ rstd, const float* __restrict__ gamma, long long rows,
-                                                  int cols) {
+// norm_bwd: LN = LayerNorm (mean, dbeta) or RMSNorm. Each thread owns the
+// columns j = threadIdx.x + k*blockDim.x; their dgamma/dbeta sums over this
+// block's rows stay in registers when a thread owns at most NORM_REGS
+// columns (cols <= 8*blockDim.x: every shape the launcher makes up to 8192
+// columns), else in the block's rows of part. Either way the block writes
+// its partial rows of part once at the end (or keeps them there).
+#define NORM_REGS 8
+template <bool LN>
+__device__ __forceinline__ void norm_bwd(float* __restrict__ dx, float* __restrict__ part, const float* __restrict__ dy,
+                                         const float* __restrict__ x, const float* __restrict__ mean, const float* __restrict__ rstd,
+                                         const float* __restrict__ gamma, long long rows, int cols) {
 	__shared__ float scratch[32];
-	float* pg = part + (long long)blockIdx.x * cols;                   // dgamma partials of this block
-	float* pb = part + ((long long)gridDim.x + blockIdx.x) * cols;     // dbeta partials
-	for (int j = threadIdx.x; j < cols; j += blockDim.x) pg[j] = 0.f, pb[j] = 0.f;
+	float* pg = part + (long long)blockIdx.x * cols;               // dgamma partials of this block
+	float* pb = part + ((long long)gridDim.x + blockIdx.x) * cols; // dbeta partials (LayerNorm)
+	const bool regs = cols <= NORM_REGS * (int)blockDim.x;
+	float ag[NORM_REGS], ab[NORM_REGS];
+#pragma unroll
+	for (int k = 0; k < NORM_REGS; k++) ag[k] = 0.f, ab[k] = 0.f;
+	if (!regs) {
+		for (int j = threadIdx.x; j < cols; j += blockDim.x) {
+			pg[j] = 0.f;
+			if (LN) pb[j] = 0.f;
+		}
+	}
 	for (long long r = blockIdx.x; r < rows; r += gridDim.x) {
 		const float* xr = x + r * cols;
 		const float* dyr = dy + r * cols;
-		const float mu = mean[r], rs = rstd[r];
+		const float mu = LN ? mean[r] : 0.f, rs = rstd[r];
 		float sg = 0.f, sgx = 0.f;
 		for (int j = threadIdx.x; j < cols; j += blockDim.x) {
 			const float g = dyr[j] * gamma[j], xh = (xr[j] - mu) * rs;
 			sg += g;
 			sgx += g * xh;
 		}
-		sg = block_sum(sg, scratch) / (float)cols;
+		sg = LN ? block_sum(sg, scratch) / (float)cols : 0.f; // RMSNorm has no mean term
 		sgx = block_sum(sgx, scratch) / (float)cols;
 		float* dxr = dx + r * cols;
-		for (int j = threadIdx.x; j < cols; j += blockDim.x) {
-			const float d = dyr[j], xh = (xr[j] - mu) * rs;
-			dxr[j] = rs * (d * gamma[j] - sg - xh * sgx);
-			pg[j] += d * xh; // only this thread touches column j of this block's partials
-			pb[j] += d;
+		if (regs) {
+#pragma unroll
+			for (int k = 0; k < NORM_REGS; k++) {
+				const int j = threadIdx.x + k * blockDim.x;
+				if (j < cols) {
+					const float dd = dyr[j], xh = (xr[j] - mu) * rs;
+					dxr[j] = rs * (dd * gamma[j] - sg - xh * sgx);
+					ag[k] += dd * xh;
+					ab[k] += dd;
+				}
+			}
+		} else {
+			for (int j = threadIdx.x; j < cols; j += blockDim.x) {
+				const float dd = dyr[j], xh = (xr[j] - mu) * rs;
+				dxr[j] = rs * (dd * gamma[j] - sg - xh * sgx);
+				pg[j] += dd * xh; // only this thread touches column j of this block's partials
+				if (LN) pb[j] += dd;
+			}
 		}
 	}
+	if (regs) {
+#pragma unroll
+		for (int k = 0; k < NORM_REGS; k++) {
+			const int j = threadIdx.x + k * blockDim.x;
+			if (j < cols) {
+				pg[j] = ag[k];
+				if (LN) pb[j] = ab[k];
+			}
+		}
+	}
+}
+
+extern "C" __global__ void ragr_layernorm_bwd_f32(float* __restrict__ dx, float* __restrict__ part, const float* __restrict__ dy,
+                                                  const float* __restrict__ x, const float* __restrict__ mean,
+                                                  const float* __restrict__ rstd, const float* __restrict__ gamma, long long rows,
+                                                  int cols) {
+	norm_bwd<true>(dx, part, dy, x, mean, rstd, gamma, rows, cols);
 }
 
 extern "C" __global__ void ragr_rmsnorm_fwd_f32(float* __restrict__ y, float* __restrict__ rstd, const float* __restrict__ x,
@@ -97,23 +143,7 @@ extern "C" __global__ void ragr_rmsnorm_fwd_f32(float* __restrict__ y, float* __
 extern "C" __global__ void ragr_rmsnorm_bwd_f32(float* __restrict__ dx, float* __restrict__ part, const float* __restrict__ dy,
                                                 const float* __restrict__ x, const float* __restrict__ rstd,
                                                 const float* __restrict__ gamma, long long rows, int cols) {
-	__shared__ float scratch[32];
-	float* pg = part + (long long)blockIdx.x * cols;
-	for (int j = threadIdx.x; j < cols; j += blockDim.x) pg[j] = 0.f;
-	for (long long r = blockIdx.x; r < rows; r += gridDim.x) {
-		const float* xr = x + r * cols;
-		const float* dyr = dy + r * cols;
-		const float rs = rstd[r];
-		float sgx = 0.f;
-		for (int j = threadIdx.x; j < cols; j += blockDim.x) sgx += dyr[j] * gamma[j] * (xr[j] * rs);
-		sgx = block_sum(sgx, scratch) / (float)cols;
-		float* dxr = dx + r * cols;
-		for (int j = threadIdx.x; j < cols; j += blockDim.x) {
-			const float d = dyr[j], xh = xr[j] * rs;
-			dxr[j] = rs * (d * gamma[j] - xh * sgx);
-			pg[j] += d * xh;
-		}
-	}
+	norm_bwd<false>(dx, part, dy, x, nullptr, rstd, gamma, rows, cols);
 }
 
 extern "C" __global__ void ragr_norm_colsum_f32(float* __restrict__ out, const float* __restrict__ part, int nparts, int cols) {

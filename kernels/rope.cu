@@ -19,8 +19,11 @@
 //       sets INT_MAX before and checks after).
 // tokens long long; heads, dim, npos int.
 //
-// Launch: table: 1-D grid-stride over npos*half; rope: 1-D grid-stride over
-// tokens*heads*half pairs; block 256.
+// Launch: table: 1-D grid-stride over npos*half, block 256; rope: 2-D
+// blocks, threadIdx.x over the pairs of a head (blockDim.x = 32),
+// threadIdx.y over (token, head) rows (blockDim.y = 8), blocks striding over
+// rows (the launcher uses min(ceil(tokens*heads/8), 16*SMs)); one integer
+// division per row, none per element.
 //
 // Benchmark: ragr bench kernels (rows rope_fwd_f32 ...).
 #include "common.cuh"
@@ -43,26 +46,31 @@ template <typename T, bool BWD>
 __device__ __forceinline__ void rope(T* y, const T* x, const float* __restrict__ cosv, const float* __restrict__ sinv,
                                      const int* __restrict__ pos, long long tokens, int heads, int dim, int npos, int* err) {
 	const int half = dim / 2;
-	RAGR_GRID_STRIDE(i, tokens * heads * half) {
-		const long long th = i / half;
-		const int j = (int)(i - th * half);
+	const long long rows = tokens * heads;
+	for (long long th = (long long)blockIdx.x * blockDim.y + threadIdx.y; th < rows; th += (long long)gridDim.x * blockDim.y) {
 		const long long t = th / heads;
 		const long long base = th * dim;
 		const int p = pos[t];
 		if (p < 0 || p >= npos) {
-			y[base + j] = from_f32<T>(NAN);
-			y[base + j + half] = from_f32<T>(NAN);
-			if (j == 0) atomicMin(err, (int)t);
+			for (int j = threadIdx.x; j < half; j += blockDim.x) {
+				y[base + j] = from_f32<T>(NAN);
+				y[base + j + half] = from_f32<T>(NAN);
+			}
+			if (threadIdx.x == 0) atomicMin(err, (int)t);
 			continue;
 		}
-		const float c = cosv[(long long)p * half + j], s = sinv[(long long)p * half + j];
-		const float a = to_f32(x[base + j]), b = to_f32(x[base + j + half]);
-		if (BWD) {
-			y[base + j] = from_f32<T>(a * c + b * s);
-			y[base + j + half] = from_f32<T>(b * c - a * s);
-		} else {
-			y[base + j] = from_f32<T>(a * c - b * s);
-			y[base + j + half] = from_f32<T>(b * c + a * s);
+		const float* cr = cosv + (long long)p * half;
+		const float* sr = sinv + (long long)p * half;
+		for (int j = threadIdx.x; j < half; j += blockDim.x) {
+			const float c = cr[j], s = sr[j];
+			const float a = to_f32(x[base + j]), b = to_f32(x[base + j + half]);
+			if (BWD) {
+				y[base + j] = from_f32<T>(a * c + b * s);
+				y[base + j + half] = from_f32<T>(b * c - a * s);
+			} else {
+				y[base + j] = from_f32<T>(a * c - b * s);
+				y[base + j + half] = from_f32<T>(b * c + a * s);
+			}
 		}
 	}
 }

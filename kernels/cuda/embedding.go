@@ -61,5 +61,5 @@ func (d *Device) EmbeddingScatterAdd(dtable, dy, ids DevicePtr, nids int64, dim 
 // embeddingLaunch queues the gather or scatter-add kernel with the error
 // flag at flag (no check, no synchronization: the benchmark times this).
 func (d *Device) embeddingLaunch(name string, dst, src, ids DevicePtr, nids int64, dim int, vocab int64, flag DevicePtr) error {
-	return d.launch1D(name, nids*int64(dim), 1, dst, src, ids, nids, int32(dim), vocab, flag)
+	return d.launchRows(name, nids, dim, dst, src, ids, nids, int32(dim), vocab, flag)
 }

@@ -67,6 +67,8 @@ func (d *Device) RopeBackward(dt DType, dx, dy, cos, sin, pos DevicePtr, tokens 
 // ropeLaunch queues a RoPE kernel with the error flag at flag (no check, no
 // synchronization: the benchmark times this).
 func (d *Device) ropeLaunch(name string, y, x, cos, sin, pos DevicePtr, tokens int64, heads, dim, npos int, flag DevicePtr) error {
-	pairs := tokens * int64(heads) * int64(dim/2)
-	return d.launch1D(name, pairs, 1, y, x, cos, sin, pos, tokens, int32(heads), int32(dim), int32(npos), flag)
+	const bx, by = 32, 8 // pairs of a head x (token, head) rows per block
+	rows := tokens * int64(heads)
+	g := min((rows+by-1)/by, int64(d.maxGrid1D()))
+	return d.Launch(name, [3]int{int(g), 1, 1}, [3]int{bx, by, 1}, 0, y, x, cos, sin, pos, tokens, int32(heads), int32(dim), int32(npos), flag)
 }

@@ -227,13 +227,15 @@ static void test_softmax() {
 }
 
 static void test_norm() {
-    for (int cols : {1, 17, 300}) {
+    // (cols, block): 300 columns on 32 threads takes the backward's
+    // global-partials path (more than 8 columns per thread), the others the
+    // register path
+    for (auto [cols, blk] : {std::pair{1, 32}, std::pair{17, 32}, std::pair{300, 32}, std::pair{1000, 256}}) {
         const long long rows = 7;
         const int nblk = 3;
         auto x = rvec(rows * cols, 1, 4), dy = rvec(rows * cols), g = rvec(cols, 0.5, 1.5), b = rvec(cols);
         Out<float> y(rows * cols), mean(rows), rstd(rows), dx(rows * cols), part(2 * nblk * cols);
         std::vector<float> dg(cols, 0.5f), db(cols, -0.25f);  // accumulated into
-        const int blk = cols > 100 ? 128 : 32;
         launch(2, blk, [&] { ragr_layernorm_fwd_f32(y.p(), mean.p(), rstd.p(), x.data(), g.data(), b.data(), rows, cols, 1e-5f); });
         launch(nblk, blk, [&] { ragr_layernorm_bwd_f32(dx.p(), part.p(), dy.data(), x.data(), mean.p(), rstd.p(), g.data(), rows, cols); });
         launch(1, 32, [&] { ragr_norm_colsum_f32(dg.data(), part.p(), nblk, cols); });
@@ -298,7 +300,8 @@ static void test_norm() {
 }
 
 static void test_embedding() {
-    const int vocab = 11, dim = 5;
+  for (int dim : {5, 8}) {
+    const int vocab = 11;
     std::vector<int> ids = {3, 0, 10, 3, 7, 3};
     auto table = rvec(vocab * dim);
     Out<float> y(ids.size() * dim);
@@ -321,6 +324,9 @@ static void test_embedding() {
     launch(2, 32, [&] { ragr_embedding_gather_f32(y.p(), table.data(), ids.data(), (long long)ids.size(), dim, vocab, &err); });
     checks++;
     if (err != 4) std::printf("FAIL embedding gather: error flag %d, want 4 (first bad position)\n", err), failures++;
+    for (int j = 0; j < dim; j++) w[4 * dim + j] = 0, w[5 * dim + j] = 0;
+    check("embedding gather, bad rows zero", y.p(), w.data(), w.size(), 0, 0);
+  }
 }
 
 static void test_rope() {
@@ -340,8 +346,8 @@ static void test_rope() {
     auto x = rvec(tokens * heads * dim);
     Out<float> y(x.size()), dx(x.size());
     int err = INT_MAX;
-    launch(1, 32, [&] { ragr_rope_fwd_f32(y.p(), x.data(), cs.p(), sn.p(), pos.data(), tokens, heads, dim, npos, &err); });
-    launch(2, 32, [&] { ragr_rope_bwd_f32(dx.p(), y.p(), cs.p(), sn.p(), pos.data(), tokens, heads, dim, npos, &err); });
+    launch2d(1, 32, 8, [&] { ragr_rope_fwd_f32(y.p(), x.data(), cs.p(), sn.p(), pos.data(), tokens, heads, dim, npos, &err); });
+    launch2d(2, 4, 3, [&] { ragr_rope_bwd_f32(dx.p(), y.p(), cs.p(), sn.p(), pos.data(), tokens, heads, dim, npos, &err); });
     std::vector<double> wy(x.size()), wx(x.begin(), x.end());
     for (long long t = 0; t < tokens; t++)
         for (int h = 0; h < heads; h++)
@@ -355,7 +361,7 @@ static void test_rope() {
     guards("rope", y), guards("rope", dx);
     if (err != INT_MAX) std::printf("FAIL rope: error flag %d with valid positions\n", err), failures++;
     pos[2] = npos;
-    launch(1, 32, [&] { ragr_rope_fwd_f32(y.p(), x.data(), cs.p(), sn.p(), pos.data(), tokens, heads, dim, npos, &err); });
+    launch2d(1, 32, 2, [&] { ragr_rope_fwd_f32(y.p(), x.data(), cs.p(), sn.p(), pos.data(), tokens, heads, dim, npos, &err); });
     checks++;
     if (err != 2) std::printf("FAIL rope: error flag %d, want token 2\n", err), failures++;
 }

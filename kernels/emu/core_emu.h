@@ -7,6 +7,9 @@
 #include <math.h>
 
 #include <atomic>
+#include <functional>
+#include <thread>
+#include <vector>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -42,3 +45,23 @@ inline float __fdiv_rn(float a, float b) { return a / b; }
 inline float __fsqrt_rn(float a) { return sqrtf(a); }
 inline double __dadd_rn(double a, double b) { return a + b; }
 inline double __dmul_rn(double a, double b) { return a * b; }
+
+// launch2d runs kernel over a 1-D grid of 2-D blocks (bx*by threads; no warp
+// collectives: emu.h's warps are indexed by threadIdx.x alone).
+inline void launch2d(unsigned grid, unsigned bx, unsigned by, const std::function<void()>& kernel) {
+    gridDim = dim3{grid, 1, 1};
+    blockDim = dim3{bx, by, 1};
+    const int threads = (int)(bx * by);
+    for (unsigned x = 0; x < grid; x++) {
+        blockIdx = dim3{x, 0, 0};
+        std::barrier<> bar(threads);
+        emu::block_bar = &bar;
+        std::vector<std::thread> th;
+        for (int t = 0; t < threads; t++)
+            th.emplace_back([t, bx, &kernel] {
+                threadIdx = dim3{(unsigned)t % bx, (unsigned)t / bx, 0};
+                kernel();
+            });
+        for (auto& t : th) t.join();
+    }
+}
