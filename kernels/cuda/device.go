@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ragr-dev/ragr/kernels"
 	"gorgonia.org/cu"
@@ -44,7 +45,7 @@ type Device struct {
 	entryMod map[string]string    // kernel name -> module name
 	params   map[string][]kernels.Param
 	funcs    map[string]cu.Function // looked up lazily
-	syncEach bool
+	syncEach atomic.Bool
 
 	pool pool
 }
@@ -66,7 +67,8 @@ func Open(ordinal int) (*Device, error) {
 	}
 	d := &Device{ordinal: ordinal, dev: dev,
 		modules: map[string]cu.Module{}, entryMod: map[string]string{}, funcs: map[string]cu.Function{}, params: map[string][]kernels.Param{},
-		syncEach: os.Getenv("RAGR_CUDA_SYNC") == "1"}
+	}
+	d.syncEach.Store(os.Getenv("RAGR_CUDA_SYNC") == "1")
 	d.pool.init()
 	if d.Name, err = dev.Name(); err != nil {
 		return nil, fmt.Errorf("cuda.Open: device %d name: %w", ordinal, err)
@@ -153,13 +155,7 @@ func (d *Device) Close() error {
 // an execution error against the kernel just launched (slow; for tests and
 // debugging). It returns the previous setting. RAGR_CUDA_SYNC=1 turns it on
 // at Open.
-func (d *Device) SetSyncLaunch(on bool) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	prev := d.syncEach
-	d.syncEach = on
-	return prev
-}
+func (d *Device) SetSyncLaunch(on bool) bool { return d.syncEach.Swap(on) }
 
 // do runs fn on a locked OS thread with the device's context current: CUDA
 // contexts are per thread and goroutines move between threads.

@@ -61,12 +61,12 @@ const defaultShared = 48 << 10
 // block sizes and dynamic shared memory. args are the kernel's parameters
 // in order: DevicePtr or *Buffer for pointers (a nil *Buffer passes NULL),
 // int32 or int for a C int (int is range-checked), int64 for long long,
-// uint32, uint64, float32, float64, or Raw for a by-value struct. The
-// argument list is not checked against the kernel's signature: a launcher
-// in this package owns each kernel's argument list; Launch checks the
-// count, sizes and alignments against the parameter list the PTX declares
-// (an int where the kernel takes a long long is an error, not a corrupted
-// launch). Errors name the kernel and the launch geometry.
+// uint32, uint64, float32, float64, or Raw for a by-value struct. A
+// launcher in this package owns each kernel's argument list; Launch checks
+// the count, sizes and alignments against the parameter list the PTX
+// declares (an int where the kernel takes a long long is an error, not a
+// corrupted launch; a float where it takes an int of the same size is not
+// caught). Errors name the kernel and the launch geometry.
 func (d *Device) Launch(name string, grid, block [3]int, sharedBytes int, args ...any) error {
 	buf, offs, sizes, err := packArgs(name, args)
 	if err != nil {
@@ -111,7 +111,7 @@ func (d *Device) Launch(name string, grid, block [3]int, sharedBytes int, args .
 		if r != C.CUDA_SUCCESS {
 			return fmt.Errorf("kernel %s: launch (grid %v, block %v, %d B shared): %s", name, grid, block, sharedBytes, C.GoString(C.ragr_error_name(r)))
 		}
-		if d.syncEach {
+		if d.syncEach.Load() {
 			if err := d.stream.Synchronize(); err != nil {
 				return fmt.Errorf("kernel %s: execution (grid %v, block %v): %w", name, grid, block, err)
 			}
