@@ -40,7 +40,9 @@ built by kernels_gemm.py (the GEMM engineer's file); the core specs below
   adamw:f32:NT:SZ               torch.optim.AdamW(fused=True).step() over NT tensors of SZ
   gradnorm:f32:NT:SZ            vector_norm(stack(_foreach_norm(grads)))
 
-`python3 kernels_bench.py --check SPEC...` parses specs without torch.
+`python3 kernels_bench.py --check SPEC...` parses specs without torch;
+`--cpu-smoke SPEC...` builds and runs each core op once on the CPU (small
+sizes: a check of this script where there is no GPU).
 """
 import argparse
 import json
@@ -70,11 +72,10 @@ def parse_core(spec):
     return f[0], f[1], [int(x) for x in f[2:]]
 
 
-def make_core(spec, torch):
+def make_core(spec, torch, dev="cuda"):
     op, dt, n = parse_core(spec)
     F = torch.nn.functional
     aten = torch.ops.aten
-    dev = "cuda"
     dtype = {"bf16": torch.bfloat16, "f32": torch.float32}[dt]
     g = torch.Generator(device=dev)
     g.manual_seed(4321)
@@ -151,9 +152,13 @@ def make_core(spec, torch):
         w = rand(c, lo=0.5, hi=1.5).requires_grad_(True)
         dy = rand(r, c)
 
+        def rms(x):  # F.rms_norm from torch 2.4; transformers' Qwen2RMSNorm before
+            if hasattr(F, "rms_norm"):
+                return F.rms_norm(x, [c], w, 1e-6)
+            return w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6))
+
         def run():
-            y = F.rms_norm(x, [c], w, 1e-6)
-            return torch.autograd.grad(y, (x, w), dy)
+            return torch.autograd.grad(rms(x), (x, w), dy)
         return run
     if op == "embedding_fwd":
         t, d, v = n
@@ -190,7 +195,10 @@ def make_core(spec, torch):
         ps = [rand(sz, lo=0, hi=1e-2).requires_grad_(True) for _ in range(nt)]
         for p in ps:
             p.grad = rand(sz, lo=0, hi=1e-2)
-        opt = torch.optim.AdamW(ps, lr=1e-4, weight_decay=0.01, fused=True)
+        try:  # fused=True from torch 2.0 (CUDA); the foreach path elsewhere
+            opt = torch.optim.AdamW(ps, lr=1e-4, weight_decay=0.01, fused=(dev == "cuda"))
+        except TypeError:
+            opt = torch.optim.AdamW(ps, lr=1e-4, weight_decay=0.01)
         return opt.step
     if op == "gradnorm":
         nt, sz = n
@@ -224,7 +232,19 @@ def main():
     ap.add_argument("--specs", help="JSON file: a list of op specs")
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--check", nargs="*", help="parse these specs (no torch) and exit")
+    ap.add_argument("--cpu-smoke", nargs="*", help="run these core specs once on the CPU and exit")
     a = ap.parse_args()
+    if a.cpu_smoke is not None:
+        import torch
+        bad = 0
+        for s in a.cpu_smoke:
+            try:
+                make_core(s, torch, dev="cpu")()
+                print(f"ok   {s}")
+            except Exception as e:
+                bad += 1
+                print(f"FAIL {s}: {type(e).__name__}: {e}")
+        sys.exit(1 if bad else 0)
     if a.check is not None:
         for s in a.check:
             if parse_core(s) is None:
