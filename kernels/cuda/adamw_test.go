@@ -14,7 +14,7 @@ import (
 // decay, three steps, bit-identical to kernels/cpu.AdamW; then with a
 // gradient scale read from the device.
 func TestAdamW(t *testing.T) {
-	r := testutil.NewRand(90)
+	r := newRand(90)
 	sizes := []int{1, 3, 16383, 16385, 40000, 0, 17}
 	wds := []float32{0.01, 0, 0.1, 0.01, 0, 0.01, 0.5}
 	const lr, b1, b2, eps = 1e-3, 0.9, 0.999, 1e-8

@@ -14,7 +14,7 @@ import (
 // castInputs: random values over many binades plus the edge cases
 // (overflow, subnormals, infinities, NaN, signed zero, ties).
 func castInputs(n int) []float32 {
-	r := testutil.NewRand(uint64(10 + n))
+	r := newRand(uint64(10 + n))
 	x := testutil.Normal32(r, n, 1)
 	for i := range x {
 		x[i] *= float32(math.Pow(2, float64(i%60-30)))
@@ -71,7 +71,7 @@ func TestCasts(t *testing.T) {
 }
 
 func TestCopyStrided(t *testing.T) {
-	r := testutil.NewRand(11)
+	r := newRand(11)
 	cases := []struct {
 		name           string
 		shape, strides []int64

@@ -32,7 +32,7 @@ func TestPhiloxDevice(t *testing.T) {
 }
 
 func TestDropout(t *testing.T) {
-	r := testutil.NewRand(80)
+	r := newRand(80)
 	for _, p := range []float32{0, 0.1, 0.5} {
 		for _, n := range append(oddSizes, 1<<20) {
 			name := fmt.Sprintf("p=%v n=%d", p, n)

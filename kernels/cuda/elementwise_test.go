@@ -54,7 +54,7 @@ func actRef(a Act) (fwd func(dst, x []float64), bwd func(dx, dy, v []float64)) {
 }
 
 func TestActivations(t *testing.T) {
-	r := testutil.NewRand(1)
+	r := newRand(1)
 	for _, act := range []Act{GeluErf, GeluTanh, Silu, Tanh, Sigmoid} {
 		fwd, bwd := actRef(act)
 		for _, dt := range []DType{F32, BF16} {
@@ -130,7 +130,7 @@ func TestActivationInfinities(t *testing.T) {
 var cpuOps = map[BinOp]cpu.BinaryOp{Add: cpu.OpAdd, Sub: cpu.OpSub, Mul: cpu.OpMul, Div: cpu.OpDiv, Max: cpu.OpMax, Min: cpu.OpMin}
 
 func TestBinary(t *testing.T) {
-	r := testutil.NewRand(2)
+	r := newRand(2)
 	for op := Add; op <= Min; op++ {
 		for _, dt := range []DType{F32, BF16} {
 			for _, n := range oddSizes {
@@ -162,7 +162,7 @@ func TestBinary(t *testing.T) {
 }
 
 func TestBinaryBroadcast(t *testing.T) {
-	r := testutil.NewRand(3)
+	r := newRand(3)
 	cases := []struct {
 		shape, as, bs []int64
 		na, nb        int
@@ -213,7 +213,7 @@ func contiguousStrides(shape []int64) []int64 {
 }
 
 func TestScaleAxpy(t *testing.T) {
-	r := testutil.NewRand(4)
+	r := newRand(4)
 	for _, n := range oddSizes {
 		x := testutil.Normal32(r, n, 1)
 		y := testutil.Normal32(r, n, 1)

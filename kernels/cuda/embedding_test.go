@@ -12,7 +12,7 @@ import (
 )
 
 func TestEmbedding(t *testing.T) {
-	r := testutil.NewRand(50)
+	r := newRand(50)
 	for _, c := range []struct{ vocab, dim, nids int }{{1, 1, 1}, {17, 3, 5}, {1000, 768, 33}, {30522, 17, 4097}, {5, 64, 1000}} {
 		table := testutil.Normal32(r, c.vocab*c.dim, 1)
 		ids := make([]int32, c.nids)

@@ -10,7 +10,7 @@ import (
 )
 
 func TestGradNorm(t *testing.T) {
-	r := testutil.NewRand(100)
+	r := newRand(100)
 	sizes := []int{1, 3, 16385, 0, 100000, 17}
 	var grads []GradTensor
 	var ss float64

@@ -5,8 +5,11 @@ package cuda
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/ragr-dev/ragr/internal/testutil"
 )
@@ -16,6 +19,14 @@ import (
 // that caused it.
 var dev *Device
 
+// seedBase makes every run draw fresh inputs: RAGR_TEST_SEED, or the clock.
+// TestMain prints it; RAGR_TEST_SEED=<seed> reproduces a run.
+var seedBase uint64
+
+// newRand returns the generator of one test: seedBase mixed with the
+// test's own constant, so tests draw different streams.
+func newRand(k uint64) *rand.Rand { return testutil.NewRand(seedBase ^ (k * 0x9e3779b97f4a7c15)) }
+
 func TestMain(m *testing.M) {
 	var err error
 	dev, err = Open(0)
@@ -24,7 +35,14 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	dev.SetSyncLaunch(true)
-	fmt.Fprintln(os.Stderr, "cuda tests on", dev)
+	seedBase = uint64(time.Now().UnixNano())
+	if s := os.Getenv("RAGR_TEST_SEED"); s != "" {
+		if seedBase, err = strconv.ParseUint(s, 10, 64); err != nil {
+			fmt.Fprintln(os.Stderr, "cuda tests: RAGR_TEST_SEED:", err)
+			os.Exit(2)
+		}
+	}
+	fmt.Fprintf(os.Stderr, "cuda tests on %v, seed %d (RAGR_TEST_SEED=%d reproduces the inputs)\n", dev, seedBase, seedBase)
 	code := m.Run()
 	if st := dev.Stats(); st.Current != 0 {
 		fmt.Fprintf(os.Stderr, "cuda tests: %d bytes still allocated at exit (a test leaks buffers)\n", st.Current)

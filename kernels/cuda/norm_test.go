@@ -13,7 +13,7 @@ import (
 var normShapes = [][2]int{{1, 1}, {3, 17}, {7, 768}, {5, 1000}, {2, 4097}, {301, 33}}
 
 func TestLayerNorm(t *testing.T) {
-	r := testutil.NewRand(40)
+	r := newRand(40)
 	const eps = 1e-5
 	for _, s := range normShapes {
 		rows, cols := s[0], s[1]
@@ -55,7 +55,7 @@ func TestLayerNorm(t *testing.T) {
 }
 
 func TestRMSNorm(t *testing.T) {
-	r := testutil.NewRand(41)
+	r := newRand(41)
 	const eps = 1e-6
 	for _, s := range normShapes {
 		rows, cols := s[0], s[1]
@@ -93,7 +93,7 @@ func TestRMSNorm(t *testing.T) {
 
 // TestNormBackwardDeterministic: dgamma is the same bits on every run.
 func TestNormBackwardDeterministic(t *testing.T) {
-	r := testutil.NewRand(42)
+	r := newRand(42)
 	rows, cols := 1000, 257
 	x := testutil.Normal32(r, rows*cols, 1)
 	dy := testutil.Normal32(r, rows*cols, 1)

@@ -14,7 +14,7 @@ import (
 var reduceShapes = [][3]int{{1, 1, 1}, {3, 17, 1}, {2, 4097, 1}, {1, 65537, 1}, {5, 33, 7}, {1, 1000, 3}, {4, 3, 1000}, {2, 1, 5}}
 
 func TestReduceSumMean(t *testing.T) {
-	r := testutil.NewRand(20)
+	r := newRand(20)
 	for _, s := range reduceShapes {
 		outer, n, inner := s[0], s[1], s[2]
 		x := testutil.Normal32(r, outer*n*inner, 1)
@@ -37,7 +37,7 @@ func TestReduceSumMean(t *testing.T) {
 }
 
 func TestReduceMax(t *testing.T) {
-	r := testutil.NewRand(21)
+	r := newRand(21)
 	for _, s := range reduceShapes {
 		outer, n, inner := s[0], s[1], s[2]
 		x := testutil.Normal32(r, outer*n*inner, 1)

@@ -35,7 +35,7 @@ func TestRopeTable(t *testing.T) {
 }
 
 func TestRope(t *testing.T) {
-	r := testutil.NewRand(60)
+	r := newRand(60)
 	for _, dt := range []DType{F32, BF16} {
 		for _, c := range []struct{ tokens, heads, dim, npos int }{{1, 1, 2, 1}, {5, 3, 64, 40}, {17, 2, 128, 4096}, {33, 7, 18, 100}} {
 			half := c.dim / 2

@@ -11,7 +11,7 @@ import (
 )
 
 func TestSoftmax(t *testing.T) {
-	r := testutil.NewRand(30)
+	r := newRand(30)
 	for _, rows := range []int{1, 7} {
 		for _, cols := range []int{1, 3, 17, 1000, 4097, 30522} {
 			n := rows * cols

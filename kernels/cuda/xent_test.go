@@ -12,7 +12,7 @@ import (
 )
 
 func TestCrossEntropy(t *testing.T) {
-	r := testutil.NewRand(70)
+	r := newRand(70)
 	const ignore = -100
 	for _, c := range []struct{ rows, vocab int }{{1, 1}, {3, 17}, {5, 1000}, {4, 30522}, {1000, 3}} {
 		n := c.rows * c.vocab
