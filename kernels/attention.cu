@@ -44,7 +44,10 @@
 //     warps × 16 keys); each block keeps its 64 keys' K, V and dK, dV
 //     accumulators, loops over the group's query heads and the query blocks
 //     (64 queries at D = 64, 32 at D = 128, so shared memory stays within
-//     48 KiB), and adds dQ = scale·dS·K into dQacc with fp32 atomicAdd.
+//     48 KiB), and adds dQ = scale·dS·K into dQacc with fp32 atomicAdd. At
+//     D = 64 the next query block's Q and dO tiles load (cp.async) while the
+//     current one is computed (two buffers, 48 KiB); at D = 128 they load
+//     between blocks.
 //   ragr_attn_bwd_post_{bf16,f32}(dQ, dQacc, n, scale)
 //     dQ = scale·dQacc, n elements; grid-stride, block 256.
 // The launcher runs pre → bwd → post on one stream.
@@ -321,11 +324,14 @@ __device__ __forceinline__ void attn_bwd(TO* __restrict__ dK, TO* __restrict__ d
                                          long long q_sh, long long k_sb, long long k_ss, long long k_sh,
                                          long long v_sb, long long v_ss, long long v_sh, float scale, int causal) {
     constexpr int BC = 64, BR = D == 64 ? 64 : 32, KD = D / 16, DT = D / 8, QT = BR / 8, QK = BR / 16;
+    // PF: the next query block's Q and dO load while this one is computed
+    // (two buffers; only at D = 64, where they fit in 48 KiB).
+    constexpr bool PF = D == 64;
+    constexpr int NB = PF ? 2 : 1;
     __shared__ __align__(128) bf16 Ks[BC * D];
     __shared__ __align__(128) bf16 Vs[BC * D];
-    __shared__ __align__(128) bf16 Qs[BR * D];
-    __shared__ __align__(128) bf16 dOs[BR * D];  // reused for dSᵀ [BC][BR]
-    bf16* dSs = dOs;
+    __shared__ __align__(128) bf16 Qbuf[NB][BR * D];
+    __shared__ __align__(128) bf16 dObuf[NB][BR * D];  // each reused for dSᵀ [BC][BR]
 
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int g = lane >> 2, tq = lane & 3, mi = lane >> 3, r8 = lane & 7;
@@ -353,17 +359,36 @@ __device__ __forceinline__ void attn_bwd(TO* __restrict__ dK, TO* __restrict__ d
         load_rows<D, BC>(Vs, V + b * v_sb + hk * v_sh, v_ss, k0, Sk);
         cp_async_commit();
         const int qstart = causal ? k0 / BR : 0;
-        const int nqb = (Sq + BR - 1) / BR;
-        for (int hq = hk * G; hq < hk * G + G; hq++) {
-            const bf16* Qb = Q + b * q_sb + hq * q_sh;
-            const TO* dOb = dO + ((long long)b * Sq * Hq + hq) * D;
-            const float* lseb = lse + ((long long)b * Hq + hq) * Sq;
-            const float* delb = delta + ((long long)b * Hq + hq) * Sq;
-            for (int qi = qstart; qi < nqb; qi++) {
-                const int q0 = qi * BR;
-                load_rows<D, BR>(Qs, Qb, q_ss, q0, Sq);
-                load_rows<D, BR>(dOs, dOb, (long long)Hq * D, q0, Sq);
-                cp_async_commit();
+        const int nper = (Sq + BR - 1) / BR - qstart;  // query blocks per head
+        const int nit = nper > 0 ? G * nper : 0;       // (query head, query block) pairs
+        // Queues the loads of iteration it's Q and dO tiles into buffer buf.
+        auto load_it = [&](int it, int buf) {
+            const int hq = hk * G + it / nper, q0 = (qstart + it % nper) * BR;
+            load_rows<D, BR>(Qbuf[buf], Q + b * q_sb + hq * q_sh, q_ss, q0, Sq);
+            load_rows<D, BR>(dObuf[buf], dO + ((long long)b * Sq * Hq + hq) * D, (long long)Hq * D, q0, Sq);
+        };
+        {
+            for (int it = 0; it < nit; it++) {
+                const int hq = hk * G + it / nper, q0 = (qstart + it % nper) * BR;
+                const int cur = PF ? (it & 1) : 0;
+                bf16* Qs = Qbuf[cur];
+                bf16* dOs = dObuf[cur];
+                bf16* dSs = dOs;
+                const float* lseb = lse + ((long long)b * Hq + hq) * Sq;
+                const float* delb = delta + ((long long)b * Hq + hq) * Sq;
+                if (PF) {
+                    if (it == 0) {
+                        load_it(0, 0);
+                        cp_async_commit();
+                    }
+                    // The other buffer was last read in iteration it-1, which
+                    // ended with a barrier.
+                    if (it + 1 < nit) load_it(it + 1, cur ^ 1);
+                    cp_async_commit();
+                } else {
+                    load_it(it, 0);
+                    cp_async_commit();
+                }
 
                 // lse and delta of this thread's query columns.
                 float ls[QT][2], dl[QT][2];
@@ -375,7 +400,10 @@ __device__ __forceinline__ void attn_bwd(TO* __restrict__ dK, TO* __restrict__ d
                         ls[nt][e] = q < Sq ? lseb[q] * AT_LOG2E : CUDART_INF_F;
                         dl[nt][e] = q < Sq ? delb[q] : 0.0f;
                     }
-                cp_async_wait<0>();
+                if (PF)
+                    cp_async_wait<1>();  // all but the prefetch
+                else
+                    cp_async_wait<0>();
                 __syncthreads();
 
                 // Sᵀ = K·Qᵀ for the warp's 16 keys × BR queries, then Pᵀ.
@@ -502,9 +530,10 @@ __device__ __forceinline__ void attn_bwd(TO* __restrict__ dK, TO* __restrict__ d
                         }
                     }
                 }
-                __syncthreads();  // Qs and dSs are rewritten by the next query block
+                __syncthreads();  // Qs and dSs are rewritten two (PF) or one iteration later
             }
         }
+        cp_async_wait<0>();
     }
 
     // Write dK (scaled) and dV for the keys that exist; invisible keys get 0.
