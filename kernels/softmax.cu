@@ -2,7 +2,7 @@
 // [rows, cols] fp32 arrays, forward and backward.
 //
 //   ragr_softmax_fwd_f32(y, x, rows, cols)          y = exp(x - max) / sum exp(x - max)
-//   ragr_log_softmax_fwd_f32(y, x, rows, cols)      y = x - max - log(sum exp(x - max))
+//   ragr_log_softmax_fwd_f32(y, x, rows, cols)      y = (x - max) - log(sum exp(x - max))
 //   ragr_softmax_bwd_f32(dx, dy, y, rows, cols)     dx = y * (dy - sum(dy*y))
 //   ragr_log_softmax_bwd_f32(dx, dy, y, rows, cols) dx = dy - exp(y) * sum(dy)
 // rows is long long, cols int >= 1. The forward pass makes one online pass
@@ -32,8 +32,10 @@ __device__ __forceinline__ void softmax_fwd(float* __restrict__ y, const float* 
 		}
 		ms = block_maxsum(ms, scratch);
 		if (LOG) {
-			const float lse = ms.m + logf(ms.s);
-			for (int j = threadIdx.x; j < cols; j += blockDim.x) yr[j] = xr[j] - lse;
+			// (x - max) - log(sum), as PyTorch: x - (max + log(sum)) would lose
+			// the small outputs near 0 to the rounding of max + log(sum)
+			const float ls = logf(ms.s);
+			for (int j = threadIdx.x; j < cols; j += blockDim.x) yr[j] = (xr[j] - ms.m) - ls;
 		} else {
 			const float inv = 1.f / ms.s;
 			for (int j = threadIdx.x; j < cols; j += blockDim.x) yr[j] = expf(xr[j] - ms.m) * inv;

@@ -3,7 +3,8 @@
 //
 //   ragr_xent_fwd_f32(loss, lse, logits, targets, rows, V, ignore_index, err)
 //       lse[r] = log(sum_j exp(logits[r][j])) (saved for the backward),
-//       loss[r] = lse[r] - logits[r][targets[r]], or 0 where targets[r] == ignore_index.
+//       loss[r] = (max - logits[r][targets[r]]) + log(sum_j exp(logits[r][j] - max)) (= lse - logit,
+//       without the rounding of lse), or 0 where targets[r] == ignore_index.
 //   ragr_xent_bwd_f32(dlogits, dloss, logits, lse, targets, rows, V, ignore_index)
 //       dlogits[r][j] = dloss[r] * (exp(logits[r][j] - lse[r]) - [j == targets[r]]),
 //       zero rows where targets[r] == ignore_index. dloss [rows] carries the
@@ -41,7 +42,7 @@ extern "C" __global__ void ragr_xent_fwd_f32(float* __restrict__ loss, float* __
 				loss[r] = NAN;
 				atomicMin(err, (int)r);
 			} else {
-				loss[r] = l - xr[t];
+				loss[r] = (ms.m - xr[t]) + logf(ms.s); // not l - x[t]: keeps small losses exact
 			}
 		}
 	}
