@@ -33,7 +33,7 @@
 //     stream through cp.async, the next K tile loading during softmax and P·V,
 //     the next V tile during Q·Kᵀ (FlashAttention-2 online softmax, exp2).
 //   ragr_attn_bwd_pre_{bf16,f32}(delta, dQacc, O, dO, rows, D)
-//     delta[b,h,i] = Σ_d O·dO and dQacc[b,i,h,:] = 0; rows = B·Sq·Hq, each
+//     delta[b,h,i] = Σ_d O·bf16(dO) and dQacc[b,i,h,:] = 0; rows = B·Sq·Hq, each
 //     row (b,i,h) of O/dO/dQacc at row*D; delta written at
 //     ((b*Hq + h)*Sq + i) — so the kernel also takes Sq and Hq:
 //     (delta, dQacc, O, dO, B, Sq, Hq, D). grid ceil(rows/4), block 128.
@@ -293,7 +293,10 @@ __device__ __forceinline__ void attn_bwd_pre(float* __restrict__ delta, float* _
     float* q = dqacc + row * D;
     float acc = 0.0f;
     for (int i = lane; i < D; i += 32) {
-        acc = fmaf(to_f32(o[i]), to_f32(d[i]), acc);
+        // dO as the main kernel's tensor cores see it (an fp32 dO rounded to
+        // bf16), so that delta and dP = dO·Vᵀ agree and dP − delta cancels
+        // where it should (one visible key: exactly 0).
+        acc = fmaf(to_f32(o[i]), __bfloat162float(__float2bfloat16_rn(to_f32(d[i]))), acc);
         q[i] = 0.0f;
     }
 #pragma unroll

@@ -234,7 +234,7 @@ func checkRelL2(t *testing.T, what string, got []float32, want []float64) {
 // compares O, lse, dQ, dK, dV with refAttention on the same bf16 inputs.
 // Queries that see no key must give O = 0 exactly and lse = +inf.
 func TestAttention(t *testing.T) {
-	rng := testutil.NewRand(21)
+	rng := newRand(21)
 	for _, c := range attnCases {
 		t.Run(c.String(), func(t *testing.T) {
 			a := c.data(rng)
@@ -298,7 +298,7 @@ func TestAttention(t *testing.T) {
 // TestAttentionDeterministicForward: the forward has no atomics, so two runs
 // give identical bits.
 func TestAttentionDeterministicForward(t *testing.T) {
-	rng := testutil.NewRand(22)
+	rng := newRand(22)
 	c := attnCase{b: 2, hq: 4, hkv: 1, sq: 77, sk: 150, d: 64, causal: true, out: BF16}
 	a := c.data(rng)
 	pq, pk, pv := up(t, roundTo(BF16, a.q)), up(t, roundTo(BF16, a.k)), up(t, roundTo(BF16, a.v))

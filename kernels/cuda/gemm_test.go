@@ -240,7 +240,7 @@ func runGemm(t *testing.T, c gemmCase, l gemmLayout, in, out DType, tile int, a,
 // rounded once (the two share the accumulation order and the epilogue), C's
 // gaps untouched, every C element written (C starts as NaN when beta == 0).
 func TestGemm(t *testing.T) {
-	rng := testutil.NewRand(11)
+	rng := newRand(11)
 	for _, c := range gemmCases() {
 		for _, in := range []DType{F32, BF16, F16} {
 			t.Run(in.String()+"_"+c.String(), func(t *testing.T) {
@@ -307,7 +307,7 @@ func checkGemmOut(t *testing.T, c gemmCase, l gemmLayout, what string, got []flo
 // 64-row one: 3×2 tiles of 128 are far fewer than 2 per SM); the result
 // matches the float64 reference like the explicit tiles.
 func TestGemmAutoTile(t *testing.T) {
-	rng := testutil.NewRand(13)
+	rng := newRand(13)
 	c := gemmCase{m: 300, n: 200, k: 64, batch: 1, transB: true, pad: -1, alpha: 1}
 	l := c.layout()
 	a := testutil.Uniform32(rng, l.na, -1, 1)
@@ -362,7 +362,7 @@ func TestGemmErrors(t *testing.T) {
 // TestSgemmMatchesCPU: the fp32 kernel against kernels/cpu.Sgemm on a
 // larger square product (both fp32, different summation orders).
 func TestSgemmMatchesCPU(t *testing.T) {
-	rng := testutil.NewRand(12)
+	rng := newRand(12)
 	const m, n, k = 333, 301, 517
 	a := testutil.Uniform32(rng, m*k, -1, 1)
 	b := testutil.Uniform32(rng, k*n, -1, 1)

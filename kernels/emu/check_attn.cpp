@@ -219,6 +219,7 @@ static void run(const Case& c) {
 }
 
 int main() {
+    if (const char* e = std::getenv("RAGR_EMU_SEED")) rng.seed(std::strtoull(e, nullptr, 10));
     std::vector<Case> cs = {
         {1, 1, 1, 1, 1, 64, false, {}, 0, true, false},
         {2, 4, 2, 17, 33, 64, false, {33, 5}, 0, true, false},

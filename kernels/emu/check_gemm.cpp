@@ -130,6 +130,7 @@ static void run(const char* name, Kern kern, const Case& c, bool simt, int bm = 
 
 int main(int argc, char** argv) {
     bool quick = argc > 1 && std::string(argv[1]) == "quick";
+    if (const char* e = std::getenv("RAGR_EMU_SEED")) rng.seed(std::strtoull(e, nullptr, 10));
     std::vector<Case> cases;
     const int shapes[][4] = {{1, 1, 1, 1}, {3, 17, 5, 1}, {17, 3, 33, 2}, {129, 130, 31, 1}, {200, 77, 70, 3}, {40, 40, 0, 1}, {130, 136, 200, 2}};
     int i = 0;

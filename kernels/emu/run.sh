@@ -4,7 +4,7 @@
 # collectives following the PTX ISA's fragment layouts) against float64
 # references. Needs g++ >= 12 (C++20: std::barrier, std::atomic_ref<float>,
 # _Float16); no GPU, no CUDA toolkit. About a minute on 2 cores.
-# Usage: kernels/emu/run.sh [quick]
+# Usage: kernels/emu/run.sh [quick]   (RAGR_EMU_SEED=<n> draws other inputs)
 set -eu
 cd "$(dirname "$0")"
 out=$(mktemp -d)
