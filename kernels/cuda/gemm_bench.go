@@ -4,8 +4,7 @@ package cuda
 
 import (
 	"fmt"
-
-	"github.com/ragr-dev/ragr/kernels/cpu"
+	"math"
 )
 
 // BenchRow is one measured line of the `ragr bench kernels` table.
@@ -45,27 +44,37 @@ func (r BenchRow) GBs() float64 {
 // benchReps is the repetitions per timed row (after as many warm-ups).
 const benchReps = 20
 
-// randomDevice uploads n pseudo-random values (uniform in [-1, 1)) of type dt
-// — never zeros, which can run faster than real data.
+// randomDevice uploads n pseudo-random values of type dt, uniform in
+// [-1, 1) for f32 and bf16 (bf16: the top half of the f32 bits), and of
+// magnitude 2^-5..1 for f16 (random sign, exponent and mantissa bits) —
+// never zeros, which can run faster than real data.
 func randomDevice(d *Device, dt DType, n int, seed uint64) (*Buffer, error) {
-	x := make([]float32, n)
 	s := seed*0x9e3779b97f4a7c15 + 1
-	for i := range x {
+	next := func() uint64 {
 		s ^= s << 13
 		s ^= s >> 7
 		s ^= s << 17
-		x[i] = float32(int64(s>>40)-(1<<23)) / (1 << 23)
+		return s
 	}
 	switch dt {
 	case F32:
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(int64(next()>>40)-(1<<23)) / (1 << 23)
+		}
 		return Upload(d, x)
 	case BF16:
 		h := make([]uint16, n)
-		cpu.F32ToBF16(h, x)
+		for i := range h {
+			h[i] = uint16(math.Float32bits(float32(int64(next()>>40)-(1<<23))/(1<<23)) >> 16)
+		}
 		return Upload(d, h)
 	default:
 		h := make([]uint16, n)
-		cpu.F32ToF16(h, x)
+		for i := range h {
+			r := next()
+			h[i] = uint16(r>>63)<<15 | uint16(10+(r>>32)%5)<<10 | uint16(r&0x3ff)
+		}
 		return Upload(d, h)
 	}
 }
