@@ -5,9 +5,10 @@
 // one Go launcher per kernel that checks shapes and returns an error naming
 // the kernel and the shape before anything reaches the GPU.
 //
-// Everything except this file carries the `cuda` build tag: the cu
-// package's init exits the process on a machine without a GPU, so the
-// default build must never link it. Build with `go build -tags cuda` (cgo,
+// Everything except this file and philox_test.go (the plain-Go Philox twin
+// and its known answers, which run anywhere) carries the `cuda` build tag:
+// the cu package's init exits the process on a machine without a GPU, so
+// the default build must never link it. Build with `go build -tags cuda` (cgo,
 // cuda.h and libcuda.so at link time; no nvcc). Do not run the test binary
 // on a machine without a GPU: it exits in cu's init.
 //
