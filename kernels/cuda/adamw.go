@@ -5,7 +5,6 @@ package cuda
 import (
 	"fmt"
 	"math"
-	"strconv"
 )
 
 // AdamWParam is one parameter tensor of a fused AdamW step: device
@@ -87,15 +86,4 @@ func (d *Device) AdamWStep(t *AdamWTable, lr, beta1, beta2, eps float32, step in
 	return d.Launch(name, [3]int{t.nchunks, 1, 1}, [3]int{256, 1, 1}, 0,
 		t.table, t.chunks, int32(t.ntensors), gscale, lr64,
 		float32(w1), float32(b2), float32(1-b2), float32(math.Sqrt(bc2)), float32(-(lr64 / bc1)), float32(eps64), small)
-}
-
-// widen returns the float64 nearest the shortest decimal form of x (0.9
-// means 0.9, not 0.89999997615814): the hyperparameters are read as the
-// Python floats they came from, as kernels/cpu.AdamW reads them.
-func widen(x float32) float64 {
-	f, err := strconv.ParseFloat(strconv.FormatFloat(float64(x), 'g', -1, 32), 64)
-	if err != nil {
-		return float64(x)
-	}
-	return f
 }

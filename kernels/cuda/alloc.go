@@ -75,16 +75,6 @@ type pool struct {
 
 func (p *pool) init() { p.free = map[int64][]cu.DevicePtr{} }
 
-// sizeClass rounds a request up: to 512 bytes below 1 MiB, to 2 MiB above,
-// so that the free lists find reuse across slightly different sizes.
-func sizeClass(n int64) int64 {
-	const small, large = 512, 2 << 20
-	if n <= 1<<20 {
-		return (n + small - 1) / small * small
-	}
-	return (n + large - 1) / large * large
-}
-
 func (p *pool) put(ptr cu.DevicePtr, class int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -2,10 +2,7 @@
 
 package cuda
 
-import (
-	"encoding/binary"
-	"fmt"
-)
+import "fmt"
 
 // Act is an element-wise activation with a backward pass (elementwise.cu).
 type Act int
@@ -110,62 +107,6 @@ func (d *Device) Binary(op BinOp, dt DType, c, a, b DevicePtr, n int64) error {
 		return err
 	}
 	return d.launch1D(name, n, vecWidth(dt), c, a, b, n)
-}
-
-// MaxDims is the largest rank the strided kernels (broadcast binary,
-// strided copy) accept.
-const MaxDims = 8
-
-// stridedArgs packs the C struct {long long n; long long shape[8];
-// long long s1[8]; [long long s2[8];] int ndim;} of elementwise.cu and
-// copy.cu.
-func stridedArgs(shape []int64, strides ...[]int64) Raw {
-	n := int64(1)
-	for _, s := range shape {
-		n *= s
-	}
-	words := 1 + MaxDims*(1+len(strides))
-	b := make([]byte, words*8+8) // + int ndim, padded to 8
-	le := binary.LittleEndian
-	le.PutUint64(b, uint64(n))
-	off := 8
-	put := func(v []int64) {
-		for i := 0; i < MaxDims; i++ {
-			var x int64 = 1
-			if i < len(v) {
-				x = v[i]
-			}
-			le.PutUint64(b[off:], uint64(x))
-			off += 8
-		}
-	}
-	put(shape)
-	for _, s := range strides {
-		z := make([]int64, len(shape))
-		copy(z, s)
-		put(z)
-	}
-	le.PutUint32(b[off:], uint32(len(shape)))
-	return Raw{Bytes: b, Align: 8}
-}
-
-func checkStrided(name string, shape []int64, strides ...[]int64) (int64, error) {
-	if len(shape) > MaxDims {
-		return 0, fmt.Errorf("kernel %s: rank %d > %d (shape %v)", name, len(shape), MaxDims, shape)
-	}
-	n := int64(1)
-	for _, s := range shape {
-		if s < 0 {
-			return 0, fmt.Errorf("kernel %s: negative dimension in shape %v", name, shape)
-		}
-		n *= s
-	}
-	for _, st := range strides {
-		if len(st) != len(shape) {
-			return 0, fmt.Errorf("kernel %s: %d strides for shape %v", name, len(st), shape)
-		}
-	}
-	return n, nil
 }
 
 // BinaryBroadcast sets the contiguous f32 output c of shape shape to a op b,

@@ -45,14 +45,6 @@ import (
 	"gorgonia.org/cu"
 )
 
-// Raw is a kernel argument passed by value as its bytes (a C struct, such
-// as the shape/stride struct of ragr_copy_strided_*). Align is the struct's
-// alignment in bytes (8 for a struct holding long longs).
-type Raw struct {
-	Bytes []byte
-	Align int
-}
-
 // defaultShared is the dynamic shared memory a kernel may use without
 // opting in.
 const defaultShared = 48 << 10
@@ -203,24 +195,6 @@ func packArgs(name string, args []any) ([]byte, []C.int, []argLayout, error) {
 		return nil, nil, nil, fmt.Errorf("kernel %s: %d bytes of arguments, the limit is 4096", name, len(buf))
 	}
 	return buf, offs, sizes, nil
-}
-
-// Grid1D returns the grid size for n elements with block threads per block
-// and each thread handling perThread elements, capped at maxBlocks (0: no
-// cap) for grid-stride kernels. At least 1.
-func Grid1D(n int64, block, perThread int, maxBlocks int) int {
-	per := int64(block) * int64(perThread)
-	g := (n + per - 1) / per
-	if g < 1 {
-		g = 1
-	}
-	if maxBlocks > 0 && g > int64(maxBlocks) {
-		g = int64(maxBlocks)
-	}
-	if g > math.MaxInt32 {
-		g = math.MaxInt32
-	}
-	return int(g)
 }
 
 // attrSharedOptin is CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN,

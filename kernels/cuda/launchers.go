@@ -2,54 +2,7 @@
 
 package cuda
 
-import (
-	"fmt"
-	"math"
-)
-
-// DType is a storage type of device data.
-type DType int
-
-// The storage types. Compute is fp32 in every kernel; bf16 and fp16 are
-// loaded and stored.
-const (
-	F32 DType = iota
-	BF16
-	F16
-)
-
-// String returns the kernel-name suffix of the type ("f32", "bf16", "f16").
-func (t DType) String() string {
-	switch t {
-	case F32:
-		return "f32"
-	case BF16:
-		return "bf16"
-	case F16:
-		return "f16"
-	}
-	return fmt.Sprintf("DType(%d)", int(t))
-}
-
-// Size returns the bytes per element.
-func (t DType) Size() int {
-	if t == F32 {
-		return 4
-	}
-	return 2
-}
-
-// kname builds a kernel name: ragr_<family>_<op>_<dtype> (the one place
-// names are assembled; empty parts are skipped).
-func kname(parts ...string) string {
-	s := "ragr"
-	for _, p := range parts {
-		if p != "" {
-			s += "_" + p
-		}
-	}
-	return s
-}
+import "math"
 
 const (
 	blockElem = 256 // threads per block of the 1-D grid-stride kernels
@@ -65,19 +18,6 @@ func (d *Device) launch1D(name string, n int64, perThread int, args ...any) erro
 	return d.Launch(name, [3]int{g, 1, 1}, [3]int{blockElem, 1, 1}, 0, args...)
 }
 
-// rowBlock is the block size of the block-per-row kernels: about cols/4
-// threads, a multiple of 32 in [32, 1024].
-func rowBlock(cols int) int {
-	b := (cols/4 + 31) / 32 * 32
-	if b < 32 {
-		b = 32
-	}
-	if b > 1024 {
-		b = 1024
-	}
-	return b
-}
-
 // launchRows launches a kernel whose blocks stride over rows.
 func (d *Device) launchRows(name string, rows int64, cols int, args ...any) error {
 	g := rows
@@ -85,16 +25,6 @@ func (d *Device) launchRows(name string, rows int64, cols int, args ...any) erro
 		g = m
 	}
 	return d.Launch(name, [3]int{int(g), 1, 1}, [3]int{rowBlock(cols), 1, 1}, 0, args...)
-}
-
-// checkSizes returns an error naming the kernel when a size is negative.
-func checkSizes(name string, sizes ...int64) error {
-	for _, s := range sizes {
-		if s < 0 {
-			return fmt.Errorf("kernel %s: negative size in %v", name, sizes)
-		}
-	}
-	return nil
 }
 
 // withErrFlag runs launch with a device int32 set to MaxInt32, which the

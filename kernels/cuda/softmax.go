@@ -2,24 +2,6 @@
 
 package cuda
 
-import (
-	"fmt"
-	"math"
-)
-
-func checkRows(name string, rows int64, cols int) error {
-	if rows < 0 || cols < 0 {
-		return fmt.Errorf("kernel %s: negative shape [%d, %d]", name, rows, cols)
-	}
-	if cols == 0 && rows > 0 {
-		return fmt.Errorf("kernel %s: rows of length 0 (shape [%d, 0])", name, rows)
-	}
-	if int64(cols) > math.MaxInt32 {
-		return fmt.Errorf("kernel %s: row length %d does not fit int32", name, cols)
-	}
-	return nil
-}
-
 // Softmax sets each row of y [rows, cols] (f32, contiguous) to the softmax
 // of the row of x. A row of all -Inf, or holding a NaN, gives NaN.
 func (d *Device) Softmax(y, x DevicePtr, rows int64, cols int) error {
