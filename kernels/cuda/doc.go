@@ -5,8 +5,10 @@
 // one Go launcher per kernel that checks shapes and returns an error naming
 // the kernel and the shape before anything reaches the GPU.
 //
-// Everything except this file and philox_test.go (the plain-Go Philox twin
-// and its known answers, which run anywhere) carries the `cuda` build tag:
+// Everything except this file, layout.go (dtypes, names, launch geometry,
+// shape checks, argument-struct layouts) and their tests (layout_test.go,
+// and philox_test.go: the plain-Go Philox twin and its known answers), which
+// run anywhere, carries the `cuda` build tag:
 // the cu package's init exits the process on a machine without a GPU, so
 // the default build must never link it. Build with `go build -tags cuda` (cgo,
 // cuda.h and libcuda.so at link time; no nvcc). Do not run the test binary
