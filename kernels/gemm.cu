@@ -21,6 +21,10 @@
 //   ragr_gemm_<tensor-core type>_<op>_m64: the same with 64-row block tiles
 //                                   (twice the blocks, for grids that would
 //                                   not fill the GPU with 128-row tiles)
+//   ragr_gemm_splitk_{f32,bf16,f16}  split-K reduction (see the end of the file):
+//                                   C = act(alpha·Σ_s W[s] + beta·C + bias) over
+//                                   the fp32 partial products W[s] that a
+//                                   ..f32 tensor-core kernel wrote for K-slice s
 // All accumulate in fp32; the epilogue runs in fp32 and rounds once on store.
 //
 // One signature for every variant:
@@ -489,3 +493,36 @@ RAGR_TCGEMM4(bf16f32, __nv_bfloat16, float)
 RAGR_TCGEMM4(bf16, __nv_bfloat16, __nv_bfloat16)
 RAGR_TCGEMM4(f16f32, __half, float)
 RAGR_TCGEMM4(f16, __half, __half)
+
+// ---------------------------------------------------------------------------
+// Split-K reduction: C = act(alpha * Σ_s W[s] + beta * C + bias), W fp32
+// [splits][M][N] (the partial products of K-slices, written by a tensor-core
+// kernel with fp32 output, batch = splits, alpha 1, beta 0). Grid-stride,
+// block 256; one element per thread per step.
+template <typename TO>
+__device__ __forceinline__ void splitk_reduce(TO* __restrict__ C, const float* __restrict__ W,
+                                              const float* __restrict__ bias, int M, int N, int ldc, int splits,
+                                              float alpha, float beta, int act) {
+    const long long mn = (long long)M * N;
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < mn; i += (long long)gridDim.x * blockDim.x) {
+        float s = 0.0f;
+        for (int p = 0; p < splits; p++) s += W[p * mn + i];
+        const int row = (int)(i / N), col = (int)(i - (long long)row * N);
+        TO* c = C + (long long)row * ldc + col;
+        float x = alpha * s;
+        if (beta != 0.0f) x = fmaf(beta, to_f32(*c), x);
+        if (bias) x += bias[col];
+        *c = from_f32<TO>(activate(x, act));
+    }
+}
+
+#define RAGR_SPLITK(NAME, TO)                                                                                     \
+    extern "C" __global__ void __launch_bounds__(256)                                                             \
+        ragr_gemm_splitk_##NAME(TO* __restrict__ C, const float* __restrict__ W, const float* __restrict__ bias,  \
+                                int M, int N, int ldc, int splits, float alpha, float beta, int act) {            \
+        splitk_reduce<TO>(C, W, bias, M, N, ldc, splits, alpha, beta, act);                                       \
+    }
+
+RAGR_SPLITK(f32, float)
+RAGR_SPLITK(bf16, __nv_bfloat16)
+RAGR_SPLITK(f16, __half)

@@ -36,6 +36,13 @@ const (
 // kernels: twice the blocks, for products whose 128-row grid would not fill
 // the GPU); 0 chooses 64 when the 128-row grid has fewer than two blocks per
 // SM. The fp32 kernel has one tile (128×128) and ignores it.
+//
+// SplitK > 1 (tensor-core types, one matrix, K divisible by SplitK with
+// K/SplitK a multiple of 8) splits the K dimension: the SplitK partial
+// products go to an fp32 workspace from the device pool as one batched
+// launch, and ragr_gemm_splitk_* sums them and applies the epilogue. More
+// blocks for products whose grid is small but whose K is long (BERT's
+// 1024×768×3072); the extra traffic is 8·SplitK·M·N bytes.
 type Gemm struct {
 	In, Out                   DType
 	TransA, TransB            bool
@@ -47,6 +54,7 @@ type Gemm struct {
 	Alpha, Beta               float32
 	Act                       GemmAct
 	Tile                      int
+	SplitK                    int
 }
 
 // Geometry of kernels/gemm.cu.
@@ -77,9 +85,17 @@ func b2i(b bool) int {
 	return 0
 }
 
-// Name returns the kernel g runs (for errors and benchmark tables); with
-// Tile 0 it names the 128-row kernel (GEMM resolves Tile 0 on its device).
-func (g *Gemm) Name() string { return gemmKernel(g) }
+// Name returns the kernel g runs (for errors and benchmark tables; with
+// SplitK, the partial-product kernel "+" the reduction); with Tile 0 it names
+// the 128-row kernel (GEMM resolves Tile 0 on its device).
+func (g *Gemm) Name() string {
+	if g.SplitK > 1 {
+		p := *g
+		p.Out = F32
+		return gemmKernel(&p) + "+" + kname("gemm", "splitk", g.Out.String())
+	}
+	return gemmKernel(g)
+}
 
 // FLOPs returns 2·M·N·K·batch, the multiply-adds counted twice.
 func (g *Gemm) FLOPs() float64 {
@@ -95,7 +111,7 @@ func (g *Gemm) batch() int {
 
 // check returns an error naming the kernel and the shape when g cannot run.
 func (g *Gemm) check() error {
-	name := gemmKernel(g)
+	name := g.Name()
 	shape := fmt.Sprintf("M=%d N=%d K=%d lda=%d ldb=%d ldc=%d batch=%d strides=(%d,%d,%d) transA=%v transB=%v",
 		g.M, g.N, g.K, g.LDA, g.LDB, g.LDC, g.Batch, g.StrideA, g.StrideB, g.StrideC, g.TransA, g.TransB)
 	bad := func(why string) error { return fmt.Errorf("kernel %s: %s (%s)", name, why, shape) }
@@ -106,6 +122,12 @@ func (g *Gemm) check() error {
 		return bad(fmt.Sprintf("input type %v not supported", g.In))
 	case g.In != F32 && g.Out != F32 && g.Out != g.In:
 		return bad(fmt.Sprintf("output type %v with %v inputs not supported (f32 or the input type)", g.Out, g.In))
+	case g.SplitK < 0:
+		return bad("negative SplitK")
+	case g.SplitK > 1 && (g.In == F32 || g.batch() > 1):
+		return bad("split-K runs the tensor-core kernels on one matrix only")
+	case g.SplitK > 1 && (g.K%g.SplitK != 0 || (g.K/g.SplitK)%8 != 0):
+		return bad(fmt.Sprintf("split-K %d needs K divisible by it with K/SplitK a multiple of 8", g.SplitK))
 	case g.Tile != 0 && g.Tile != 64 && g.Tile != 128:
 		return bad(fmt.Sprintf("tile %d not supported (0, 64, 128)", g.Tile))
 	case g.Act < GemmNoAct || g.Act > GemmGeluTanh:
@@ -190,6 +212,9 @@ func (d *Device) GEMM(g Gemm) error {
 	if g.M == 0 || g.N == 0 {
 		return nil
 	}
+	if g.SplitK > 1 {
+		return d.gemmSplitK(g)
+	}
 	nb := g.batch()
 	gz := min(nb, maxGridYZ)
 	grid := [3]int{(g.N + gemmTile - 1) / gemmTile, (g.M + gemmTile - 1) / gemmTile, gz}
@@ -208,6 +233,34 @@ func (d *Device) GEMM(g Gemm) error {
 		int32(g.M), int32(g.N), int32(g.K), int32(g.LDA), int32(g.LDB), int32(g.LDC),
 		g.StrideA, g.StrideB, g.StrideC, int32(nb),
 		g.Alpha, g.Beta, int32(g.Act), gemmFlags(&g))
+}
+
+// gemmSplitK runs g (checked, SplitK > 1) as a batched partial product over
+// K-slices into an fp32 workspace, then the reduction with g's epilogue.
+func (d *Device) gemmSplitK(g Gemm) error {
+	kc := g.K / g.SplitK
+	mn := int64(g.M) * int64(g.N)
+	ws, err := d.Alloc(4 * int64(g.SplitK) * mn)
+	if err != nil {
+		return fmt.Errorf("kernel %s: split-K workspace: %w", gemmKernel(&g), err)
+	}
+	defer ws.Free() // back to the pool; the stream orders any reuse after these launches
+	p := g
+	p.Out, p.C, p.LDC, p.StrideC = F32, ws.Ptr(), g.N, mn
+	p.Batch, p.K, p.SplitK = g.SplitK, kc, 0
+	p.Alpha, p.Beta, p.Bias, p.Act = 1, 0, 0, GemmNoAct
+	p.StrideA, p.StrideB = int64(kc), int64(kc)*int64(g.LDB)
+	if g.TransA {
+		p.StrideA = int64(kc) * int64(g.LDA)
+	}
+	if g.TransB {
+		p.StrideB = int64(kc)
+	}
+	if err := d.GEMM(p); err != nil {
+		return err
+	}
+	return d.Launch(kname("gemm", "splitk", g.Out.String()), [3]int{Grid1D(mn, 256, 1, d.maxGrid1D()), 1, 1}, [3]int{256, 1, 1}, 0,
+		g.C, ws.Ptr(), g.Bias, int32(g.M), int32(g.N), int32(g.LDC), int32(g.SplitK), g.Alpha, g.Beta, int32(g.Act))
 }
 
 // Sgemm computes C = alpha·op(A)·op(B) + beta·C in fp32 with the arguments of

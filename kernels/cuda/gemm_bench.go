@@ -87,6 +87,7 @@ type gemmBenchCase struct {
 	bias    bool
 	act     GemmAct
 	tile    int
+	splitK  int
 	torch   string
 }
 
@@ -94,7 +95,7 @@ type gemmBenchCase struct {
 // the BERT-base linear layers at 8×128 tokens against F.linear (x·Wᵀ, so
 // B transposed), the FFN-in layer with its fused bias + GELU, the BERT
 // layers again with 64-row tiles (which tile fills the GPU better is the
-// question), fp16 4096³, and the fp32 SIMT kernel at 4096³ against fp32
+// question), the FFN-out layer split over K, fp16 4096³, and the fp32 SIMT kernel at 4096³ against fp32
 // torch.matmul with TF32 off.
 func gemmBenchCases(quick bool) []gemmBenchCase {
 	cs := []gemmBenchCase{
@@ -107,6 +108,8 @@ func gemmBenchCases(quick bool) []gemmBenchCase {
 		{in: BF16, out: BF16, m: 1024, n: 768, k: 768, transB: true, tile: 64, torch: "linear:bf16:1024:768:768"},
 		{in: BF16, out: BF16, m: 1024, n: 3072, k: 768, transB: true, tile: 64, torch: "linear:bf16:1024:3072:768"},
 		{in: BF16, out: BF16, m: 1024, n: 768, k: 3072, transB: true, tile: 64, torch: "linear:bf16:1024:768:3072"},
+		// The FFN-out layer (48 tiles of 128, K = 3072) split over K.
+		{in: BF16, out: BF16, m: 1024, n: 768, k: 3072, transB: true, tile: 64, splitK: 3, torch: "linear:bf16:1024:768:3072"},
 		{in: F16, out: F16, m: 4096, n: 4096, k: 4096, torch: "matmul:f16:4096:4096:4096"},
 		{in: F32, out: F32, m: 4096, n: 4096, k: 4096, torch: "matmul:f32:4096:4096:4096"},
 	}
@@ -133,7 +136,7 @@ func BenchGemm(d *Device, quick bool) ([]BenchRow, error) {
 
 func benchGemmCase(d *Device, c gemmBenchCase, seed uint64) (BenchRow, error) {
 	g := Gemm{In: c.in, Out: c.out, TransB: c.transB, M: c.m, N: c.n, K: c.k,
-		LDA: c.k, LDB: c.n, LDC: c.n, Alpha: 1, Act: c.act, Tile: c.tile}
+		LDA: c.k, LDB: c.n, LDC: c.n, Alpha: 1, Act: c.act, Tile: c.tile, SplitK: c.splitK}
 	if g.Tile == 0 && c.in != F32 {
 		g.Tile = gemmTile
 	}
@@ -179,6 +182,9 @@ func benchGemmCase(d *Device, c gemmBenchCase, seed uint64) (BenchRow, error) {
 	}
 	if c.act != GemmNoAct {
 		shape += " +gelu"
+	}
+	if c.splitK > 1 {
+		shape += fmt.Sprintf(" split-K %d", c.splitK)
 	}
 	tm, err := d.Time(3, benchReps, func() error { return d.GEMM(g) })
 	if err != nil {

@@ -325,6 +325,77 @@ func TestGemmAutoTile(t *testing.T) {
 	checkGemmOut(t, c, l, "auto tile", runGemm(t, c, l, BF16, F32, 0, a, b, cInit, nil), want, tolF32Accum)
 }
 
+// TestGemmSplitK: split-K products (partial products into the fp32
+// workspace, then the reduction with the epilogue) against the float64
+// reference; 16-bit outputs bit-for-bit against the fp32-output result
+// rounded once (the reduction computes the same fp32 value for both).
+func TestGemmSplitK(t *testing.T) {
+	rng := newRand(14)
+	cases := []struct {
+		c     gemmCase
+		split int
+	}{
+		{gemmCase{m: 200, n: 77, k: 96, batch: 1, pad: -1, alpha: 1, bias: true, act: GemmGeluErf}, 3},
+		{gemmCase{m: 130, n: 136, k: 240, batch: 1, transA: true, pad: 3, alpha: 1.5, beta: 0.5}, 2},
+		{gemmCase{m: 65, n: 300, k: 64, batch: 1, transB: true, pad: -1, alpha: 1, act: GemmGeluTanh}, 8},
+		{gemmCase{m: 129, n: 33, k: 48, batch: 1, transA: true, transB: true, pad: 0, alpha: 1, bias: true}, 3},
+	}
+	for _, tc := range cases {
+		c := tc.c
+		for _, in := range []DType{BF16, F16} {
+			t.Run(fmt.Sprintf("%v_split%d_%v", in, tc.split, c), func(t *testing.T) {
+				l := c.layout()
+				a := testutil.Uniform32(rng, l.na, -1, 1)
+				b := testutil.Uniform32(rng, l.nb, -1, 1)
+				bias := testutil.Uniform32(rng, c.n, -1, 1)
+				cInit := make([]float32, l.nc)
+				for i := range cInit {
+					switch {
+					case !inC(c, l, i):
+						cInit[i] = gapSentinel
+					case c.beta == 0:
+						cInit[i] = float32(math.NaN())
+					default:
+						cInit[i] = float32(rng.Float64()*2 - 1)
+					}
+				}
+				roundTo(in, a)
+				roundTo(in, b)
+				roundTo(in, cInit)
+				want := refGemm(c, l, testutil.To64(a), testutil.To64(b), testutil.To64(cInit), testutil.To64(bias))
+				run := func(out DType) []float32 {
+					var pa, pb, pc, pbias DevicePtr
+					pa, pb = up(t, roundTo(in, append([]float32(nil), a...))), up(t, roundTo(in, append([]float32(nil), b...)))
+					if out == F32 {
+						pc = up(t, cInit)
+					} else {
+						pc = up(t, roundTo(out, append([]float32(nil), cInit...)))
+					}
+					if c.bias {
+						pbias = up(t, bias)
+					}
+					must(t, dev.GEMM(Gemm{In: in, Out: out, TransA: c.transA, TransB: c.transB, M: c.m, N: c.n, K: c.k,
+						A: pa, B: pb, C: pc, Bias: pbias, LDA: l.lda, LDB: l.ldb, LDC: l.ldc,
+						Alpha: c.alpha, Beta: c.beta, Act: c.act, SplitK: tc.split}))
+					if out == F32 {
+						got := make([]float32, len(cInit))
+						must(t, CopyDtoH(dev, got, pc))
+						return got
+					}
+					got := make([]uint16, len(cInit))
+					must(t, CopyDtoH(dev, got, pc))
+					return toF32(out, got)
+				}
+				got := run(F32)
+				checkGemmOut(t, c, l, "f32 out", got, want, tolF32Accum)
+				want16 := append([]float32(nil), got...)
+				roundTo(in, want16)
+				checkGemmOut(t, c, l, in.String()+" out", run(in), testutil.To64(want16), testutil.Exact)
+			})
+		}
+	}
+}
+
 // TestGemmErrors: shapes the kernels cannot take are errors before launch,
 // naming the kernel.
 func TestGemmErrors(t *testing.T) {
@@ -342,6 +413,9 @@ func TestGemmErrors(t *testing.T) {
 		"null C":          func(g *Gemm) { g.C = 0 },
 		"negative stride": func(g *Gemm) { g.StrideA = -4 },
 		"tile":            func(g *Gemm) { g.Tile = 32 },
+		"split-K K":       func(g *Gemm) { g.SplitK = 3 },
+		"split-K f32":     func(g *Gemm) { g.In, g.K, g.LDA, g.LDB, g.SplitK = F32, 16, 16, 4, 2 },
+		"split-K batch":   func(g *Gemm) { g.K, g.LDA, g.LDB, g.SplitK, g.Batch, g.StrideC = 16, 16, 4, 2, 2, 16 },
 	}
 	for name, mod := range cases {
 		g := base

@@ -126,7 +126,18 @@ inline float atomicAdd(float* p, float v) { return std::atomic_ref<float>(*p).fe
 
 namespace ragr_mma {
 
+// The hardware faults on misaligned cp.async and ldmatrix addresses; so
+// does the emulator.
+inline void check_align(const void* p, const char* what) {
+    if ((uintptr_t)p % 16 != 0) {
+        std::fprintf(stderr, "emu: %s address %p is not 16-byte aligned\n", what, p);
+        std::abort();
+    }
+}
+
 inline void cp_async16(void* dst, const void* src, int src_bytes) {
+    check_align(dst, "cp.async shared");
+    if (src_bytes > 0) check_align(src, "cp.async global");
     std::memset(dst, 0, 16);
     if (src_bytes > 0) std::memcpy(dst, src, (size_t)src_bytes);
 }
@@ -146,6 +157,7 @@ inline uint16_t ld16(const void* row, int col) {
 inline void ldsm_common(uint32_t (&r)[4], const void* p, bool trans) {
     auto& s = emu::next_slot();
     const int l = emu::lane();
+    check_align(p, "ldmatrix");
     s.addr[l] = p;
     emu::warp().bar.arrive_and_wait();
     const int g = l >> 2, t = l & 3;
