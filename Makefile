@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build demo test bench bench-cpu lint fmt loadtest
+.PHONY: all build demo test bench bench-cpu lint fmt loadtest kernels kernels-check cuda-vet gpu-check emu emu-core emu-gemm
 
 all: build
 
@@ -42,3 +42,62 @@ lint:
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
+
+# CUDA kernels: every kernels/*.cu compiles to PTX for compute_80 (the driver
+# JIT-compiles it for Ampere and Hopper), committed under kernels/ptx/ and
+# embedded by package kernels, so `go build -tags cuda` needs no nvcc. nvcc
+# treats every warning as an error; ptxas then assembles each module for
+# sm_80 and sm_90 as a check that it assembles (register spills are printed
+# as warnings: the driver JIT allocates registers again at load time).
+# Needs nvcc (scripts/install-cuda.sh installs Debian's CUDA 11.8 toolkit).
+NVCC ?= nvcc
+PTXAS ?= ptxas
+NVCCFLAGS := -arch=compute_80 -ptx -O3 -std=c++17 -Werror all-warnings
+CU_SRC := $(wildcard kernels/*.cu)
+CU_PTX := $(patsubst kernels/%.cu,kernels/ptx/%.ptx,$(CU_SRC))
+
+kernels: $(CU_PTX)
+
+kernels/ptx/%.ptx: kernels/%.cu $(wildcard kernels/*.cuh)
+	@mkdir -p kernels/ptx
+	$(NVCC) $(NVCCFLAGS) -o $@ $<
+	$(PTXAS) -arch=sm_80 --warn-on-spills $@ -o /dev/null
+	$(PTXAS) -arch=sm_90 --warn-on-spills $@ -o /dev/null
+
+# Fails when kernels/ptx/ is not what `make kernels` would write now (a .cu
+# edited without regenerating, or a .ptx without its .cu).
+kernels-check:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	for cu in $(CU_SRC); do \
+		b=$$(basename $$cu .cu); \
+		$(NVCC) $(NVCCFLAGS) -o $$tmp/$$b.ptx $$cu || exit 1; \
+		$(PTXAS) -arch=sm_80 --warn-on-spills $$tmp/$$b.ptx -o /dev/null || exit 1; \
+		$(PTXAS) -arch=sm_90 --warn-on-spills $$tmp/$$b.ptx -o /dev/null || exit 1; \
+	done && \
+	diff -r $$tmp kernels/ptx >/dev/null || { diff -r $$tmp kernels/ptx | head -20; echo 'kernels/ptx is stale: run make kernels and commit it'; exit 1; } && \
+	echo "kernels-check: $(words $(CU_SRC)) modules compile without warnings and kernels/ptx is current"
+
+# The cuda build (cgo against cuda.h and libcuda.so) vets and its test
+# binaries compile; -exec true keeps them from running (cu's init exits
+# the process on a machine without a GPU).
+cuda-vet:
+	$(GO) vet -tags cuda $(PKGS)
+	$(GO) test -tags cuda -count=1 -run '^$$' -exec true $(PKGS)
+
+# The core kernel families run in the host emulator (kernels/emu: every CUDA
+# thread an OS thread) against float64 references; needs g++ >= 12, no GPU.
+emu-core:
+	./kernels/emu/run_core.sh
+
+# GEMM and attention (tensor-core fragments, cp.async, masks, GQA) in the
+# host emulator; quick mode runs a subset of the shapes.
+emu-gemm:
+	./kernels/emu/run.sh quick
+
+# Every kernel family in the host emulator (CI runs this).
+emu: emu-core emu-gemm
+
+# Builds the cuda test binaries and ragr into .gpu/ and prints the one
+# command to run on a GPU machine (see scripts/gpu-check.sh).
+gpu-check:
+	./scripts/gpu-check.sh

@@ -27,6 +27,10 @@ Commands:
   bench cpu   measure the CPU kernels: SGEMM (GFLOP/s, % of the measured FMA
               peak, × gonum) and softmax / layernorm / GELU (GB/s, % of the
               measured memory bandwidth), for every SIMD tier and thread count
+  bench kernels
+              measure the CUDA kernels beside PyTorch (needs a GPU and a
+              -tags cuda build): time, TFLOP/s or GB/s, % of the measured
+              copy bandwidth / best GEMM, PyTorch's time, ratio
   train       train a model: ragr train reranker|embedding|colbert --config FILE.yaml
               (embedding with train_type: distill distills teacher vectors)
   distill     distill an LLM reranker into a BERT cross-encoder:
@@ -96,8 +100,11 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 	case "forward":
 		return forward(args[1:], stdout, stderr)
 	case "bench":
+		if len(args) >= 2 && args[1] == "kernels" {
+			return benchKernels(args[2:], stdout, stderr)
+		}
 		if len(args) < 2 || args[1] != "cpu" {
-			return fmt.Errorf("%w: ragr bench needs a suite: cpu", errUsage)
+			return fmt.Errorf("%w: ragr bench needs a suite: cpu or kernels", errUsage)
 		}
 		return benchCPU(args[2:], stdout, stderr)
 	}

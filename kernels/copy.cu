@@ -1,0 +1,81 @@
+// copy.cu: dtype casts, the strided copy that makes any view contiguous,
+// and fills.
+//
+// Casts (contiguous, n elements, round to nearest even; NaN stays NaN,
+// values beyond the target's range become +-Inf):
+//   ragr_cast_f32_bf16(__nv_bfloat16* y, const float* x, n)   f32 -> bf16
+//   ragr_cast_bf16_f32(float* y, const __nv_bfloat16* x, n)   bf16 -> f32 (exact)
+//   ragr_cast_f32_f16(__half* y, const float* x, n)           f32 -> fp16
+//   ragr_cast_f16_f32(float* y, const __half* x, n)           fp16 -> f32 (exact)
+// Strided copy, by element size (the bytes are copied, the dtype does not
+// matter): ragr_copy_strided_b32 / _b16(dst, src, StridedArgs) writes the
+// contiguous dst of shape args.shape[0..ndim) (ndim <= 8) from src read at
+// element offset sum_d k_d*args.stride[d] (any strides: transposes,
+// slices, broadcasts with stride 0).
+// Fills: ragr_fill_f32(float* y, float v, n); ragr_fill_b16(uint16* y,
+// unsigned v, n) writes the low 16 bits of v (bf16/fp16 bit patterns).
+//
+// Launch: 1-D grid-stride; block 256, grid = min(ceil(n/256), 16*SMs).
+//
+// Benchmark: ragr bench kernels (rows cast_f32_bf16, copy_strided_b32 ...).
+#include "common.cuh"
+
+extern "C" __global__ void ragr_cast_f32_bf16(__nv_bfloat16* __restrict__ y, const float* __restrict__ x, long long n) {
+	RAGR_GRID_STRIDE(i, n) { y[i] = __float2bfloat16_rn(x[i]); }
+}
+extern "C" __global__ void ragr_cast_bf16_f32(float* __restrict__ y, const __nv_bfloat16* __restrict__ x, long long n) {
+	RAGR_GRID_STRIDE(i, n) { y[i] = __bfloat162float(x[i]); }
+}
+extern "C" __global__ void ragr_cast_f32_f16(__half* __restrict__ y, const float* __restrict__ x, long long n) {
+	RAGR_GRID_STRIDE(i, n) { y[i] = __float2half_rn(x[i]); }
+}
+extern "C" __global__ void ragr_cast_f16_f32(float* __restrict__ y, const __half* __restrict__ x, long long n) {
+	RAGR_GRID_STRIDE(i, n) { y[i] = __half2float(x[i]); }
+}
+
+#define RAGR_MAX_DIMS 8
+struct StridedArgs {
+	long long n;                     // elements (product of shape)
+	long long shape[RAGR_MAX_DIMS];  // outermost first
+	long long stride[RAGR_MAX_DIMS]; // source element strides
+	int ndim;
+};
+
+// offset of element i of the contiguous output in the strided source; the
+// quotient/remainder chain runs in 32-bit arithmetic when the element count
+// fits (64-bit integer division is a long instruction sequence on the GPU).
+template <typename I>
+__device__ __forceinline__ long long strided_offset(I r, const StridedArgs& g) {
+	long long off = 0;
+	for (int d = g.ndim - 1; d >= 0; d--) {
+		const I q = r / (I)g.shape[d];
+		off += (long long)(r - q * (I)g.shape[d]) * g.stride[d];
+		r = q;
+	}
+	return off;
+}
+
+template <typename T>
+__device__ __forceinline__ void copy_strided(T* __restrict__ dst, const T* __restrict__ src, const StridedArgs& g) {
+	if (g.n <= 0xffffffffLL) {
+		RAGR_GRID_STRIDE(i, g.n) { dst[i] = src[strided_offset<unsigned>((unsigned)i, g)]; }
+	} else {
+		RAGR_GRID_STRIDE(i, g.n) { dst[i] = src[strided_offset<long long>(i, g)]; }
+	}
+}
+
+extern "C" __global__ void ragr_copy_strided_b32(unsigned* __restrict__ dst, const unsigned* __restrict__ src, const StridedArgs args) {
+	copy_strided(dst, src, args);
+}
+extern "C" __global__ void ragr_copy_strided_b16(unsigned short* __restrict__ dst, const unsigned short* __restrict__ src,
+                                                 const StridedArgs args) {
+	copy_strided(dst, src, args);
+}
+
+extern "C" __global__ void ragr_fill_f32(float* __restrict__ y, float v, long long n) {
+	RAGR_GRID_STRIDE(i, n) { y[i] = v; }
+}
+extern "C" __global__ void ragr_fill_b16(unsigned short* __restrict__ y, unsigned v, long long n) {
+	const unsigned short h = (unsigned short)(v & 0xffffu);
+	RAGR_GRID_STRIDE(i, n) { y[i] = h; }
+}

@@ -1,0 +1,182 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"gorgonia.org/cu"
+)
+
+// Buffer is a block of device memory from a Device's caching allocator.
+// Free returns it to the pool for reuse; the pool gives memory back to the
+// driver only when an allocation would otherwise fail, or at Close.
+type Buffer struct {
+	d     *Device
+	ptr   cu.DevicePtr
+	size  int64 // bytes asked for
+	class int64 // bytes reserved (the size class)
+	freed bool
+}
+
+// Ptr returns the buffer's device address (0 for an empty buffer).
+func (b *Buffer) Ptr() DevicePtr { return b.ptr }
+
+// Bytes returns the size the buffer was allocated with.
+func (b *Buffer) Bytes() int64 { return b.size }
+
+// At returns the device address off bytes into the buffer; it panics when
+// off is outside [0, Bytes()].
+func (b *Buffer) At(off int64) DevicePtr {
+	if off < 0 || off > b.size {
+		panic(fmt.Sprintf("cuda.Buffer.At: offset %d outside a buffer of %d bytes", off, b.size))
+	}
+	return b.ptr + DevicePtr(off)
+}
+
+// Free returns the buffer to its device's pool. Freeing twice panics (a
+// use-after-free bug in the caller).
+func (b *Buffer) Free() {
+	if b == nil {
+		return
+	}
+	if b.freed {
+		panic(fmt.Sprintf("cuda.Buffer.Free: buffer of %d bytes at %v freed twice", b.size, b.ptr))
+	}
+	b.freed = true
+	if b.class == 0 {
+		return
+	}
+	b.d.pool.put(b.ptr, b.class)
+}
+
+// PoolStats are the caching allocator's statistics, in bytes.
+type PoolStats struct {
+	// Current is the memory held by live Buffers (size classes, not requests).
+	Current int64
+	// Peak is the largest Current since Open or the last ResetPeak.
+	Peak int64
+	// Cached is the memory in the pool's free lists, reserved from the
+	// driver but not in use.
+	Cached int64
+	// Reserved is all memory the pool holds from the driver (Current + Cached).
+	Reserved int64
+	// Allocs counts Alloc calls; DriverAllocs those that went to the driver.
+	Allocs, DriverAllocs int64
+}
+
+type pool struct {
+	mu    sync.Mutex
+	free  map[int64][]cu.DevicePtr
+	stats PoolStats
+}
+
+func (p *pool) init() { p.free = map[int64][]cu.DevicePtr{} }
+
+func (p *pool) put(ptr cu.DevicePtr, class int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.free[class] = append(p.free[class], ptr)
+	p.stats.Current -= class
+	p.stats.Cached += class
+}
+
+// releaseCached returns every cached block to the driver. Called with the
+// context current.
+func (p *pool) releaseCached() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var first error
+	for class, ptrs := range p.free {
+		for _, ptr := range ptrs {
+			if err := cu.MemFree(ptr); err != nil && first == nil {
+				first = fmt.Errorf("cuda: freeing a cached block of %d bytes: %w", class, err)
+			}
+			p.stats.Cached -= class
+			p.stats.Reserved -= class
+		}
+		delete(p.free, class)
+	}
+	return first
+}
+
+// Alloc returns a buffer of at least bytes bytes (contents undefined),
+// reusing a cached block of the same size class when there is one. When
+// the driver is out of memory, the pool releases its cached blocks and
+// tries once more; the error then names the request and the pool's use.
+func (d *Device) Alloc(bytes int64) (*Buffer, error) {
+	if bytes < 0 {
+		return nil, fmt.Errorf("cuda.Alloc: negative size %d", bytes)
+	}
+	b := &Buffer{d: d, size: bytes}
+	if bytes == 0 {
+		return b, nil
+	}
+	class := sizeClass(bytes)
+	b.class = class
+	p := &d.pool
+	p.mu.Lock()
+	p.stats.Allocs++
+	if l := p.free[class]; len(l) > 0 {
+		b.ptr = l[len(l)-1]
+		p.free[class] = l[:len(l)-1]
+		p.stats.Cached -= class
+		p.stats.Current += class
+		if p.stats.Current > p.stats.Peak {
+			p.stats.Peak = p.stats.Current
+		}
+		p.mu.Unlock()
+		return b, nil
+	}
+	p.mu.Unlock()
+	err := d.do(func() error {
+		ptr, err := cu.MemAlloc(class)
+		if errors.Is(err, cu.OutOfMemory) {
+			if rerr := p.releaseCached(); rerr != nil {
+				return rerr
+			}
+			ptr, err = cu.MemAlloc(class)
+		}
+		if err != nil {
+			st := d.Stats()
+			free, total, _ := cu.MemInfo()
+			return fmt.Errorf("cuda.Alloc: %d bytes (class %d) on device %d: %w (pool: %d B in use, %d B cached, peak %d B; device: %d B free of %d B)",
+				bytes, class, d.ordinal, err, st.Current, st.Cached, st.Peak, free, total)
+		}
+		b.ptr = ptr
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.stats.DriverAllocs++
+	p.stats.Current += class
+	p.stats.Reserved += class
+	if p.stats.Current > p.stats.Peak {
+		p.stats.Peak = p.stats.Current
+	}
+	p.mu.Unlock()
+	return b, nil
+}
+
+// Stats returns the allocator's statistics.
+func (d *Device) Stats() PoolStats {
+	d.pool.mu.Lock()
+	defer d.pool.mu.Unlock()
+	return d.pool.stats
+}
+
+// ResetPeak sets the peak statistic to the current use.
+func (d *Device) ResetPeak() {
+	d.pool.mu.Lock()
+	defer d.pool.mu.Unlock()
+	d.pool.stats.Peak = d.pool.stats.Current
+}
+
+// EmptyCache returns every cached (free) block to the driver.
+func (d *Device) EmptyCache() error {
+	return d.do(d.pool.releaseCached)
+}

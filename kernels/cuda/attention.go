@@ -1,0 +1,184 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"fmt"
+	"math"
+)
+
+// Attention describes one fused scaled-dot-product attention (kernels/
+// attention.cu). Q is [B, Sq, Hq, D], K and V are [B, Sk, Hkv, D], all bf16,
+// addressed by (batch, sequence, head) strides in elements (the zero value of
+// a stride triple means contiguous [B, S, H, D]); D is contiguous and 64 or
+// 128. Hq must be a multiple of Hkv (grouped-query attention). O, dO, dQ are
+// contiguous [B, Sq, Hq, D] and dK, dV contiguous [B, Sk, Hkv, D], of type
+// Out (BF16 or F32); LSE is fp32 [B, Hq, Sq] (natural log).
+//
+// Key j is hidden from query i when j >= KVLen[b] (KVLen: int32 [B], 0 for
+// none), when KeyMask[b·Sk + j] == 0 (KeyMask: uint8 [B, Sk], 0 for none), or,
+// with Causal, when j > i (top-left aligned, as torch's is_causal). A query
+// that sees no key gets O = 0 and LSE = +inf (torch gives NaN). Scale 0 means
+// 1/sqrt(D).
+type Attention struct {
+	B, Hq, Hkv, Sq, Sk, D        int
+	Q, K, V                      DevicePtr
+	QStrides, KStrides, VStrides [3]int64
+	KVLen, KeyMask               DevicePtr
+	Causal                       bool
+	Scale                        float32
+	Out                          DType
+}
+
+const (
+	attnThreads = 128
+	attnBlockQ  = 64 // forward query rows per block
+	attnBlockK  = 64 // backward keys per block
+)
+
+func (a *Attention) suffix() string {
+	if a.Out == F32 {
+		return "bf16f32"
+	}
+	return "bf16"
+}
+
+// FwdKernel and BwdKernel return the kernel names a runs.
+func (a *Attention) FwdKernel() string {
+	return kname("attn", "fwd", fmt.Sprintf("d%d", a.D), a.suffix())
+}
+
+// BwdKernel returns the main backward kernel's name.
+func (a *Attention) BwdKernel() string {
+	return kname("attn", "bwd", fmt.Sprintf("d%d", a.D), a.suffix())
+}
+
+func (a *Attention) scale() float32 {
+	if a.Scale == 0 {
+		return float32(1 / math.Sqrt(float64(a.D)))
+	}
+	return a.Scale
+}
+
+func (a *Attention) strides() (q, k, v [3]int64) {
+	def := func(s [3]int64, S, H int) [3]int64 {
+		if s == ([3]int64{}) {
+			return [3]int64{int64(S) * int64(H) * int64(a.D), int64(H) * int64(a.D), int64(a.D)}
+		}
+		return s
+	}
+	return def(a.QStrides, a.Sq, a.Hq), def(a.KStrides, a.Sk, a.Hkv), def(a.VStrides, a.Sk, a.Hkv)
+}
+
+// FLOPs returns the forward's matrix-product work, 4·B·Hq·Sq·Sk·D (halved
+// when causal and Sq == Sk, as the usual accounting does); the backward does
+// 2.5 times as much.
+func (a *Attention) FLOPs() float64 {
+	f := 4 * float64(a.B) * float64(a.Hq) * float64(a.Sq) * float64(a.Sk) * float64(a.D)
+	if a.Causal && a.Sq == a.Sk {
+		f /= 2
+	}
+	return f
+}
+
+// check returns an error naming kernel and the shape when a cannot run.
+func (a *Attention) check(kernel string, ptrs ...DevicePtr) error {
+	shape := fmt.Sprintf("B=%d Hq=%d Hkv=%d Sq=%d Sk=%d D=%d", a.B, a.Hq, a.Hkv, a.Sq, a.Sk, a.D)
+	bad := func(why string) error { return fmt.Errorf("kernel %s: %s (%s)", kernel, why, shape) }
+	switch {
+	case a.D != 64 && a.D != 128:
+		return bad("head dimension must be 64 or 128")
+	case a.B < 0 || a.Sq < 0 || a.Sk < 0 || a.Hq < 1 || a.Hkv < 1:
+		return bad("negative size or no heads")
+	case a.Hq%a.Hkv != 0:
+		return bad("Hq is not a multiple of Hkv")
+	case a.Out != BF16 && a.Out != F32:
+		return bad(fmt.Sprintf("output type %v not supported (bf16, f32)", a.Out))
+	case a.B > maxGridYZ || a.Hq > maxGridYZ:
+		return bad(fmt.Sprintf("B and Hq must be at most %d", maxGridYZ))
+	case math.IsNaN(float64(a.Scale)) || math.IsInf(float64(a.Scale), 0):
+		return bad("scale is not finite")
+	}
+	qs, ks, vs := a.strides()
+	for _, s := range [][3]int64{qs, ks, vs} {
+		for _, x := range s {
+			if x < 0 || x%8 != 0 {
+				return bad(fmt.Sprintf("strides %v must be non-negative multiples of 8 elements (make the view contiguous first)", s))
+			}
+		}
+	}
+	for _, p := range append([]DevicePtr{a.Q, a.K, a.V}, ptrs...) {
+		if p == 0 || uint64(p)%16 != 0 {
+			return bad("a tensor pointer is NULL or not 16-byte aligned")
+		}
+	}
+	return nil
+}
+
+// AttentionForward computes O and LSE for a. Nothing is launched when B or
+// Sq is 0.
+func (d *Device) AttentionForward(a Attention, O, LSE DevicePtr) error {
+	name := a.FwdKernel()
+	if err := a.check(name, O, LSE); err != nil {
+		return err
+	}
+	if a.B == 0 || a.Sq == 0 {
+		return nil
+	}
+	qs, ks, vs := a.strides()
+	grid := [3]int{(a.Sq + attnBlockQ - 1) / attnBlockQ, a.Hq, a.B}
+	return d.Launch(name, grid, [3]int{attnThreads, 1, 1}, 0,
+		O, LSE, a.Q, a.K, a.V, a.KVLen, a.KeyMask,
+		int32(a.B), int32(a.Hq), int32(a.Hkv), int32(a.Sq), int32(a.Sk),
+		qs[0], qs[1], qs[2], ks[0], ks[1], ks[2], vs[0], vs[1], vs[2],
+		a.scale(), int32(b2i(a.Causal)))
+}
+
+// AttentionBackward computes dQ, dK, dV from the forward's O and LSE and the
+// output gradient dO (all as described on Attention). It allocates an fp32
+// workspace of B·Sq·Hq·(D+1) elements from the device pool for the length of
+// the call (returned to the pool before it returns; the stream orders reuse).
+func (d *Device) AttentionBackward(a Attention, O, dO, LSE, dQ, dK, dV DevicePtr) error {
+	name := a.BwdKernel()
+	if err := a.check(name, O, dO, LSE, dQ, dK, dV); err != nil {
+		return err
+	}
+	if a.B == 0 || (a.Sq == 0 && a.Sk == 0) {
+		return nil
+	}
+	rows := int64(a.B) * int64(a.Sq) * int64(a.Hq)
+	nq := rows * int64(a.D)
+	ws, err := d.Alloc(4 * (nq + rows + 1))
+	if err != nil {
+		return fmt.Errorf("kernel %s: workspace: %w", name, err)
+	}
+	defer ws.Free()
+	dqacc, delta := ws.Ptr(), ws.At(4*nq)
+	suf := "bf16"
+	if a.Out == F32 {
+		suf = "f32"
+	}
+	if rows > 0 {
+		g := Grid1D(rows, attnThreads/32, 1, 0) // one row per warp
+		if err := d.Launch(kname("attn", "bwd", "pre", suf), [3]int{g, 1, 1}, [3]int{attnThreads, 1, 1}, 0,
+			delta, dqacc, O, dO, int32(a.B), int32(a.Sq), int32(a.Hq), int32(a.D)); err != nil {
+			return err
+		}
+	}
+	if a.Sk > 0 {
+		qs, ks, vs := a.strides()
+		grid := [3]int{(a.Sk + attnBlockK - 1) / attnBlockK, a.Hkv, a.B}
+		if err := d.Launch(name, grid, [3]int{attnThreads, 1, 1}, 0,
+			dK, dV, dqacc, a.Q, a.K, a.V, dO, LSE, delta, a.KVLen, a.KeyMask,
+			int32(a.B), int32(a.Hq), int32(a.Hkv), int32(a.Sq), int32(a.Sk),
+			qs[0], qs[1], qs[2], ks[0], ks[1], ks[2], vs[0], vs[1], vs[2],
+			a.scale(), int32(b2i(a.Causal))); err != nil {
+			return err
+		}
+	}
+	if nq > 0 {
+		return d.Launch(kname("attn", "bwd", "post", suf), [3]int{Grid1D(nq, 256, 1, d.maxGrid1D()), 1, 1}, [3]int{256, 1, 1}, 0,
+			dQ, dqacc, nq, a.scale())
+	}
+	return nil
+}

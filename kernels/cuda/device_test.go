@@ -1,0 +1,90 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ragr-dev/ragr/kernels"
+)
+
+func TestDeviceModulesLoaded(t *testing.T) {
+	for _, m := range kernels.Modules() {
+		for _, e := range m.Entries {
+			if !dev.Has(e) {
+				t.Errorf("kernel %s of module %s not registered", e, m.Name)
+			}
+		}
+	}
+	if err := dev.Launch("ragr_no_such_kernel", [3]int{1, 1, 1}, [3]int{1, 1, 1}, 0); err == nil || !strings.Contains(err.Error(), "ragr_no_such_kernel") {
+		t.Fatalf("unknown kernel: error %v, want one naming the kernel", err)
+	}
+}
+
+func TestAllocatorStats(t *testing.T) {
+	before := dev.Stats()
+	b, err := dev.Alloc(1000)
+	must(t, err)
+	st := dev.Stats()
+	if st.Current-before.Current != 1024 {
+		t.Fatalf("Current grew by %d, want 1024 (the 512-byte class of 1000)", st.Current-before.Current)
+	}
+	if st.Peak < st.Current {
+		t.Fatalf("Peak %d < Current %d", st.Peak, st.Current)
+	}
+	p := b.Ptr()
+	b.Free()
+	b2, err := dev.Alloc(900)
+	must(t, err)
+	if b2.Ptr() != p {
+		t.Errorf("a freed block of the same class was not reused")
+	}
+	b2.Free()
+	if got := dev.Stats().Current; got != before.Current {
+		t.Fatalf("Current %d after freeing, want %d", got, before.Current)
+	}
+	// An impossible request fails with an error naming the request and the pool.
+	_, err = dev.Alloc(1 << 50)
+	if err == nil || !strings.Contains(err.Error(), "1125899906842624 bytes") || !strings.Contains(err.Error(), "pool:") {
+		t.Fatalf("huge Alloc: error %v, want one naming the request and the pool's use", err)
+	}
+}
+
+func TestCopyRoundTrip(t *testing.T) {
+	for _, n := range oddSizes {
+		src := make([]float32, n)
+		for i := range src {
+			src[i] = float32(i) * 0.5
+		}
+		p := up(t, src)
+		o := out(t, n, 4)
+		must(t, dev.CopyDtoD(o.ptr(), p, int64(n)*4))
+		got := o.f32(t)
+		for i := range got {
+			if got[i] != src[i] {
+				t.Fatalf("n=%d: element %d = %v, want %v", n, i, got[i], src[i])
+			}
+		}
+	}
+}
+
+func TestLaunchArgErrors(t *testing.T) {
+	err := dev.Launch("ragr_scale_f32", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 0, "bad")
+	if err == nil || !strings.Contains(err.Error(), "ragr_scale_f32") {
+		t.Fatalf("bad argument type: error %v", err)
+	}
+	err = dev.Launch("ragr_scale_f32", [3]int{0, 1, 1}, [3]int{32, 1, 1}, 0, DevicePtr(0), DevicePtr(0), float32(1), int64(0))
+	if err == nil || !strings.Contains(err.Error(), "geometry") {
+		t.Fatalf("zero grid: error %v", err)
+	}
+	// an int where the kernel takes a long long is caught before the launch
+	err = dev.Launch("ragr_scale_f32", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 0, DevicePtr(0), DevicePtr(0), float32(1), 5)
+	if err == nil || !strings.Contains(err.Error(), "argument 3 is 4 bytes") {
+		t.Fatalf("int for long long: error %v", err)
+	}
+	err = dev.Launch("ragr_scale_f32", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 0, DevicePtr(0))
+	if err == nil || !strings.Contains(err.Error(), "1 arguments, the kernel takes 4") {
+		t.Fatalf("missing arguments: error %v", err)
+	}
+}

@@ -1,0 +1,221 @@
+package cuda
+
+// Launch-independent layout helpers (no cgo, no build tag): dtypes, kernel
+// names, launch geometry, shape checks, the by-value structs and tables the
+// kernels read, the allocator's size classes. They are unit-tested in the
+// default build (layout_test.go); everything that talks to the driver is in
+// the cuda-tagged files.
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strconv"
+)
+
+// Raw is a kernel argument passed by value as its bytes (a C struct, such
+// as the shape/stride struct of ragr_copy_strided_*). Align is the struct's
+// alignment in bytes (8 for a struct holding long longs).
+type Raw struct {
+	Bytes []byte
+	Align int
+}
+
+// Grid1D returns the grid size for n elements with block threads per block
+// and each thread handling perThread elements, capped at maxBlocks (0: no
+// cap) for grid-stride kernels. At least 1.
+func Grid1D(n int64, block, perThread int, maxBlocks int) int {
+	per := int64(block) * int64(perThread)
+	g := (n + per - 1) / per
+	if g < 1 {
+		g = 1
+	}
+	if maxBlocks > 0 && g > int64(maxBlocks) {
+		g = int64(maxBlocks)
+	}
+	if g > math.MaxInt32 {
+		g = math.MaxInt32
+	}
+	return int(g)
+}
+
+// sizeClass rounds a request up: to 512 bytes below 1 MiB, to 2 MiB above,
+// so that the free lists find reuse across slightly different sizes.
+func sizeClass(n int64) int64 {
+	const small, large = 512, 2 << 20
+	if n <= 1<<20 {
+		return (n + small - 1) / small * small
+	}
+	return (n + large - 1) / large * large
+}
+
+// DType is a storage type of device data.
+type DType int
+
+// The storage types. Compute is fp32 in every kernel; bf16 and fp16 are
+// loaded and stored.
+const (
+	F32 DType = iota
+	BF16
+	F16
+)
+
+// String returns the kernel-name suffix of the type ("f32", "bf16", "f16").
+func (t DType) String() string {
+	switch t {
+	case F32:
+		return "f32"
+	case BF16:
+		return "bf16"
+	case F16:
+		return "f16"
+	}
+	return fmt.Sprintf("DType(%d)", int(t))
+}
+
+// Size returns the bytes per element.
+func (t DType) Size() int {
+	if t == F32 {
+		return 4
+	}
+	return 2
+}
+
+// kname builds a kernel name: ragr_<family>_<op>_<dtype> (the one place
+// names are assembled; empty parts are skipped).
+func kname(parts ...string) string {
+	s := "ragr"
+	for _, p := range parts {
+		if p != "" {
+			s += "_" + p
+		}
+	}
+	return s
+}
+
+// rowBlock is the block size of the block-per-row kernels: about cols/4
+// threads, a multiple of 32 in [32, 1024].
+func rowBlock(cols int) int {
+	b := (cols/4 + 31) / 32 * 32
+	if b < 32 {
+		b = 32
+	}
+	if b > 1024 {
+		b = 1024
+	}
+	return b
+}
+
+// checkSizes returns an error naming the kernel when a size is negative.
+func checkSizes(name string, sizes ...int64) error {
+	for _, s := range sizes {
+		if s < 0 {
+			return fmt.Errorf("kernel %s: negative size in %v", name, sizes)
+		}
+	}
+	return nil
+}
+
+// MaxDims is the largest rank the strided kernels (broadcast binary,
+// strided copy) accept.
+const MaxDims = 8
+
+// stridedArgs packs the C struct {long long n; long long shape[8];
+// long long s1[8]; [long long s2[8];] int ndim;} of elementwise.cu and
+// copy.cu.
+func stridedArgs(shape []int64, strides ...[]int64) Raw {
+	n := int64(1)
+	for _, s := range shape {
+		n *= s
+	}
+	words := 1 + MaxDims*(1+len(strides))
+	b := make([]byte, words*8+8) // + int ndim, padded to 8
+	le := binary.LittleEndian
+	le.PutUint64(b, uint64(n))
+	off := 8
+	put := func(v []int64) {
+		for i := 0; i < MaxDims; i++ {
+			var x int64 = 1
+			if i < len(v) {
+				x = v[i]
+			}
+			le.PutUint64(b[off:], uint64(x))
+			off += 8
+		}
+	}
+	put(shape)
+	for _, s := range strides {
+		z := make([]int64, len(shape))
+		copy(z, s)
+		put(z)
+	}
+	le.PutUint32(b[off:], uint32(len(shape)))
+	return Raw{Bytes: b, Align: 8}
+}
+
+func checkStrided(name string, shape []int64, strides ...[]int64) (int64, error) {
+	if len(shape) > MaxDims {
+		return 0, fmt.Errorf("kernel %s: rank %d > %d (shape %v)", name, len(shape), MaxDims, shape)
+	}
+	n := int64(1)
+	for _, s := range shape {
+		if s < 0 {
+			return 0, fmt.Errorf("kernel %s: negative dimension in shape %v", name, shape)
+		}
+		n *= s
+	}
+	for _, st := range strides {
+		if len(st) != len(shape) {
+			return 0, fmt.Errorf("kernel %s: %d strides for shape %v", name, len(st), shape)
+		}
+	}
+	return n, nil
+}
+
+func checkRows(name string, rows int64, cols int) error {
+	if rows < 0 || cols < 0 {
+		return fmt.Errorf("kernel %s: negative shape [%d, %d]", name, rows, cols)
+	}
+	if cols == 0 && rows > 0 {
+		return fmt.Errorf("kernel %s: rows of length 0 (shape [%d, 0])", name, rows)
+	}
+	if int64(cols) > math.MaxInt32 {
+		return fmt.Errorf("kernel %s: row length %d does not fit int32", name, cols)
+	}
+	return nil
+}
+
+// chunkElems is RAGR_CHUNK of multitensor.cuh: one block per chunk.
+const chunkElems = 16384
+
+// chunkTable returns chunk_start [len(ns)+1] for tensors of ns elements.
+func chunkTable(name string, ns []int64) ([]int32, error) {
+	cs := make([]int32, len(ns)+1)
+	var total int64
+	for i, n := range ns {
+		if n < 0 {
+			return nil, fmt.Errorf("kernel %s: tensor %d has negative size %d", name, i, n)
+		}
+		cs[i] = int32(total)
+		total += (n + chunkElems - 1) / chunkElems
+		if total > math.MaxInt32 {
+			return nil, fmt.Errorf("kernel %s: more than %d chunks of %d elements", name, math.MaxInt32, chunkElems)
+		}
+	}
+	cs[len(ns)] = int32(total)
+	return cs, nil
+}
+
+// putU64 appends v to b, little-endian.
+func putU64(b []byte, v uint64) []byte { return binary.LittleEndian.AppendUint64(b, v) }
+
+// widen returns the float64 nearest the shortest decimal form of x (0.9
+// means 0.9, not 0.89999997615814): the hyperparameters are read as the
+// Python floats they came from, as kernels/cpu.AdamW reads them.
+func widen(x float32) float64 {
+	f, err := strconv.ParseFloat(strconv.FormatFloat(float64(x), 'g', -1, 32), 64)
+	if err != nil {
+		return float64(x)
+	}
+	return f
+}

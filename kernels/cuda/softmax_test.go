@@ -1,0 +1,82 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/ragr-dev/ragr/internal/testutil"
+	"github.com/ragr-dev/ragr/kernels/cpu"
+)
+
+func TestSoftmax(t *testing.T) {
+	r := newRand(30)
+	for _, rows := range []int{1, 7} {
+		for _, cols := range []int{1, 3, 17, 1000, 4097, 30522} {
+			n := rows * cols
+			x := testutil.Normal32(r, n, 4)
+			dy := testutil.Normal32(r, n, 1)
+			x64, dy64 := testutil.To64(x), testutil.To64(dy)
+			for _, log := range []bool{false, true} {
+				name := fmt.Sprintf("log=%v/%dx%d", log, rows, cols)
+				want := make([]float64, n)
+				if log {
+					cpu.LogSoftmaxRows64(want, x64, rows, cols)
+				} else {
+					cpu.SoftmaxRows64(want, x64, rows, cols)
+				}
+				o := out(t, n, 4)
+				xp := up(t, x)
+				if log {
+					must(t, dev.LogSoftmax(o.ptr(), xp, int64(rows), cols))
+				} else {
+					must(t, dev.Softmax(o.ptr(), xp, int64(rows), cols))
+				}
+				y := o.f32(t)
+				testutil.AssertClose(t, name+" fwd", y, want, tolF32)
+
+				// backward from the kernel's own y (float32), reference in float64
+				y64 := testutil.To64(y)
+				wantDx := make([]float64, n)
+				if log {
+					cpu.LogSoftmaxBackwardRows64(wantDx, dy64, y64, rows, cols)
+				} else {
+					cpu.SoftmaxBackwardRows64(wantDx, dy64, y64, rows, cols)
+				}
+				// the scale of the terms: |dy| + |y|*sum|dy*y| (softmax) or
+				// |dy| + exp(y)*sum|dy| (log-softmax)
+				scale := make([]float64, n)
+				for r := 0; r < rows; r++ {
+					s := 0.0
+					for j := r * cols; j < (r+1)*cols; j++ {
+						if log {
+							s += math.Abs(dy64[j])
+						} else {
+							s += math.Abs(dy64[j] * y64[j])
+						}
+					}
+					for j := r * cols; j < (r+1)*cols; j++ {
+						if log {
+							scale[j] = math.Abs(dy64[j]) + math.Exp(y64[j])*s
+						} else {
+							scale[j] = math.Abs(y64[j]) * (math.Abs(dy64[j]) + s)
+						}
+					}
+				}
+				dxo := out(t, n, 4)
+				yp := up(t, y)
+				if log {
+					must(t, dev.LogSoftmaxBackward(dxo.ptr(), up(t, dy), yp, int64(rows), cols))
+				} else {
+					must(t, dev.SoftmaxBackward(dxo.ptr(), up(t, dy), yp, int64(rows), cols))
+				}
+				assertCloseScaled(t, name+" bwd", dxo.f32(t), wantDx, scale, tolF32Accum)
+			}
+		}
+	}
+	if err := dev.Softmax(0, 0, 3, 0); err == nil {
+		t.Error("rows of length 0: no error")
+	}
+}

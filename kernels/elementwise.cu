@@ -1,0 +1,208 @@
+// elementwise.cu: element-wise activations with their backward passes, and
+// binary arithmetic (same-shape and broadcasting).
+//
+// Activations (storage f32 or bf16, compute f32; contiguous, n elements,
+// outputs may alias inputs):
+//   ragr_gelu_erf_fwd_T(y, x, n)       y = x/2 * (1 + erf(x/sqrt2)), as 0.5x*erfc(-x/sqrt2)
+//   ragr_gelu_erf_bwd_T(dx, dy, x, n)  dx = dy * (Phi(x) + x*phi(x))
+//   ragr_gelu_tanh_fwd_T / _bwd_T      x/2*(1+tanh(u)), u = sqrt(2/pi)(x+0.044715x^3), as x*sigmoid(2u)
+//   ragr_silu_fwd_T / _bwd_T           x*sigmoid(x); dx = dy*s*(1+x(1-s))
+//   ragr_tanh_fwd_T(y, x, n), ragr_tanh_bwd_T(dx, dy, y, n)          dx = dy*(1-y^2), from the output
+//   ragr_sigmoid_fwd_T(y, x, n), ragr_sigmoid_bwd_T(dx, dy, y, n)    dx = dy*y*(1-y), from the output
+// The backward passes write dx (no accumulation); at x = +-Inf they use the
+// derivative's limits (1 and 0) as kernels/cpu does; the forward passes
+// follow PyTorch (GELU(-Inf) and SiLU(-Inf) are NaN).
+//
+// Binary, same shape (storage f32 or bf16, contiguous):
+//   ragr_binary_<op>_T(c, a, b, n)       op in add, sub, mul, div, max, min
+//   ragr_scale_f32(y, x, alpha, n)       y = alpha*x
+//   ragr_axpy_f32(y, alpha, x, n)        y += alpha*x
+// max/min propagate NaN and return b when a == b, as kernels/cpu.
+//
+// Binary, broadcasting (f32): ragr_binary_bcast_<op>_f32(c, a, b, BcastArgs)
+// writes the contiguous output c of shape args.shape[0..ndim) (ndim <= 8),
+// reading a and b through element strides (stride 0 on a broadcast
+// dimension; any strides, so views need no copy). Broadcasting is done here,
+// with strides, not through the copy kernel: no temporary of the output's
+// size. The backward of a broadcast binary op is the same-shape op followed
+// by ragr_reduce_sum_{rows,cols}_f32 over the broadcast dimensions (reduce.cu).
+//
+// Launch: 1-D grid-stride; block 256, grid = min(ceil(n/(256*V)), 16*SMs)
+// with V = 4 (f32) or 8 (bf16) elements per 16-byte vector. Every kernel is
+// correct for any grid.
+//
+// Benchmark: ragr bench kernels (rows gelu_erf_fwd_f32, binary_add_f32, ...).
+#include "map.cuh"
+
+#define RAGR_SQRT1_2 0.70710678118654752440f
+#define RAGR_INV_SQRT_2PI 0.39894228040143267794f
+#define RAGR_SQRT_2_OVER_PI 0.79788456080286535588f
+
+struct GeluErfF {
+	__device__ float operator()(float x) const { return 0.5f * x * erfcf(-x * RAGR_SQRT1_2); }
+};
+struct GeluErfB {
+	__device__ float operator()(float dy, float x) const {
+		if (isinf(x)) return x > 0.f ? dy : 0.f * dy;
+		const float cdf = 0.5f * erfcf(-x * RAGR_SQRT1_2);
+		const float pdf = RAGR_INV_SQRT_2PI * expf(-0.5f * x * x);
+		return dy * (cdf + x * pdf);
+	}
+};
+__device__ __forceinline__ float sigmoidf(float x) { return 1.f / (1.f + expf(-x)); }
+struct GeluTanhF {
+	__device__ float operator()(float x) const {
+		const float u = RAGR_SQRT_2_OVER_PI * (x + 0.044715f * x * x * x);
+		return x * sigmoidf(2.f * u);
+	}
+};
+struct GeluTanhB {
+	__device__ float operator()(float dy, float x) const {
+		if (isinf(x)) return x > 0.f ? dy : 0.f * dy;
+		const float u = RAGR_SQRT_2_OVER_PI * (x + 0.044715f * x * x * x);
+		const float du = RAGR_SQRT_2_OVER_PI * (1.f + 3.f * 0.044715f * x * x);
+		const float s = sigmoidf(2.f * u);
+		return dy * (s + 2.f * x * s * (1.f - s) * du);
+	}
+};
+struct SiluF {
+	__device__ float operator()(float x) const { return x * sigmoidf(x); }
+};
+struct SiluB {
+	__device__ float operator()(float dy, float x) const {
+		if (isinf(x)) return x > 0.f ? dy : 0.f * dy;
+		const float s = sigmoidf(x);
+		return dy * s * (1.f + x * (1.f - s));
+	}
+};
+struct TanhF {
+	__device__ float operator()(float x) const { return tanhf(x); }
+};
+struct TanhB {
+	__device__ float operator()(float dy, float y) const { return dy * (1.f - y * y); }
+};
+struct SigmoidF {
+	__device__ float operator()(float x) const { return sigmoidf(x); }
+};
+struct SigmoidB {
+	__device__ float operator()(float dy, float y) const { return dy * y * (1.f - y); }
+};
+
+#define RAGR_ACT(name, F, B, T, suffix)                                                                      \
+	extern "C" __global__ void ragr_##name##_fwd_##suffix(T* __restrict__ y, const T* __restrict__ x, long long n) { \
+		map1(y, x, n, F());                                                                                \
+	}                                                                                                          \
+	extern "C" __global__ void ragr_##name##_bwd_##suffix(T* __restrict__ dx, const T* __restrict__ dy,         \
+	                                                      const T* __restrict__ x, long long n) {             \
+		map2(dx, dy, x, n, B());                                                                           \
+	}
+
+RAGR_ACT(gelu_erf, GeluErfF, GeluErfB, float, f32)
+RAGR_ACT(gelu_erf, GeluErfF, GeluErfB, __nv_bfloat16, bf16)
+RAGR_ACT(gelu_tanh, GeluTanhF, GeluTanhB, float, f32)
+RAGR_ACT(gelu_tanh, GeluTanhF, GeluTanhB, __nv_bfloat16, bf16)
+RAGR_ACT(silu, SiluF, SiluB, float, f32)
+RAGR_ACT(silu, SiluF, SiluB, __nv_bfloat16, bf16)
+RAGR_ACT(tanh, TanhF, TanhB, float, f32)
+RAGR_ACT(tanh, TanhF, TanhB, __nv_bfloat16, bf16)
+RAGR_ACT(sigmoid, SigmoidF, SigmoidB, float, f32)
+RAGR_ACT(sigmoid, SigmoidF, SigmoidB, __nv_bfloat16, bf16)
+
+struct AddF {
+	__device__ float operator()(float a, float b) const { return a + b; }
+};
+struct SubF {
+	__device__ float operator()(float a, float b) const { return a - b; }
+};
+struct MulF {
+	__device__ float operator()(float a, float b) const { return a * b; }
+};
+struct DivF {
+	__device__ float operator()(float a, float b) const { return a / b; }
+};
+// max/min: NaN if either is NaN; b when they compare equal (kernels/cpu's rule).
+struct MaxF {
+	__device__ float operator()(float a, float b) const { return (a != a) ? a : (b != b) ? b : (a > b ? a : b); }
+};
+struct MinF {
+	__device__ float operator()(float a, float b) const { return (a != a) ? a : (b != b) ? b : (a < b ? a : b); }
+};
+
+#define RAGR_BIN(op, F, T, suffix)                                                                          \
+	extern "C" __global__ void ragr_binary_##op##_##suffix(T* __restrict__ c, const T* __restrict__ a,         \
+	                                                        const T* __restrict__ b, long long n) {            \
+		map2(c, a, b, n, F());                                                                             \
+	}
+
+#define RAGR_BIN_ALL(op, F) RAGR_BIN(op, F, float, f32) RAGR_BIN(op, F, __nv_bfloat16, bf16)
+RAGR_BIN_ALL(add, AddF)
+RAGR_BIN_ALL(sub, SubF)
+RAGR_BIN_ALL(mul, MulF)
+RAGR_BIN_ALL(div, DivF)
+RAGR_BIN_ALL(max, MaxF)
+RAGR_BIN_ALL(min, MinF)
+
+struct ScaleF {
+	float alpha;
+	__device__ float operator()(float x) const { return alpha * x; }
+};
+extern "C" __global__ void ragr_scale_f32(float* __restrict__ y, const float* __restrict__ x, float alpha, long long n) {
+	map1(y, x, n, ScaleF{alpha});
+}
+
+// y += alpha*x. y is both read and written, so no __restrict__ on the map's
+// output/input pair: the map reads y[i] before writing y[i] in one thread.
+extern "C" __global__ void ragr_axpy_f32(float* y, float alpha, const float* __restrict__ x, long long n) {
+	RAGR_GRID_STRIDE(i, n) { y[i] = fmaf(alpha, x[i], y[i]); }
+}
+
+#define RAGR_MAX_DIMS 8
+struct BcastArgs {
+	long long n;                    // output elements (product of shape)
+	long long shape[RAGR_MAX_DIMS]; // output shape, outermost first
+	long long sa[RAGR_MAX_DIMS];    // a's element strides (0 where broadcast)
+	long long sb[RAGR_MAX_DIMS];    // b's element strides
+	int ndim;
+};
+
+// bcast_offsets decomposes output index r into a's and b's element offsets
+// (32-bit quotients when the output has fewer than 2^32 elements).
+template <typename I>
+__device__ __forceinline__ void bcast_offsets(I r, const BcastArgs& g, long long& oa, long long& ob) {
+	oa = 0, ob = 0;
+	for (int d = g.ndim - 1; d >= 0; d--) {
+		const I q = r / (I)g.shape[d];
+		const long long k = (long long)(r - q * (I)g.shape[d]);
+		oa += k * g.sa[d];
+		ob += k * g.sb[d];
+		r = q;
+	}
+}
+
+template <typename F> __device__ __forceinline__ void bcast(float* __restrict__ c, const float* __restrict__ a,
+                                                            const float* __restrict__ b, const BcastArgs& g, F f) {
+	long long oa, ob;
+	if (g.n <= 0xffffffffLL) {
+		RAGR_GRID_STRIDE(i, g.n) {
+			bcast_offsets<unsigned>((unsigned)i, g, oa, ob);
+			c[i] = f(a[oa], b[ob]);
+		}
+	} else {
+		RAGR_GRID_STRIDE(i, g.n) {
+			bcast_offsets<long long>(i, g, oa, ob);
+			c[i] = f(a[oa], b[ob]);
+		}
+	}
+}
+
+#define RAGR_BCAST(op, F)                                                                                   \
+	extern "C" __global__ void ragr_binary_bcast_##op##_f32(float* __restrict__ c, const float* __restrict__ a, \
+	                                                         const float* __restrict__ b, const BcastArgs args) { \
+		bcast(c, a, b, args, F());                                                                         \
+	}
+RAGR_BCAST(add, AddF)
+RAGR_BCAST(sub, SubF)
+RAGR_BCAST(mul, MulF)
+RAGR_BCAST(div, DivF)
+RAGR_BCAST(max, MaxF)
+RAGR_BCAST(min, MinF)

@@ -1,0 +1,240 @@
+// check_attn.cpp — runs kernels/attention.cu's forward and backward in the
+// host emulator (emu.h) and compares O, lse, dQ, dK, dV with a float64
+// reference on the same bf16 inputs. Exits 1 on any failure.
+#include "../attention.cu"
+
+#include <random>
+#include <string>
+
+struct Case {
+    int b, hq, hkv, sq, sk, d;
+    bool causal;
+    std::vector<int> kvlen;
+    double maskFrac;
+    bool outF32;
+    bool fused;
+};
+
+static std::mt19937_64 rng(5);
+static float urand() { return std::uniform_real_distribution<float>(-1, 1)(rng); }
+static float rb(float x) { return __bfloat162float(__float2bfloat16_rn(x)); }
+static int failures = 0;
+
+static double relL2(const std::vector<float>& g, const std::vector<double>& w, bool& finite) {
+    double num = 0, den = 0;
+    finite = true;
+    for (size_t i = 0; i < g.size(); i++) {
+        if (!std::isfinite(g[i])) finite = false;
+        num += (g[i] - w[i]) * (g[i] - w[i]), den += w[i] * w[i];
+    }
+    return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+}
+
+template <typename TO>
+static void run(const Case& c) {
+    const int D = c.d, G = c.hq / c.hkv;
+    // Inputs (float copies of the bf16 values) and layouts.
+    long long qs[3], ks[3], vs[3];
+    long long koff = 0, voff = 0;
+    std::vector<float> q, k, v;
+    auto gen = [](size_t n) {
+        std::vector<float> x(n);
+        for (auto& e : x) e = rb(urand());
+        return x;
+    };
+    if (c.fused) {
+        long long h = (long long)c.hq * D;
+        q = gen((size_t)c.b * c.sq * 3 * h);
+        long long st[3] = {c.sq * 3 * h, 3 * h, D};
+        for (int i = 0; i < 3; i++) qs[i] = ks[i] = vs[i] = st[i];
+        koff = h, voff = 2 * h;
+    } else {
+        q = gen((size_t)c.b * c.sq * c.hq * D);
+        k = gen((size_t)c.b * c.sk * c.hkv * D);
+        v = gen((size_t)c.b * c.sk * c.hkv * D);
+        qs[0] = (long long)c.sq * c.hq * D, qs[1] = (long long)c.hq * D, qs[2] = D;
+        ks[0] = vs[0] = (long long)c.sk * c.hkv * D, ks[1] = vs[1] = (long long)c.hkv * D, ks[2] = vs[2] = D;
+    }
+    const std::vector<float>& kb = c.fused ? q : k;
+    const std::vector<float>& vb = c.fused ? q : v;
+    std::vector<unsigned char> mask;
+    if (c.maskFrac > 0) {
+        mask.resize((size_t)c.b * c.sk);
+        for (auto& m : mask) m = std::uniform_real_distribution<double>(0, 1)(rng) >= c.maskFrac;
+    }
+    auto vis = [&](int b, int i, int j) {
+        if (!c.kvlen.empty() && j >= c.kvlen[b]) return false;
+        if (!mask.empty() && !mask[(size_t)b * c.sk + j]) return false;
+        return !(c.causal && j > i);
+    };
+    auto Q = [&](int b, int s, int h) { return &q[b * qs[0] + s * qs[1] + h * qs[2]]; };
+    auto K = [&](int b, int s, int h) { return &kb[koff + b * ks[0] + s * ks[1] + h * ks[2]]; };
+    auto V = [&](int b, int s, int h) { return &vb[voff + b * vs[0] + s * vs[1] + h * vs[2]]; };
+    const size_t nO = (size_t)c.b * c.sq * c.hq * D, nK = (size_t)c.b * c.sk * c.hkv * D;
+    std::vector<float> dO(nO);
+    for (auto& x : dO) x = sizeof(TO) == 2 ? rb(urand()) : urand();
+    const double scale = 1 / std::sqrt((double)D);
+
+    // Reference.
+    std::vector<double> o(nO), lse((size_t)c.b * c.hq * c.sq), dq(nO), dk(nK), dv(nK), p(c.sk);
+    for (int b = 0; b < c.b; b++)
+        for (int h = 0; h < c.hq; h++) {
+            const int hk = h / G;
+            for (int i = 0; i < c.sq; i++) {
+                double m = -INFINITY;
+                for (int j = 0; j < c.sk; j++) {
+                    p[j] = -INFINITY;
+                    if (!vis(b, i, j)) continue;
+                    double s = 0;
+                    for (int x = 0; x < D; x++) s += (double)Q(b, i, h)[x] * K(b, j, hk)[x];
+                    p[j] = s * scale;
+                    m = std::max(m, p[j]);
+                }
+                double* orow = &o[(((size_t)b * c.sq + i) * c.hq + h) * D];
+                const size_t li = ((size_t)b * c.hq + h) * c.sq + i;
+                if (m == -INFINITY) {
+                    lse[li] = INFINITY;
+                    continue;
+                }
+                double l = 0;
+                for (int j = 0; j < c.sk; j++) l += (p[j] = std::exp(p[j] - m));
+                lse[li] = m + std::log(l);
+                for (int j = 0; j < c.sk; j++) {
+                    p[j] /= l;
+                    for (int x = 0; x < D; x++) orow[x] += p[j] * V(b, j, hk)[x];
+                }
+                const float* dor = &dO[(((size_t)b * c.sq + i) * c.hq + h) * D];
+                double delta = 0;
+                for (int x = 0; x < D; x++) delta += dor[x] * orow[x];
+                for (int j = 0; j < c.sk; j++) {
+                    if (p[j] == 0) continue;
+                    double dp = 0;
+                    for (int x = 0; x < D; x++) dp += dor[x] * (double)V(b, j, hk)[x];
+                    const double ds = p[j] * (dp - delta);
+                    for (int x = 0; x < D; x++) {
+                        dq[(((size_t)b * c.sq + i) * c.hq + h) * D + x] += scale * ds * K(b, j, hk)[x];
+                        dk[(((size_t)b * c.sk + j) * c.hkv + hk) * D + x] += scale * ds * Q(b, i, h)[x];
+                        dv[(((size_t)b * c.sk + j) * c.hkv + hk) * D + x] += p[j] * dor[x];
+                    }
+                }
+            }
+        }
+
+    // Device-side buffers.
+    auto tobf = [](const std::vector<float>& x) {
+        std::vector<bf16> y(x.size());
+        for (size_t i = 0; i < x.size(); i++) y[i] = __float2bfloat16_rn(x[i]);
+        return y;
+    };
+    auto toTO = [](const std::vector<float>& x) {
+        std::vector<TO> y(x.size());
+        for (size_t i = 0; i < x.size(); i++) y[i] = from_f32<TO>(x[i]);
+        return y;
+    };
+    auto back = [](const std::vector<TO>& x) {
+        std::vector<float> y(x.size());
+        for (size_t i = 0; i < x.size(); i++) y[i] = to_f32(x[i]);
+        return y;
+    };
+    std::vector<bf16> gq = tobf(q), gk = c.fused ? gq : tobf(k), gv = c.fused ? gq : tobf(v);
+    const bf16* pq = gq.data();
+    const bf16* pk = (c.fused ? gq.data() : gk.data()) + koff;
+    const bf16* pv = (c.fused ? gq.data() : gv.data()) + voff;
+    std::vector<TO> gO(nO, from_f32<TO>(NAN)), gdO = toTO(dO), gdQ(nO, from_f32<TO>(NAN)), gdK(nK, from_f32<TO>(NAN)),
+        gdV(nK, from_f32<TO>(NAN));
+    std::vector<float> glse(lse.size(), NAN), delta(lse.size(), NAN), dqacc(nO, NAN);
+    const int* kvl = c.kvlen.empty() ? nullptr : c.kvlen.data();
+    const unsigned char* km = mask.empty() ? nullptr : mask.data();
+    const bool f32 = sizeof(TO) == 4;
+    const float sc = (float)scale;
+
+    typedef void (*Fwd)(TO*, float*, const bf16*, const bf16*, const bf16*, const int*, const unsigned char*, int, int,
+                        int, int, int, long long, long long, long long, long long, long long, long long, long long,
+                        long long, long long, float, int);
+    typedef void (*Bwd)(TO*, TO*, float*, const bf16*, const bf16*, const bf16*, const TO*, const float*, const float*,
+                        const int*, const unsigned char*, int, int, int, int, int, long long, long long, long long,
+                        long long, long long, long long, long long, long long, long long, float, int);
+    Fwd fwd;
+    Bwd bwd;
+    void (*pre)(float*, float*, const TO*, const TO*, int, int, int, int);
+    void (*post)(TO*, const float*, long long, float);
+    if constexpr (sizeof(TO) == 4) {
+        fwd = D == 64 ? ragr_attn_fwd_d64_bf16f32 : ragr_attn_fwd_d128_bf16f32;
+        bwd = D == 64 ? ragr_attn_bwd_d64_bf16f32 : ragr_attn_bwd_d128_bf16f32;
+        pre = ragr_attn_bwd_pre_f32;
+        post = ragr_attn_bwd_post_f32;
+    } else {
+        fwd = D == 64 ? ragr_attn_fwd_d64_bf16 : ragr_attn_fwd_d128_bf16;
+        bwd = D == 64 ? ragr_attn_bwd_d64_bf16 : ragr_attn_bwd_d128_bf16;
+        pre = ragr_attn_bwd_pre_bf16;
+        post = ragr_attn_bwd_post_bf16;
+    }
+    emu::launch(dim3{(unsigned)((c.sq + 63) / 64), (unsigned)c.hq, (unsigned)c.b}, 128, [&] {
+        fwd(gO.data(), glse.data(), pq, pk, pv, kvl, km, c.b, c.hq, c.hkv, c.sq, c.sk, qs[0], qs[1], qs[2], ks[0],
+            ks[1], ks[2], vs[0], vs[1], vs[2], sc, c.causal);
+    });
+    const long long rows = (long long)c.b * c.sq * c.hq;
+    emu::launch(dim3{(unsigned)((rows + 3) / 4), 1, 1}, 128,
+                [&] { pre(delta.data(), dqacc.data(), gO.data(), gdO.data(), c.b, c.sq, c.hq, D); });
+    emu::launch(dim3{(unsigned)((c.sk + 63) / 64), (unsigned)c.hkv, (unsigned)c.b}, 128, [&] {
+        bwd(gdK.data(), gdV.data(), dqacc.data(), pq, pk, pv, gdO.data(), glse.data(), delta.data(), kvl, km, c.b,
+            c.hq, c.hkv, c.sq, c.sk, qs[0], qs[1], qs[2], ks[0], ks[1], ks[2], vs[0], vs[1], vs[2], sc, c.causal);
+    });
+    emu::launch(dim3{4, 1, 1}, 256, [&] { post(gdQ.data(), dqacc.data(), (long long)nO, sc); });
+
+    bool ok = true;
+    std::string msg;
+    auto chk = [&](const char* name, const std::vector<float>& g, const std::vector<double>& w) {
+        bool fin;
+        double e = relL2(g, w, fin);
+        char buf[96];
+        std::snprintf(buf, sizeof buf, " %s=%.2e%s", name, e, fin ? "" : "(NaN!)");
+        msg += buf;
+        if (!fin || e > 1.0 / 256) ok = false;
+    };
+    std::vector<float> fo = back(gO);
+    chk("O", fo, o);
+    double lerr = 0;
+    for (size_t i = 0; i < lse.size(); i++) {
+        if (std::isinf(lse[i])) {
+            if (!(std::isinf(glse[i]) && glse[i] > 0)) ok = false, msg += " lse-inf-mismatch";
+            const size_t b = i / (c.hq * c.sq), r = i % (c.hq * c.sq), h = r / c.sq, qi = r % c.sq;
+            for (int x = 0; x < D; x++)
+                if (fo[((b * c.sq + qi) * c.hq + h) * D + x] != 0) ok = false;
+            continue;
+        }
+        lerr = std::max(lerr, std::fabs(glse[i] - lse[i]) / (1 + std::fabs(lse[i])));
+    }
+    if (lerr > 1e-5) ok = false;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, " lse=%.1e", lerr);
+    msg += buf;
+    chk("dQ", back(gdQ), dq);
+    chk("dK", back(gdK), dk);
+    chk("dV", back(gdV), dv);
+    std::printf("b=%d hq=%d hkv=%d sq=%d sk=%d d=%d causal=%d len=%d mask=%.1f %s fused=%d:%s %s\n", c.b, c.hq, c.hkv,
+                c.sq, c.sk, D, c.causal, !c.kvlen.empty(), c.maskFrac, f32 ? "f32" : "bf16", c.fused, msg.c_str(),
+                ok ? "ok" : "FAIL");
+    if (!ok) failures++;
+}
+
+int main() {
+    if (const char* e = std::getenv("RAGR_EMU_SEED")) rng.seed(std::strtoull(e, nullptr, 10));
+    std::vector<Case> cs = {
+        {1, 1, 1, 1, 1, 64, false, {}, 0, true, false},
+        {2, 4, 2, 17, 33, 64, false, {33, 5}, 0, true, false},
+        {2, 2, 1, 100, 100, 128, true, {100, 77}, 0.2, true, false},
+        {2, 3, 3, 130, 65, 64, false, {0, 65}, 0.3, false, false},
+        {1, 6, 2, 129, 129, 128, true, {}, 0, false, false},
+        {2, 2, 2, 70, 70, 64, true, {}, 0, false, true},
+        {1, 2, 2, 64, 200, 128, false, {}, 0.5, true, false},
+    };
+    for (auto& c : cs) {
+        if (c.outF32)
+            run<float>(c);
+        else
+            run<bf16>(c);
+    }
+    std::printf("%d failures\n", failures);
+    return failures ? 1 : 0;
+}

@@ -1,0 +1,496 @@
+// check_core.cpp — runs the core kernel families (kernels/*.cu except gemm.cu
+// and attention.cu) in the host emulator (emu.h + core_emu.h: every CUDA
+// thread an OS thread, blocks one after another) against float64 references
+// on small odd shapes, with poisoned outputs and guard values. It checks
+// indexing, grid-stride loops, block/warp reductions, vector and tail paths,
+// error flags and the algorithms without a GPU; it does not check timing,
+// the device libm's exact rounding, or anything about speed (see
+// kernels/cuda's tests, which run on a GPU). Prints FAIL lines; exits 1 on
+// any failure. Run by run_core.sh.
+#include "../adamw.cu"
+#include "../copy.cu"
+#include "../dropout.cu"
+#include "../elementwise.cu"
+#include "../embedding.cu"
+#include "../gradnorm.cu"
+#include "../norm.cu"
+#include "../reduce.cu"
+#include "../rope.cu"
+#include "../softmax.cu"
+#include "../xent.cu"
+
+#include <climits>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+static int failures = 0, checks = 0;
+static std::mt19937_64 rng(11);
+static float urand(float lo = -1, float hi = 1) { return std::uniform_real_distribution<float>(lo, hi)(rng); }
+static std::vector<float> rvec(size_t n, float lo = -1, float hi = 1) {
+    std::vector<float> v(n);
+    for (auto& x : v) x = urand(lo, hi);
+    return v;
+}
+
+// Guarded output: n elements of T poisoned with NaN bytes (0xff), with 16
+// guard elements on each side that must stay untouched.
+template <typename T>
+struct Out {
+    std::vector<T> buf;
+    size_t n;
+    explicit Out(size_t n_) : buf(n_ + 32), n(n_) { std::memset(buf.data(), 0xff, buf.size() * sizeof(T)); }
+    T* p() { return buf.data() + 16; }
+    T& operator[](size_t i) { return buf[16 + i]; }
+    bool guards_ok() {
+        const unsigned char* b = (const unsigned char*)buf.data();
+        for (size_t i = 0; i < 16 * sizeof(T); i++)
+            if (b[i] != 0xff || b[(16 + n) * sizeof(T) + i] != 0xff) return false;
+        return true;
+    }
+};
+
+static bool close(double got, double want, double rel, double abs) {
+    if (std::isnan(want) || std::isnan(got)) return std::isnan(want) && std::isnan(got);
+    if (std::isinf(want) || std::isinf(got)) return got == want;
+    return std::fabs(got - want) <= abs + rel * std::fabs(want);
+}
+
+static void check(const std::string& name, const float* got, const double* want, size_t n, double rel, double abs) {
+    checks++;
+    for (size_t i = 0; i < n; i++) {
+        if (!close(got[i], want[i], rel, abs)) {
+            std::printf("FAIL %s: element %zu = %.9g, want %.9g\n", name.c_str(), i, got[i], want[i]);
+            failures++;
+            return;
+        }
+    }
+}
+template <typename T>
+static void guards(const std::string& name, Out<T>& o) {
+    if (!o.guards_ok()) {
+        std::printf("FAIL %s: guard values overwritten\n", name.c_str());
+        failures++;
+    }
+}
+static float bf(float x) { return __bfloat162float(__float2bfloat16_rn(x)); }
+
+static void launch(int grid, int block, const std::function<void()>& k) { emu::launch(dim3{(unsigned)grid, 1, 1}, block, k); }
+
+static void test_elementwise() {
+    for (size_t n : {1, 3, 17, 1000, 1031}) {
+        for (int off : {0, 1}) {  // off = 1: pointers not 16-byte aligned (scalar path)
+            auto x = rvec(n + 1, -6, 6), dy = rvec(n + 1);
+            Out<float> y(n), dx(n);
+            launch(3, 64, [&] { ragr_gelu_erf_fwd_f32(y.p(), x.data() + off, (long long)n); });
+            launch(2, 32, [&] { ragr_gelu_erf_bwd_f32(dx.p(), dy.data() + off, x.data() + off, (long long)n); });
+            std::vector<double> wy(n), wdx(n);
+            for (size_t i = 0; i < n; i++) {
+                double v = x[i + off];
+                wy[i] = 0.5 * v * std::erfc(-v / std::sqrt(2.0));
+                wdx[i] = dy[i + off] * (0.5 * std::erfc(-v / std::sqrt(2.0)) + v * std::exp(-0.5 * v * v) / std::sqrt(2 * M_PI));
+            }
+            std::string nm = "gelu_erf n=" + std::to_string(n) + " off=" + std::to_string(off);
+            check(nm + " fwd", y.p(), wy.data(), n, 1e-5, 1e-6);
+            check(nm + " bwd", dx.p(), wdx.data(), n, 1e-5, 1e-6);
+            guards(nm, y), guards(nm, dx);
+
+            // bf16 silu and add through the 8-wide vector path
+            std::vector<__nv_bfloat16> xb(n + 1), bb(n + 1);
+            for (size_t i = 0; i <= n; i++) xb[i] = __float2bfloat16_rn(x[i]), bb[i] = __float2bfloat16_rn(dy[i]);
+            Out<__nv_bfloat16> ys(n), ya(n);
+            launch(2, 64, [&] { ragr_silu_fwd_bf16(ys.p(), xb.data() + off, (long long)n); });
+            launch(1, 32, [&] { ragr_binary_add_bf16(ya.p(), xb.data() + off, bb.data() + off, (long long)n); });
+            std::vector<float> gs(n), ga(n);
+            std::vector<double> ws(n), wa(n);
+            for (size_t i = 0; i < n; i++) {
+                double v = __bfloat162float(xb[i + off]);
+                gs[i] = __bfloat162float(ys[i]), ga[i] = __bfloat162float(ya[i]);
+                ws[i] = v / (1 + std::exp(-v));
+                wa[i] = bf((float)(v + __bfloat162float(bb[i + off])));
+            }
+            check(nm + " silu bf16", gs.data(), ws.data(), n, 1.0 / 256, 1e-6);
+            check(nm + " add bf16", ga.data(), wa.data(), n, 0, 0);
+            guards(nm + " bf16", ys), guards(nm + " bf16", ya);
+        }
+    }
+    // broadcast: [3, 5, 7] = a (transposed [7,5,3] view) + b [5, 1]
+    {
+        const int A = 3, B = 5, C = 7;
+        auto a = rvec(A * B * C), b = rvec(B);
+        BcastArgs g{};
+        g.n = A * B * C, g.ndim = 3;
+        long long sh[3] = {A, B, C}, sa[3] = {1, A, A * B}, sb[3] = {0, 1, 0};
+        for (int d = 0; d < 3; d++) g.shape[d] = sh[d], g.sa[d] = sa[d], g.sb[d] = sb[d];
+        Out<float> c(A * B * C);
+        launch(2, 32, [&] { ragr_binary_bcast_mul_f32(c.p(), a.data(), b.data(), g); });
+        std::vector<double> w(A * B * C);
+        for (int i = 0; i < A; i++)
+            for (int j = 0; j < B; j++)
+                for (int k = 0; k < C; k++) w[(i * B + j) * C + k] = (double)(a[i + j * A + k * A * B] * b[j]);
+        check("bcast mul", c.p(), w.data(), w.size(), 0, 0);
+        guards("bcast", c);
+    }
+}
+
+static void test_copy() {
+    const int R = 13, C = 9;
+    auto x = rvec(R * C);
+    StridedArgs g{};
+    g.n = R * C, g.ndim = 2, g.shape[0] = C, g.shape[1] = R, g.stride[0] = 1, g.stride[1] = C;  // transpose
+    Out<unsigned> y(R * C);
+    launch(2, 32, [&] { ragr_copy_strided_b32(y.p(), (const unsigned*)x.data(), g); });
+    std::vector<double> w(R * C);
+    for (int i = 0; i < C; i++)
+        for (int j = 0; j < R; j++) w[i * R + j] = x[j * C + i];
+    check("copy_strided transpose", (const float*)y.p(), w.data(), w.size(), 0, 0);
+    guards("copy_strided", y);
+    Out<__nv_bfloat16> h(R * C);
+    launch(1, 64, [&] { ragr_cast_f32_bf16(h.p(), x.data(), R * C); });
+    Out<float> back(R * C);
+    launch(1, 32, [&] { ragr_cast_bf16_f32(back.p(), h.p(), R * C); });
+    for (int i = 0; i < R * C; i++) w[i] = bf(x[i]);
+    check("cast bf16 round trip", back.p(), w.data(), w.size(), 0, 0);
+    guards("cast", h), guards("cast", back);
+}
+
+static void test_reduce() {
+    struct S { long long o, n, in; };
+    for (S s : {S{1, 1, 1}, S{3, 17, 1}, S{2, 1000, 1}, S{5, 33, 7}, S{2, 3, 100}}) {
+        auto x = rvec(s.o * s.n * s.in);
+        for (auto& v : x) v = std::round(v * 4);  // ties
+        if (x.size() > 40) x[37] = NAN;
+        std::vector<double> ws(s.o * s.in, 0), wm(s.o * s.in), wa(s.o * s.in);
+        for (long long o = 0; o < s.o; o++)
+            for (long long k = 0; k < s.in; k++) {
+                double best = 0;
+                long long bi = -1;
+                for (long long j = 0; j < s.n; j++) {
+                    double v = x[(o * s.n + j) * s.in + k];
+                    ws[o * s.in + k] += v;
+                    if (bi < 0 || (std::isnan(v) && !std::isnan(best)) || (!std::isnan(best) && v > best)) best = v, bi = j;
+                }
+                wm[o * s.in + k] = best, wa[o * s.in + k] = (double)bi;
+            }
+        Out<float> sum(s.o * s.in), mx(s.o * s.in);
+        Out<int> arg(s.o * s.in);
+        if (s.in == 1) {
+            launch(2, 64, [&] { ragr_reduce_sum_rows_f32(sum.p(), x.data(), s.o, s.n); });
+            launch(2, 96, [&] { ragr_reduce_max_rows_f32(mx.p(), arg.p(), x.data(), s.o, s.n); });
+        } else {
+            launch(2, 32, [&] { ragr_reduce_sum_cols_f32(sum.p(), x.data(), s.o, s.n, s.in); });
+            launch(1, 64, [&] { ragr_reduce_max_cols_f32(mx.p(), arg.p(), x.data(), s.o, s.n, s.in); });
+        }
+        std::vector<float> ga(s.o * s.in);
+        for (size_t i = 0; i < ga.size(); i++) ga[i] = (float)arg[i];
+        std::string nm = "reduce " + std::to_string(s.o) + "x" + std::to_string(s.n) + "x" + std::to_string(s.in);
+        check(nm + " sum", sum.p(), ws.data(), ws.size(), 1e-5, 1e-5);
+        check(nm + " max", mx.p(), wm.data(), wm.size(), 0, 0);
+        check(nm + " argmax", ga.data(), wa.data(), wa.size(), 0, 0);
+        guards(nm, sum), guards(nm, mx), guards(nm, arg);
+    }
+}
+
+static void test_softmax() {
+    for (int cols : {1, 17, 1000}) {
+        const long long rows = 3;
+        auto x = rvec(rows * cols, -4, 4), dy = rvec(rows * cols);
+        Out<float> y(rows * cols), ly(rows * cols), dx(rows * cols), ldx(rows * cols);
+        const int blk = cols > 100 ? 256 : 32;
+        launch(2, blk, [&] { ragr_softmax_fwd_f32(y.p(), x.data(), rows, cols); });
+        launch(2, blk, [&] { ragr_log_softmax_fwd_f32(ly.p(), x.data(), rows, cols); });
+        launch(2, blk, [&] { ragr_softmax_bwd_f32(dx.p(), dy.data(), y.p(), rows, cols); });
+        launch(2, blk, [&] { ragr_log_softmax_bwd_f32(ldx.p(), dy.data(), ly.p(), rows, cols); });
+        std::vector<double> wy(rows * cols), wl(rows * cols), wdx(rows * cols), wldx(rows * cols);
+        for (long long r = 0; r < rows; r++) {
+            double m = -INFINITY, s = 0, sdy = 0, sdyy = 0;
+            for (int j = 0; j < cols; j++) m = std::max(m, (double)x[r * cols + j]);
+            for (int j = 0; j < cols; j++) s += std::exp(x[r * cols + j] - m);
+            for (int j = 0; j < cols; j++) {
+                wy[r * cols + j] = std::exp(x[r * cols + j] - m) / s;
+                wl[r * cols + j] = x[r * cols + j] - m - std::log(s);
+                sdy += dy[r * cols + j], sdyy += (double)dy[r * cols + j] * y[r * cols + j];
+            }
+            for (int j = 0; j < cols; j++) {
+                wdx[r * cols + j] = y[r * cols + j] * (dy[r * cols + j] - sdyy);
+                wldx[r * cols + j] = dy[r * cols + j] - std::exp((double)ly[r * cols + j]) * sdy;
+            }
+        }
+        std::string nm = "softmax cols=" + std::to_string(cols);
+        check(nm + " fwd", y.p(), wy.data(), wy.size(), 1e-5, 1e-7);
+        check(nm + " log fwd", ly.p(), wl.data(), wl.size(), 1e-5, 1e-6);
+        check(nm + " bwd", dx.p(), wdx.data(), wdx.size(), 1e-4, 1e-6);
+        check(nm + " log bwd", ldx.p(), wldx.data(), wldx.size(), 1e-4, 1e-6);
+        guards(nm, y), guards(nm, ly), guards(nm, dx), guards(nm, ldx);
+    }
+}
+
+static void test_norm() {
+    // (cols, block): 300 columns on 32 threads takes the backward's
+    // global-partials path (more than 8 columns per thread), the others the
+    // register path
+    for (auto [cols, blk] : {std::pair{1, 32}, std::pair{17, 32}, std::pair{300, 32}, std::pair{1000, 256}}) {
+        const long long rows = 7;
+        const int nblk = 3;
+        auto x = rvec(rows * cols, 1, 4), dy = rvec(rows * cols), g = rvec(cols, 0.5, 1.5), b = rvec(cols);
+        Out<float> y(rows * cols), mean(rows), rstd(rows), dx(rows * cols), part(2 * nblk * cols);
+        std::vector<float> dg(cols, 0.5f), db(cols, -0.25f);  // accumulated into
+        launch(2, blk, [&] { ragr_layernorm_fwd_f32(y.p(), mean.p(), rstd.p(), x.data(), g.data(), b.data(), rows, cols, 1e-5f); });
+        launch(nblk, blk, [&] { ragr_layernorm_bwd_f32(dx.p(), part.p(), dy.data(), x.data(), mean.p(), rstd.p(), g.data(), rows, cols); });
+        launch(1, 32, [&] { ragr_norm_colsum_f32(dg.data(), part.p(), nblk, cols); });
+        launch(1, 32, [&] { ragr_norm_colsum_f32(db.data(), part.p() + nblk * cols, nblk, cols); });
+        std::vector<double> wy(rows * cols), wm(rows), wr(rows), wdx(rows * cols), wdg(cols, 0.5), wdb(cols, -0.25);
+        for (long long r = 0; r < rows; r++) {
+            double mu = 0, var = 0;
+            for (int j = 0; j < cols; j++) mu += x[r * cols + j];
+            mu /= cols;
+            for (int j = 0; j < cols; j++) var += (x[r * cols + j] - mu) * (x[r * cols + j] - mu);
+            double rs = 1 / std::sqrt(var / cols + 1e-5);
+            wm[r] = mu, wr[r] = rs;
+            double sg = 0, sgx = 0;
+            for (int j = 0; j < cols; j++) {
+                double xh = (x[r * cols + j] - mu) * rs, gg = dy[r * cols + j] * (double)g[j];
+                wy[r * cols + j] = xh * g[j] + b[j];
+                sg += gg, sgx += gg * xh;
+                wdg[j] += dy[r * cols + j] * xh, wdb[j] += dy[r * cols + j];
+            }
+            for (int j = 0; j < cols; j++) {
+                double xh = (x[r * cols + j] - mu) * rs;
+                wdx[r * cols + j] = rs * (dy[r * cols + j] * (double)g[j] - sg / cols - xh * sgx / cols);
+            }
+        }
+        std::string nm = "layernorm cols=" + std::to_string(cols);
+        check(nm + " y", y.p(), wy.data(), wy.size(), 1e-4, 1e-5);
+        check(nm + " mean", mean.p(), wm.data(), rows, 1e-5, 1e-6);
+        check(nm + " rstd", rstd.p(), wr.data(), rows, 1e-4, 1e-5);
+        check(nm + " dx", dx.p(), wdx.data(), wdx.size(), 1e-4, 1e-4);
+        check(nm + " dgamma", dg.data(), wdg.data(), cols, 1e-4, 1e-5);
+        check(nm + " dbeta", db.data(), wdb.data(), cols, 1e-4, 1e-5);
+        guards(nm, y), guards(nm, dx), guards(nm, part);
+
+        // RMSNorm
+        Out<float> ry(rows * cols), rr(rows), rdx(rows * cols), rpart(nblk * cols);
+        std::vector<float> rdg(cols, 0.f);
+        launch(3, blk, [&] { ragr_rmsnorm_fwd_f32(ry.p(), rr.p(), x.data(), g.data(), rows, cols, 1e-6f); });
+        launch(nblk, blk, [&] { ragr_rmsnorm_bwd_f32(rdx.p(), rpart.p(), dy.data(), x.data(), rr.p(), g.data(), rows, cols); });
+        launch(1, 32, [&] { ragr_norm_colsum_f32(rdg.data(), rpart.p(), nblk, cols); });
+        std::vector<double> wry(rows * cols), wrr(rows), wrdx(rows * cols), wrdg(cols, 0);
+        for (long long r = 0; r < rows; r++) {
+            double ss = 0;
+            for (int j = 0; j < cols; j++) ss += (double)x[r * cols + j] * x[r * cols + j];
+            double rs = 1 / std::sqrt(ss / cols + 1e-6), sgx = 0;
+            wrr[r] = rs;
+            for (int j = 0; j < cols; j++) {
+                double xh = x[r * cols + j] * rs;
+                wry[r * cols + j] = g[j] * xh;
+                sgx += dy[r * cols + j] * (double)g[j] * xh;
+                wrdg[j] += dy[r * cols + j] * xh;
+            }
+            for (int j = 0; j < cols; j++)
+                wrdx[r * cols + j] = rs * (dy[r * cols + j] * (double)g[j] - x[r * cols + j] * rs * sgx / cols);
+        }
+        nm = "rmsnorm cols=" + std::to_string(cols);
+        check(nm + " y", ry.p(), wry.data(), wry.size(), 1e-4, 1e-5);
+        check(nm + " rstd", rr.p(), wrr.data(), rows, 1e-4, 1e-5);
+        check(nm + " dx", rdx.p(), wrdx.data(), wrdx.size(), 1e-4, 1e-4);
+        check(nm + " dgamma", rdg.data(), wrdg.data(), cols, 1e-4, 1e-5);
+        guards(nm, ry), guards(nm, rdx), guards(nm, rpart);
+    }
+}
+
+static void test_embedding() {
+  for (int dim : {5, 8}) {
+    const int vocab = 11;
+    std::vector<int> ids = {3, 0, 10, 3, 7, 3};
+    auto table = rvec(vocab * dim);
+    Out<float> y(ids.size() * dim);
+    int err = INT_MAX;
+    launch(2, 32, [&] { ragr_embedding_gather_f32(y.p(), table.data(), ids.data(), (long long)ids.size(), dim, vocab, &err); });
+    std::vector<double> w(ids.size() * dim);
+    for (size_t i = 0; i < ids.size(); i++)
+        for (int j = 0; j < dim; j++) w[i * dim + j] = table[ids[i] * dim + j];
+    check("embedding gather", y.p(), w.data(), w.size(), 0, 0);
+    guards("embedding gather", y);
+    if (err != INT_MAX) std::printf("FAIL embedding gather: error flag %d with valid ids\n", err), failures++;
+    auto dy = rvec(ids.size() * dim);
+    std::vector<float> dt(vocab * dim, 1.f);
+    std::vector<double> wdt(vocab * dim, 1.0);
+    for (size_t i = 0; i < ids.size(); i++)
+        for (int j = 0; j < dim; j++) wdt[ids[i] * dim + j] += dy[i * dim + j];
+    launch(1, 64, [&] { ragr_embedding_scatter_add_f32(dt.data(), dy.data(), ids.data(), (long long)ids.size(), dim, vocab, &err); });
+    check("embedding scatter-add", dt.data(), wdt.data(), wdt.size(), 1e-6, 1e-6);
+    ids[4] = vocab, ids[5] = -1;
+    launch(2, 32, [&] { ragr_embedding_gather_f32(y.p(), table.data(), ids.data(), (long long)ids.size(), dim, vocab, &err); });
+    checks++;
+    if (err != 4) std::printf("FAIL embedding gather: error flag %d, want 4 (first bad position)\n", err), failures++;
+    for (int j = 0; j < dim; j++) w[4 * dim + j] = 0, w[5 * dim + j] = 0;
+    check("embedding gather, bad rows zero", y.p(), w.data(), w.size(), 0, 0);
+  }
+}
+
+static void test_rope() {
+    const int npos = 9, dim = 10, half = dim / 2, heads = 3;
+    const long long tokens = 4;
+    Out<float> cs(npos * half), sn(npos * half);
+    launch(1, 32, [&] { ragr_rope_table_f32(cs.p(), sn.p(), npos, half, dim, 10000.f); });
+    std::vector<double> wc(npos * half), ws(npos * half);
+    for (int p = 0; p < npos; p++)
+        for (int j = 0; j < half; j++) {
+            float inv = 1.f / powf(10000.f, (float)(2 * j) / (float)dim);
+            wc[p * half + j] = std::cos((double)((float)p * inv)), ws[p * half + j] = std::sin((double)((float)p * inv));
+        }
+    check("rope table cos", cs.p(), wc.data(), wc.size(), 0, 2e-7);
+    check("rope table sin", sn.p(), ws.data(), ws.size(), 0, 2e-7);
+    std::vector<int> pos = {0, 8, 3, 3};
+    auto x = rvec(tokens * heads * dim);
+    Out<float> y(x.size()), dx(x.size());
+    int err = INT_MAX;
+    launch2d(1, 32, 8, [&] { ragr_rope_fwd_f32(y.p(), x.data(), cs.p(), sn.p(), pos.data(), tokens, heads, dim, npos, &err); });
+    launch2d(2, 4, 3, [&] { ragr_rope_bwd_f32(dx.p(), y.p(), cs.p(), sn.p(), pos.data(), tokens, heads, dim, npos, &err); });
+    std::vector<double> wy(x.size()), wx(x.begin(), x.end());
+    for (long long t = 0; t < tokens; t++)
+        for (int h = 0; h < heads; h++)
+            for (int j = 0; j < half; j++) {
+                size_t base = (t * heads + h) * dim;
+                double c = cs[pos[t] * half + j], s = sn[pos[t] * half + j], a = x[base + j], b = x[base + j + half];
+                wy[base + j] = a * c - b * s, wy[base + j + half] = b * c + a * s;
+            }
+    check("rope fwd", y.p(), wy.data(), wy.size(), 1e-6, 1e-7);
+    check("rope bwd(fwd(x)) = x", dx.p(), wx.data(), wx.size(), 1e-5, 1e-6);
+    guards("rope", y), guards("rope", dx);
+    if (err != INT_MAX) std::printf("FAIL rope: error flag %d with valid positions\n", err), failures++;
+    pos[2] = npos;
+    launch2d(1, 32, 2, [&] { ragr_rope_fwd_f32(y.p(), x.data(), cs.p(), sn.p(), pos.data(), tokens, heads, dim, npos, &err); });
+    checks++;
+    if (err != 2) std::printf("FAIL rope: error flag %d, want token 2\n", err), failures++;
+}
+
+static void test_xent() {
+    for (int V : {1, 17, 1000}) {
+        const long long rows = 4;
+        auto x = rvec(rows * V, -3, 3), dl = rvec(rows, 0.1, 1);
+        std::vector<int> t = {0, -100, V - 1, V / 2};
+        Out<float> loss(rows), lse(rows), dx(rows * V);
+        int err = INT_MAX;
+        const int blk = V > 100 ? 256 : 32;
+        launch(3, blk, [&] { ragr_xent_fwd_f32(loss.p(), lse.p(), x.data(), t.data(), rows, V, -100, &err); });
+        launch(2, blk, [&] { ragr_xent_bwd_f32(dx.p(), dl.data(), x.data(), lse.p(), t.data(), rows, V, -100); });
+        std::vector<double> wl(rows), wlse(rows), wdx(rows * V, 0);
+        for (long long r = 0; r < rows; r++) {
+            double m = -INFINITY, s = 0;
+            for (int j = 0; j < V; j++) m = std::max(m, (double)x[r * V + j]);
+            for (int j = 0; j < V; j++) s += std::exp(x[r * V + j] - m);
+            wlse[r] = m + std::log(s);
+            if (t[r] == -100) {
+                wl[r] = 0;
+                continue;
+            }
+            wl[r] = wlse[r] - x[r * V + t[r]];
+            for (int j = 0; j < V; j++) wdx[r * V + j] = dl[r] * (std::exp(x[r * V + j] - wlse[r]) - (j == t[r]));
+        }
+        std::string nm = "xent V=" + std::to_string(V);
+        check(nm + " loss", loss.p(), wl.data(), rows, 1e-5, 1e-5);
+        check(nm + " lse", lse.p(), wlse.data(), rows, 1e-5, 1e-5);
+        check(nm + " dlogits", dx.p(), wdx.data(), wdx.size(), 1e-4, 1e-6);
+        guards(nm, loss), guards(nm, dx);
+        checks++;
+        if (err != INT_MAX) std::printf("FAIL %s: error flag %d with valid targets\n", nm.c_str(), err), failures++;
+        t[3] = V;
+        launch(3, blk, [&] { ragr_xent_fwd_f32(loss.p(), lse.p(), x.data(), t.data(), rows, V, -100, &err); });
+        checks++;
+        if (err != 3 || !std::isnan(loss[3])) std::printf("FAIL %s: bad target: flag %d loss %g\n", nm.c_str(), err, loss[3]), failures++;
+    }
+}
+
+static void test_dropout() {
+    // Random123 known answer: counter 0, key 0
+    Out<unsigned> w(4);
+    launch(1, 32, [&] { ragr_philox_u32(w.p(), 1, 0, 0); });
+    const unsigned want[4] = {0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8};
+    checks++;
+    for (int k = 0; k < 4; k++)
+        if (w[k] != want[k]) std::printf("FAIL philox KAT word %d = %#x, want %#x\n", k, w[k], want[k]), failures++;
+    for (size_t n : {1, 5, 1001}) {
+        auto x = rvec(n), dy = rvec(n);
+        Out<float> m(n), y(n), dx(n);
+        launch(2, 32, [&] { ragr_dropout_mask_f32(m.p(), (long long)n, 0.3f, 99, 5); });
+        launch(1, 64, [&] { ragr_dropout_fwd_f32(y.p(), x.data(), (long long)n, 0.3f, 99, 5); });
+        launch(3, 32, [&] { ragr_dropout_bwd_f32(dx.p(), dy.data(), (long long)n, 0.3f, 99, 5); });
+        std::vector<double> wy(n), wdx(n), wm(n);
+        for (size_t i = 0; i < n; i++) {
+            Philox4 c{(uint32_t)(i / 4), 0, 5, 0};
+            Philox4 r = philox4x32_10(c, 99, 0);
+            uint32_t ws[4] = {r.x, r.y, r.z, r.w};
+            float keep = u01(ws[i % 4]) >= 0.3f ? 1.f / (1.f - 0.3f) : 0.f;
+            wm[i] = keep, wy[i] = x[i] * keep, wdx[i] = dy[i] * keep;
+        }
+        std::string nm = "dropout n=" + std::to_string(n);
+        check(nm + " mask", m.p(), wm.data(), n, 0, 0);
+        check(nm + " fwd", y.p(), wy.data(), n, 0, 0);
+        check(nm + " bwd", dx.p(), wdx.data(), n, 0, 0);
+        guards(nm, m), guards(nm, y), guards(nm, dx);
+    }
+}
+
+static void test_multitensor() {
+    std::vector<long long> sizes = {1, 16385, 0, 3, 20000};
+    std::vector<std::vector<float>> p, g, m, v;
+    std::vector<AdamWTensor> tab;
+    std::vector<GradTensor> gtab;
+    std::vector<int> cs;
+    int chunks = 0;
+    for (long long n : sizes) {
+        p.push_back(rvec(n)), g.push_back(rvec(n, -0.1, 0.1)), m.push_back(rvec(n, -0.01, 0.01)), v.push_back(rvec(n, 0, 1e-3));
+    }
+    std::vector<std::vector<float>> p0 = p, m0 = m, v0 = v;
+    for (size_t t = 0; t < sizes.size(); t++) {
+        tab.push_back(AdamWTensor{p[t].data(), g[t].data(), m[t].data(), v[t].data(), sizes[t], t % 2 ? 0.0 : 0.01});
+        gtab.push_back(GradTensor{g[t].data(), sizes[t]});
+        cs.push_back(chunks);
+        chunks += (int)((sizes[t] + RAGR_CHUNK - 1) / RAGR_CHUNK);
+    }
+    cs.push_back(chunks);
+    // step 1, lr 1e-3, betas 0.9/0.999, eps 1e-8, scalars as the Go launcher computes them
+    const double lr = 1e-3, b1 = 0.9, b2 = 0.999;
+    const float w1 = (float)(1 - b1), beta2 = (float)b2, c2 = (float)(1 - b2), bc2 = (float)std::sqrt(1 - b2), neg = (float)(-(lr / (1 - b1)));
+    launch(chunks, 64, [&] { ragr_adamw_f32(tab.data(), cs.data(), (int)tab.size(), nullptr, lr, w1, beta2, c2, bc2, neg, 1e-8f, 1); });
+    double ss = 0;
+    for (size_t t = 0; t < sizes.size(); t++) {
+        std::vector<double> wp(sizes[t]), wm(sizes[t]), wv(sizes[t]);
+        const float decay = (float)(1.0 - lr * (t % 2 ? 0.0 : 0.01));
+        for (long long i = 0; i < sizes[t]; i++) {
+            float gi = g[t][i], pi = p0[t][i] * decay, mi = m0[t][i] + w1 * (gi - m0[t][i]);
+            float vi = v0[t][i] * beta2 + (c2 * gi) * gi;
+            float den = sqrtf(vi) / bc2 + 1e-8f;
+            wp[i] = pi + (neg * mi) / den, wm[i] = mi, wv[i] = vi;
+            ss += (double)gi * gi;
+        }
+        std::string nm = "adamw tensor " + std::to_string(t);
+        check(nm + " p", p[t].data(), wp.data(), sizes[t], 0, 0);
+        check(nm + " m", m[t].data(), wm.data(), sizes[t], 0, 0);
+        check(nm + " v", v[t].data(), wv.data(), sizes[t], 0, 0);
+    }
+    Out<float> partial(chunks), out(2);
+    launch(chunks, 64, [&] { ragr_gradnorm_partial_f32(partial.p(), gtab.data(), cs.data(), (int)gtab.size()); });
+    launch(1, 256, [&] { ragr_gradnorm_finish_f32(out.p(), partial.p(), chunks, 1.f); });
+    const double norm = std::sqrt(ss);
+    const double want[2] = {norm, std::min(1.0, 1.0 / (norm + 1e-6))};
+    check("gradnorm", out.p(), want, 2, 1e-5, 1e-7);
+    guards("gradnorm", partial), guards("gradnorm", out);
+}
+
+int main() {
+    test_elementwise();
+    test_copy();
+    test_reduce();
+    test_softmax();
+    test_norm();
+    test_embedding();
+    test_rope();
+    test_xent();
+    test_dropout();
+    test_multitensor();
+    std::printf("check_core: %d checks, %d failures\n", checks, failures);
+    return failures ? 1 : 0;
+}

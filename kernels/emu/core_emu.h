@@ -1,0 +1,67 @@
+// core_emu.h — what the core kernel families (every kernels/*.cu except
+// gemm.cu and attention.cu) need from CUDA beyond emu.h: 64-bit and double
+// shuffles, atomicMin, the explicitly rounded arithmetic intrinsics, __umulhi.
+// Force-included after emu.h by run_core.sh; compile with -ffp-contract=off
+// so the host, like the _rn intrinsics, rounds every operation.
+#pragma once
+#include <math.h>
+
+#include <atomic>
+#include <functional>
+#include <thread>
+#include <vector>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+inline long long __shfl_xor_sync(unsigned, long long v, int m) {
+    auto& s = emu::next_slot();
+    std::memcpy(s.a[emu::lane()], &v, 8);
+    emu::warp().bar.arrive_and_wait();
+    long long r;
+    std::memcpy(&r, s.a[emu::lane() ^ m], 8);
+    return r;
+}
+inline double __shfl_xor_sync(unsigned, double v, int m) {
+    auto& s = emu::next_slot();
+    std::memcpy(s.a[emu::lane()], &v, 8);
+    emu::warp().bar.arrive_and_wait();
+    double r;
+    std::memcpy(&r, s.a[emu::lane() ^ m], 8);
+    return r;
+}
+inline int atomicMin(int* p, int v) {
+    std::atomic_ref<int> a(*p);
+    int old = a.load();
+    while (v < old && !a.compare_exchange_weak(old, v)) {
+    }
+    return old;
+}
+inline uint32_t __umulhi(uint32_t a, uint32_t b) { return (uint32_t)(((uint64_t)a * b) >> 32); }
+inline float __fadd_rn(float a, float b) { return a + b; }
+inline float __fsub_rn(float a, float b) { return a - b; }
+inline float __fmul_rn(float a, float b) { return a * b; }
+inline float __fdiv_rn(float a, float b) { return a / b; }
+inline float __fsqrt_rn(float a) { return sqrtf(a); }
+inline double __dadd_rn(double a, double b) { return a + b; }
+inline double __dmul_rn(double a, double b) { return a * b; }
+
+// launch2d runs kernel over a 1-D grid of 2-D blocks (bx*by threads; no warp
+// collectives: emu.h's warps are indexed by threadIdx.x alone).
+inline void launch2d(unsigned grid, unsigned bx, unsigned by, const std::function<void()>& kernel) {
+    gridDim = dim3{grid, 1, 1};
+    blockDim = dim3{bx, by, 1};
+    const int threads = (int)(bx * by);
+    for (unsigned x = 0; x < grid; x++) {
+        blockIdx = dim3{x, 0, 0};
+        std::barrier<> bar(threads);
+        emu::block_bar = &bar;
+        std::vector<std::thread> th;
+        for (int t = 0; t < threads; t++)
+            th.emplace_back([t, bx, &kernel] {
+                threadIdx = dim3{(unsigned)t % bx, (unsigned)t / bx, 0};
+                kernel();
+            });
+        for (auto& t : th) t.join();
+    }
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# gpu-run.sh: runs ON the lent GPU machine (repository root, .gpu/ carried
+# there, $OUT the folder whose files come back). scripts/gpu-check.sh builds
+# .gpu/ here and prints the exact `run` call. Fits 8 minutes:
+#   1. the kernel tests (.gpu/cuda.test, every kernel against CPU references),
+#   2. compute-sanitizer memcheck over the same tests (reported, not fatal:
+#      some machines refuse it),
+#   3. ragr bench kernels with the PyTorch column (python3 there has torch).
+# Logs land in $OUT (tests.log, sanitizer.log, bench.txt, bench.json); the
+# last lines printed are a summary.
+set -uo pipefail
+OUT=${OUT:-/tmp/ragr-gpu-out}
+mkdir -p "$OUT"
+cd "$(dirname "$0")/.."
+for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib /usr/lib/x86_64-linux-gnu; do
+	[ -e "$d/libcuda.so.1" ] && export LD_LIBRARY_PATH="$d${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" && break
+done
+nvidia-smi -L 2>&1 | tee "$OUT/device.txt"
+if [ ! -x .gpu/cuda.test ] || [ ! -x .gpu/ragr ]; then
+	echo "gpu-run: .gpu/cuda.test or .gpu/ragr missing: run scripts/gpu-check.sh first and carry .gpu" >&2
+	exit 2
+fi
+status=0
+
+echo "== 1. kernel tests"
+( cd kernels/cuda && RAGR_CUDA_SYNC=1 timeout 120 ../../.gpu/cuda.test -test.count=1 -test.v -test.timeout=115s ) >"$OUT/tests.log" 2>&1
+rt=$?
+grep -E '^(--- FAIL|FAIL|ok|PASS|panic)|cuda tests on' "$OUT/tests.log" | head -40
+[ $rt -eq 0 ] || status=1
+
+echo "== 2. compute-sanitizer memcheck"
+if command -v compute-sanitizer >/dev/null; then
+	# -test.short: tests may shrink their largest shapes under the sanitizer
+	( cd kernels/cuda && timeout 150 compute-sanitizer --tool memcheck --error-exitcode 3 \
+		../../.gpu/cuda.test -test.count=1 -test.short -test.timeout=145s ) >"$OUT/sanitizer.log" 2>&1
+	rs=$?
+	tail -n 5 "$OUT/sanitizer.log"
+else
+	rs=127
+	echo "compute-sanitizer not on PATH" | tee "$OUT/sanitizer.log"
+fi
+
+echo "== 3. ragr bench kernels"
+timeout 190 .gpu/ragr bench kernels --json "$OUT/bench.json" >"$OUT/bench.txt" 2>&1
+rb=$?
+cat "$OUT/bench.txt"
+[ $rb -eq 0 ] || status=1
+
+echo "== summary: tests rc=$rt, sanitizer rc=$rs (0 clean, 3 errors found, 124 timeout), bench rc=$rb"
+exit $status
