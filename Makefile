@@ -60,7 +60,7 @@ kernels: $(CU_PTX)
 
 kernels/ptx/%.ptx: kernels/%.cu $(wildcard kernels/*.cuh)
 	@mkdir -p kernels/ptx
-	$(NVCC) $(NVCCFLAGS) -o $@ $<
+	NVCC="$(NVCC)" NVCCFLAGS="$(NVCCFLAGS)" ./kernels/ptx.sh $< $@
 	$(PTXAS) -arch=sm_80 --warn-on-spills $@ -o /dev/null
 	$(PTXAS) -arch=sm_90 --warn-on-spills $@ -o /dev/null
 
@@ -70,7 +70,7 @@ kernels-check:
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	for cu in $(CU_SRC); do \
 		b=$$(basename $$cu .cu); \
-		$(NVCC) $(NVCCFLAGS) -o $$tmp/$$b.ptx $$cu || exit 1; \
+		NVCC="$(NVCC)" NVCCFLAGS="$(NVCCFLAGS)" ./kernels/ptx.sh $$cu $$tmp/$$b.ptx || exit 1; \
 		$(PTXAS) -arch=sm_80 --warn-on-spills $$tmp/$$b.ptx -o /dev/null || exit 1; \
 		$(PTXAS) -arch=sm_90 --warn-on-spills $$tmp/$$b.ptx -o /dev/null || exit 1; \
 	done && \
