@@ -313,3 +313,21 @@ func TestInBatchAccuracy(t *testing.T) {
 	a.add(tensor.FromFloat32(q, 4, 4), tensor.FromFloat32(pos, 4, 4), nil)
 	assert.Equal(t, map[string]float64{"train/acc": 1, "train/acc@2": 1}, a.take())
 }
+
+// Gradient checkpointing recomputes the encoder in the backward pass with
+// the same dropout masks: the losses of a run with it equal those without.
+func TestTrainEmbeddingCheckpointingSameLosses(t *testing.T) {
+	path := embedData(t, "triplet")
+	var runs [2][]float64
+	for i, ckpt := range []bool{false, true} {
+		cfg := tinyEmbedConfig(t, path)
+		cfg.MaxSteps, cfg.GradientCheckpoint = 5, ckpt
+		cfg.ModelConfig["hidden_dropout_prob"] = 0.1
+		cfg.ModelConfig["attention_probs_dropout_prob"] = 0.1
+		res, err := TrainEmbedding(context.Background(), cfg, RunOptions{})
+		require.NoError(t, err)
+		runs[i] = res.Losses
+	}
+	require.Len(t, runs[0], 5)
+	testutil.AssertClose(t, "losses with checkpointing", runs[1], runs[0], testutil.F32)
+}
