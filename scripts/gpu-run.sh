@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # gpu-run.sh: runs ON the lent GPU machine (repository root, .gpu/ carried
-# there, $OUT the folder whose files come back). scripts/gpu-check.sh builds
+# there with the gzipped binaries, $OUT the folder whose files come back). scripts/gpu-check.sh builds
 # .gpu/ here and prints the exact `run` call. Fits 8 minutes:
 #   1. the kernel tests (.gpu/cuda.test, every kernel against CPU references),
+#      the tensor CUDA backend's tests (.gpu/tensorgpu.test, every Backend
+#      method against the CPU backend) and the BERT train step on both
+#      devices (.gpu/bert.test -test.run CUDA),
 #   2. compute-sanitizer memcheck over the same tests (reported, not fatal:
 #      some machines refuse it),
 #   3. ragr bench kernels with the PyTorch column (python3 there has torch).
@@ -16,23 +19,37 @@ for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib /usr/lib/x86_64-linux-gnu
 	[ -e "$d/libcuda.so.1" ] && export LD_LIBRARY_PATH="$d${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" && break
 done
 nvidia-smi -L 2>&1 | tee "$OUT/device.txt"
-if [ ! -x .gpu/cuda.test ] || [ ! -x .gpu/ragr ]; then
-	echo "gpu-run: .gpu/cuda.test or .gpu/ragr missing: run scripts/gpu-check.sh first and carry .gpu" >&2
-	exit 2
-fi
+# scripts/gpu-check.sh carries the binaries gzipped; unpack them outside the tree
+BIN=$(mktemp -d "${TMPDIR:-/tmp}/ragr-gpu-bin.XXXXXX")
+for f in cuda.test tensorgpu.test bert.test ragr; do
+	if [ ! -f ".gpu/$f.gz" ] || ! gunzip -c ".gpu/$f.gz" >"$BIN/$f"; then
+		echo "gpu-run: .gpu/$f.gz missing or unreadable: run scripts/gpu-check.sh first and carry .gpu" >&2
+		exit 2
+	fi
+	chmod +x "$BIN/$f"
+done
 status=0
 
 echo "== 1. kernel tests"
-( cd kernels/cuda && RAGR_CUDA_SYNC=1 timeout 120 ../../.gpu/cuda.test -test.count=1 -test.v -test.timeout=115s ) >"$OUT/tests.log" 2>&1
+( cd kernels/cuda && RAGR_CUDA_SYNC=1 timeout 110 "$BIN/cuda.test" -test.count=1 -test.v -test.timeout=105s ) >"$OUT/tests.log" 2>&1
 rt=$?
 grep -E '^(--- FAIL|FAIL|ok|PASS|panic)|cuda tests on' "$OUT/tests.log" | head -40
 [ $rt -eq 0 ] || status=1
 
+echo "== 1b. tensor CUDA backend tests and the BERT train step on both devices"
+( cd tensor/gpu && RAGR_CUDA_SYNC=1 timeout 45 "$BIN/tensorgpu.test" -test.count=1 -test.v -test.timeout=40s ) >"$OUT/tensorgpu.log" 2>&1
+rg=$?
+grep -E '^(--- FAIL|FAIL|ok|PASS|panic)|tensor/gpu (tests|host)' "$OUT/tensorgpu.log" | head -40
+( cd models/bert && RAGR_CUDA_SYNC=1 timeout 35 "$BIN/bert.test" -test.count=1 -test.v -test.run CUDA -test.timeout=30s ) >"$OUT/bert-cuda.log" 2>&1
+rbt=$?
+grep -E '^(--- FAIL|FAIL|ok|PASS|panic)|loss cpu|largest gradient' "$OUT/bert-cuda.log" | head -20
+[ $rg -eq 0 ] && [ $rbt -eq 0 ] || status=1
+
 echo "== 2. compute-sanitizer memcheck"
 if command -v compute-sanitizer >/dev/null; then
 	# -test.short: tests may shrink their largest shapes under the sanitizer
-	( cd kernels/cuda && timeout 150 compute-sanitizer --tool memcheck --error-exitcode 3 \
-		../../.gpu/cuda.test -test.count=1 -test.short -test.timeout=145s ) >"$OUT/sanitizer.log" 2>&1
+	( cd kernels/cuda && timeout 115 compute-sanitizer --tool memcheck --error-exitcode 3 \
+		"$BIN/cuda.test" -test.count=1 -test.short -test.timeout=110s ) >"$OUT/sanitizer.log" 2>&1
 	rs=$?
 	tail -n 5 "$OUT/sanitizer.log"
 else
@@ -41,10 +58,10 @@ else
 fi
 
 echo "== 3. ragr bench kernels"
-timeout 190 .gpu/ragr bench kernels --json "$OUT/bench.json" >"$OUT/bench.txt" 2>&1
+timeout 165 "$BIN/ragr" bench kernels --json "$OUT/bench.json" >"$OUT/bench.txt" 2>&1
 rb=$?
 cat "$OUT/bench.txt"
 [ $rb -eq 0 ] || status=1
 
-echo "== summary: tests rc=$rt, sanitizer rc=$rs (0 clean, 3 errors found, 124 timeout), bench rc=$rb"
+echo "== summary: kernel tests rc=$rt, tensor backend tests rc=$rg, bert cuda step rc=$rbt, sanitizer rc=$rs (0 clean, 3 errors found, 124 timeout), bench rc=$rb"
 exit $status

@@ -1,6 +1,8 @@
 package tensor
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -495,4 +497,27 @@ func TestDropoutMaskDeterministic(t *testing.T) {
 	}
 	// Independent halves agree with probability 0.3² + 0.7² = 0.58.
 	assert.InDelta(t, 0.58, float64(same)/float64(h), 0.01)
+}
+
+func TestRecoverDeviceError(t *testing.T) {
+	de := &DeviceError{Device: CUDA(1), Op: "Matmul", Err: errors.New("kernel ragr_gemm_f32_nn: launch failed")}
+	f := func(p any) (err error) {
+		defer RecoverDeviceError(&err)
+		panic(p)
+	}
+	err := f(de)
+	if !errors.Is(err, de) || err.Error() != "tensor: Matmul on cuda:1: kernel ragr_gemm_f32_nn: launch failed" {
+		t.Fatalf("recovered %v", err)
+	}
+	wrapped := fmt.Errorf("tensor: allocating: %w", de)
+	if err := f(wrapped); err != wrapped {
+		t.Fatalf("recovered %v, want the wrapping error", err)
+	}
+	defer func() {
+		if r := recover(); r != "other" {
+			t.Fatalf("a foreign panic became %v", r)
+		}
+	}()
+	_ = f("other")
+	t.Fatal("a foreign panic was swallowed")
 }

@@ -45,7 +45,8 @@ Commands:
   forward     run a model directory on explicit token ids and write its named
               outputs to a safetensors file (for parity checks against
               transformers on your own checkpoint)
-  info        print the CPU, the SIMD tier in use and the thread count
+  info        print the CPU, the SIMD tier in use, the thread count and
+              the CUDA devices (in a -tags cuda build)
   help        print this help
 
 Run 'ragr <command> -h' for a command's flags. Exit status: 0 success,
@@ -84,7 +85,7 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		return nil
 	case "info":
 		fmt.Fprintln(stdout, cpu.TierInfo())
-		return nil
+		return printCUDADevices(stdout)
 	case "train":
 		return trainCmd(args[1:], stdout, stderr)
 	case "distill":
@@ -109,6 +110,29 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		return benchCPU(args[2:], stdout, stderr)
 	}
 	return fmt.Errorf("%w: unknown command %q (see 'ragr help')", errUsage, args[0])
+}
+
+// cudaDevices lists the CUDA devices; set by cuda.go in builds with the
+// cuda tag (nil otherwise).
+var cudaDevices func() ([]string, error)
+
+// printCUDADevices prints one line per CUDA device (ragr info).
+func printCUDADevices(stdout io.Writer) error {
+	if cudaDevices == nil {
+		fmt.Fprintln(stdout, "cuda: not in this build (rebuild with -tags cuda for the GPU backend)")
+		return nil
+	}
+	devs, err := cudaDevices()
+	if err != nil {
+		return err
+	}
+	if len(devs) == 0 {
+		fmt.Fprintln(stdout, "cuda: no devices")
+	}
+	for _, d := range devs {
+		fmt.Fprintln(stdout, d)
+	}
+	return nil
 }
 
 func benchCPU(args []string, stdout, stderr io.Writer) error {

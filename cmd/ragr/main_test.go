@@ -21,6 +21,7 @@ func TestCLIExitCodes(t *testing.T) {
 	}{
 		{[]string{"help"}, 0, "bench cpu"},
 		{[]string{"info"}, 0, "best="},
+		{[]string{"info"}, 0, "cuda"},
 		{nil, 2, "no command"},
 		{[]string{"frobnicate"}, 2, "unknown command"},
 		{[]string{"bench"}, 2, "needs a suite"},

@@ -21,13 +21,15 @@ var Table = map[string]int{
 	"tensor":             20,
 	"tensor/safetensors": 20,
 	"tensor/torchbin":    20,
-	"autograd":           30,
-	"nn":                 40,
-	"nn/optim":           40,
-	"losses":             40,
-	"models":             50,
-	"models/bert":        50,
-	"models/qwen2":       50,
+	// The tensor package's CUDA backend: tensor.Backend on kernels/cuda.
+	"tensor/gpu":   22,
+	"autograd":     30,
+	"nn":           40,
+	"nn/optim":     40,
+	"losses":       40,
+	"models":       50,
+	"models/bert":  50,
+	"models/qwen2": 50,
 	// ColBERT is an encoder from models/bert plus a projection, and
 	// models/auto picks an architecture from config.json; they sit above the
 	// architectures they use (DESIGN.md's table has both at L5; layers are in

@@ -113,3 +113,28 @@ func Download[T Elem](b *Buffer, n int) ([]T, error) {
 
 // Device returns the device that owns the buffer.
 func (b *Buffer) Device() *Device { return b.d }
+
+// CopyDtoD2D queues a pitched device-to-device copy (cuMemcpy2DAsync,
+// asynchronous): height rows of widthBytes bytes from src, rows srcPitch
+// bytes apart, to dst, rows dstPitch bytes apart. It writes a strided
+// destination (a slice of a larger tensor) that no kernel writes. Pitches
+// must be at least widthBytes and below 2^31 (the driver's limit).
+func (d *Device) CopyDtoD2D(dst DevicePtr, dstPitch int64, src DevicePtr, srcPitch int64, widthBytes, height int64) error {
+	if widthBytes == 0 || height == 0 {
+		return nil
+	}
+	if widthBytes < 0 || height < 0 || dstPitch < widthBytes || srcPitch < widthBytes || dstPitch >= 1<<31 || srcPitch >= 1<<31 {
+		return fmt.Errorf("cuda.CopyDtoD2D: invalid geometry: %d rows of %d bytes, pitches %d (dst) and %d (src)", height, widthBytes, dstPitch, srcPitch)
+	}
+	return d.do(func() error {
+		p := cu.Memcpy2dParam{
+			Height: height, WidthInBytes: widthBytes,
+			DstDevice: dst, DstMemoryType: cu.DeviceMemory, DstPitch: dstPitch,
+			SrcDevice: src, SrcMemoryType: cu.DeviceMemory, SrcPitch: srcPitch,
+		}
+		if err := cu.Memcpy2DAsync(p, d.stream); err != nil {
+			return fmt.Errorf("cuda.CopyDtoD2D: %d rows of %d bytes %v -> %v (pitches %d, %d): %w", height, widthBytes, src, dst, srcPitch, dstPitch, err)
+		}
+		return nil
+	})
+}

@@ -248,7 +248,16 @@ func (m *Model) Forward(in Inputs, o RunOptions) (*Output, error) {
 	if types == nil {
 		types = tensor.New(tensor.Int32, b, l)
 	}
-	we, err := m.Word.Forward(in.IDs)
+	// The inputs follow the weights' device (host ids for a model on a GPU).
+	dev := m.Word.Weight.Value.Device()
+	ids := in.IDs
+	var err error
+	for _, t := range []**tensor.Tensor{&ids, &pos, &types} {
+		if *t, err = (*t).To(dev); err != nil {
+			return nil, fmt.Errorf("bert: inputs to %s: %w", dev, err)
+		}
+	}
+	we, err := m.Word.Forward(ids)
 	if err != nil {
 		return nil, fmt.Errorf("bert: input_ids: %w", err)
 	}
@@ -268,7 +277,9 @@ func (m *Model) Forward(in Inputs, o RunOptions) (*Output, error) {
 	}
 	var mask *tensor.Tensor
 	if in.Mask != nil {
-		mask = nn.PaddingMask(in.Mask, h.Value.DType())
+		if mask, err = nn.PaddingMask(in.Mask, h.Value.DType()).To(dev); err != nil {
+			return nil, fmt.Errorf("bert: attention mask to %s: %w", dev, err)
+		}
 	}
 	for _, layer := range m.Layers {
 		if o.Checkpoint && o.Training {
