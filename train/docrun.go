@@ -91,6 +91,10 @@ func openDocRun(cfg Config, o RunOptions, check func(set *data.EmbedSet) error) 
 	if r.sampler, err = data.NewEmbedSampler(r.set, negNums, !cfg.NoReplacement); err != nil {
 		return nil, fmt.Errorf("train: %s: %w", cfg.TrainDataset, err)
 	}
+	if n, where := r.sampler.Short(); n > 0 {
+		fmt.Fprintf(r.out, "warning: %s: neg_nums %d is more than the negatives of %d of %d records (%s); their negatives repeat, as in RAG-Retrieval (no_replacement: true makes this an error)\n",
+			cfg.TrainDataset, negNums, n, len(r.set.Records), where)
+	}
 	loader, err := data.NewLoader(r.sampler.Epoch, data.LoaderConfig{Seed: uint64(cfg.Seed), BatchSize: cfg.BatchSize, Rank: r.red.Rank(), World: r.red.World()})
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)

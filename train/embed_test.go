@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -330,4 +331,18 @@ func TestTrainEmbeddingCheckpointingSameLosses(t *testing.T) {
 	}
 	require.Len(t, runs[0], 5)
 	testutil.AssertClose(t, "losses with checkpointing", runs[1], runs[0], testutil.F32)
+}
+
+// Records with fewer negatives than neg_nums repeat them (RAG-Retrieval's
+// behaviour) with a warning naming file and line; no_replacement makes it
+// an error before training.
+func TestTrainEmbeddingShortNegatives(t *testing.T) {
+	path := embedData(t, "triplet")
+	cfg := tinyEmbedConfig(t, path)
+	cfg.NegNums, cfg.MaxSteps = 500, 1
+	var out strings.Builder
+	_, err := TrainEmbedding(context.Background(), cfg, RunOptions{Out: &out})
+	require.NoError(t, err)
+	assert.Contains(t, out.String(), "warning: "+path+": neg_nums 500 is more than the negatives of")
+	assert.Contains(t, out.String(), path+":1 has ")
 }

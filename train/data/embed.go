@@ -184,28 +184,35 @@ func NewEmbedSampler(set *EmbedSet, negNums int, replacement bool) (*EmbedSample
 		if negNums < 1 {
 			return nil, fmt.Errorf("data: neg_nums %d: triplet data needs at least 1 negative per example", negNums)
 		}
-		if !replacement {
-			var short []string
-			count := 0
-			for i := range set.Records {
-				r := &set.Records[i]
-				if len(r.Neg) < negNums {
-					count++
-					if len(short) < 5 {
-						short = append(short, fmt.Sprintf("%s:%d has %d", r.File, r.Line, len(r.Neg)))
-					}
-				}
-			}
-			if count > 0 {
-				return nil, fmt.Errorf("data: neg_nums %d is more than the negatives of %d of %d records (%s); lower neg_nums or allow repeated negatives",
-					negNums, count, len(set.Records), strings.Join(short, ", "))
-			}
+		if count, where := s.Short(); count > 0 && !replacement {
+			return nil, fmt.Errorf("data: neg_nums %d is more than the negatives of %d of %d records (%s); lower neg_nums or allow repeated negatives",
+				negNums, count, len(set.Records), where)
 		}
 	}
 	for i := range set.Records {
 		s.n += len(set.Records[i].Pos)
 	}
 	return s, nil
+}
+
+// Short counts the triplet records with fewer negatives than neg_nums (whose
+// negatives repeat when replacement is allowed) and names up to five as
+// FILE:LINE has N.
+func (s *EmbedSampler) Short() (count int, where string) {
+	if s.set.Kind != FormatEmbedTriplet {
+		return 0, ""
+	}
+	var short []string
+	for i := range s.set.Records {
+		r := &s.set.Records[i]
+		if len(r.Neg) < s.negNums {
+			count++
+			if len(short) < 5 {
+				short = append(short, fmt.Sprintf("%s:%d has %d", r.File, r.Line, len(r.Neg)))
+			}
+		}
+	}
+	return count, strings.Join(short, ", ")
 }
 
 // Len returns the number of examples per epoch (before sharding).
