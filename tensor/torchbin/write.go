@@ -287,9 +287,9 @@ func (p *writePlan) pickle() []byte {
 // BINPUT (LONG_BINPUT from 256) right after it is built; an object written
 // before (the interned 'storage' and 'cpu', globals) is fetched with BINGET.
 type pickleWriter struct {
-	b     []byte
-	next  int
-	memo  map[string]int // memo slots of shared objects
+	b    []byte
+	next int
+	memo map[string]int // memo slots of shared objects
 }
 
 func (p *pickleWriter) op(b ...byte) { p.b = append(p.b, b...) }
