@@ -8,8 +8,10 @@ package train
 // count. Each query's softmax (temperature τ) runs over every document of
 // the batch — its positive, the other queries' positives and every hard
 // negative — with its own positive as the target. The export is the
-// encoder in the Hugging Face layout plus colbert_linear.safetensors, the
-// directory models/colbert.LoadDir and rerank's ColBERT family read.
+// encoder in the Hugging Face layout plus colbert_linear.safetensors (and
+// the same tensors as colbert_linear.pt, the torch.save'd state dict that
+// RAG-Retrieval's and FlagEmbedding's Python loaders read), the directory
+// models/colbert.LoadDir and rerank's ColBERT family read.
 
 import (
 	"context"
@@ -28,6 +30,7 @@ import (
 	"github.com/ragr-dev/ragr/nn"
 	"github.com/ragr-dev/ragr/tensor"
 	"github.com/ragr-dev/ragr/tensor/safetensors"
+	"github.com/ragr-dev/ragr/tensor/torchbin"
 	"github.com/ragr-dev/ragr/train/data"
 )
 
@@ -38,6 +41,11 @@ const DefaultColBERTDim = 768
 // colbertLinearFile is where the export keeps colbert_linear (keys weight
 // and bias), beside the encoder's model.safetensors.
 const colbertLinearFile = "colbert_linear.safetensors"
+
+// colbertLinearPt is the torch.save copy of colbert_linear (OrderedDict
+// weight, bias) that Python loaders (RAG-Retrieval, FlagEmbedding's
+// bge-m3) torch.load.
+const colbertLinearPt = "colbert_linear.pt"
 
 // colbertLosses maps the ColBERT loss_type names to whether padded
 // document tokens are left out of the max (true) or take part in it as
@@ -86,13 +94,21 @@ func (m *ColBERTModel) Score(qv *autograd.Var, q Inputs, dv *autograd.Var, d Inp
 
 // Export writes the encoder in the Hugging Face layout (BertModel or
 // XLMRobertaModel, model.safetensors) and colbert_linear to
-// colbert_linear.safetensors.
+// colbert_linear.safetensors and, for Python loaders, colbert_linear.pt (a
+// torch.save'd OrderedDict of weight and bias).
 func (m *ColBERTModel) Export(dir string) error {
 	if err := models.Export(dir, m.Model.Encoder.NamedParams(""), models.ExportOptions{Config: m.cfg, Updates: encoderUpdates(m.Model.Encoder, m.cfg)}); err != nil {
 		return err
 	}
 	lin := models.StateDict(m.Model.Linear.NamedParams(""))
 	if err := safetensors.Write(filepath.Join(dir, colbertLinearFile), lin, map[string]string{"format": "pt"}); err != nil {
+		return fmt.Errorf("train: export colbert_linear: %w", err)
+	}
+	var lt []torchbin.NamedTensor
+	for _, p := range m.Model.Linear.NamedParams("") {
+		lt = append(lt, torchbin.NamedTensor{Name: p.Name, Tensor: p.Var.Value})
+	}
+	if err := torchbin.Save(filepath.Join(dir, colbertLinearPt), lt, nil); err != nil {
 		return fmt.Errorf("train: export colbert_linear: %w", err)
 	}
 	return nil

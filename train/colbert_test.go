@@ -2,8 +2,10 @@ package train
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -16,7 +18,9 @@ import (
 	"github.com/ragr-dev/ragr/models/bert"
 	"github.com/ragr-dev/ragr/models/colbert"
 	"github.com/ragr-dev/ragr/models/tokenizer"
+	"github.com/ragr-dev/ragr/nn"
 	"github.com/ragr-dev/ragr/tensor"
+	"github.com/ragr-dev/ragr/tensor/torchbin"
 	"github.com/ragr-dev/ragr/train/data"
 )
 
@@ -97,11 +101,20 @@ func TestTrainColBERTExportReloads(t *testing.T) {
 	res, err := TrainColBERT(context.Background(), cfg, RunOptions{})
 	require.NoError(t, err)
 	require.Equal(t, 3, res.Steps)
-	for _, f := range []string{"config.json", "model.safetensors", "colbert_linear.safetensors", "tokenizer.json"} {
+	for _, f := range []string{"config.json", "model.safetensors", "colbert_linear.safetensors", "colbert_linear.pt", "tokenizer.json"} {
 		_, err := os.Stat(filepath.Join(res.ModelDir, f))
 		assert.NoError(t, err, f)
 	}
 	assert.True(t, colbert.HasLinear(res.ModelDir))
+	// colbert_linear.pt holds the trained projection, for Python loaders.
+	lin := res.Model.Model.Linear
+	pt, err := torchbin.Load(filepath.Join(res.ModelDir, "colbert_linear.pt"))
+	require.NoError(t, err)
+	require.Len(t, pt, 2)
+	assert.Equal(t, lin.Weight.Value.Shape(), pt["weight"].Shape())
+	testutil.AssertClose(t, "colbert_linear.pt weight", pt["weight"].Float32s(), lin.Weight.Value.Float32s(), testutil.Exact)
+	testutil.AssertClose(t, "colbert_linear.pt bias", pt["bias"].Float32s(), lin.Bias.Value.Float32s(), testutil.Exact)
+	t.Run("torch", func(t *testing.T) { checkColBERTLinearTorch(t, res.ModelDir, lin) })
 
 	q := colbertBatch(t, res.ModelDir, 16, "硬盘插入时震动", "a")
 	d := colbertBatch(t, res.ModelDir, 32, "硬盘是十分精密的存储设备", "今天天气很好，适合出去走走", "b")
@@ -293,4 +306,56 @@ func TestColBERTConfigKeys(t *testing.T) {
 	c.ModelConfig = map[string]any{}
 	require.NoError(t, c.Set("colbert_dim=8"))
 	assert.ErrorContains(t, c.validateEmbed(), "colbert_dim applies to ColBERT training")
+}
+
+// colbertLinearPy is what a Python ColBERT loader does with an exported
+// directory (FlagEmbedding's bge-m3, RAG-Retrieval): torch.load
+// colbert_linear.pt into a torch.nn.Linear (strict) and apply it, here to
+// x = arange(hidden) / 10.
+const colbertLinearPy = `
+import sys, json, inspect, torch
+kw = {'weights_only': True} if 'weights_only' in inspect.signature(torch.load).parameters else {}
+sd = torch.load(sys.argv[1], map_location='cpu', **kw)
+out, hidden = sd['weight'].shape
+lin = torch.nn.Linear(hidden, out)
+lin.load_state_dict(sd)
+x = torch.arange(hidden, dtype=torch.float32) / 10
+with torch.no_grad():
+    print(json.dumps({'keys': list(sd.keys()), 'y': lin(x).tolist()}))
+`
+
+// checkColBERTLinearTorch has PyTorch load dir/colbert_linear.pt into an
+// nn.Linear and compares its output with lin's; skipped only where there is
+// no python3 with torch (Debian python3-torch).
+func checkColBERTLinearTorch(t *testing.T, dir string, lin *nn.Linear) {
+	py := "/usr/bin/python3"
+	if _, err := os.Stat(py); err != nil {
+		if py, err = exec.LookPath("python3"); err != nil {
+			t.Skip("no python3: the torch.load check needs python3 with torch (Debian python3-torch)")
+		}
+	}
+	if out, err := exec.Command(py, "-c", "import torch").CombinedOutput(); err != nil {
+		t.Skipf("%s cannot import torch (%v: %s)", py, err, out)
+	}
+	out, err := exec.Command(py, "-c", colbertLinearPy, filepath.Join(dir, "colbert_linear.pt")).Output()
+	if ee, ok := err.(*exec.ExitError); ok {
+		t.Fatalf("torch.load colbert_linear.pt: %v\n%s", err, ee.Stderr)
+	}
+	require.NoError(t, err)
+	var got struct {
+		Keys []string  `json:"keys"`
+		Y    []float64 `json:"y"`
+	}
+	require.NoError(t, json.Unmarshal(out, &got))
+	assert.Equal(t, []string{"weight", "bias"}, got.Keys)
+	w, b := lin.Weight.Value.Float64s(), lin.Bias.Value.Float64s()
+	hidden := lin.Weight.Value.Dim(1)
+	want := make([]float64, len(b))
+	for o := range want {
+		want[o] = b[o]
+		for i := 0; i < hidden; i++ {
+			want[o] += w[o*hidden+i] * float64(float32(i)/10)
+		}
+	}
+	testutil.AssertClose(t, "torch colbert_linear(x)", got.Y, want, testutil.F32Accum)
 }

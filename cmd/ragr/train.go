@@ -47,7 +47,8 @@ ragr train colbert trains a BERT / XLM-R encoder plus colbert_linear
 {"query","pos","neg"} data with the in-batch contrastive loss over every
 document of the batch (loss_type colbert_inbatch, or
 colbert_inbatch_maskedmax), query_max_len and passage_max_len, and exports
-the encoder plus colbert_linear.safetensors.
+the encoder plus colbert_linear.safetensors and colbert_linear.pt (the
+torch.save'd copy Python ColBERT loaders read).
 
 Example:
   ragr train reranker --config examples/demo/reranker.yaml --set lr=1e-4

@@ -1,6 +1,7 @@
 package colbert
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -10,6 +11,8 @@ import (
 	"github.com/ragr-dev/ragr/internal/golden"
 	"github.com/ragr-dev/ragr/internal/testutil"
 	"github.com/ragr-dev/ragr/models/bert"
+	"github.com/ragr-dev/ragr/tensor"
+	"github.com/ragr-dev/ragr/tensor/torchbin"
 )
 
 func TestColBERTParity(t *testing.T) {
@@ -53,4 +56,36 @@ func TestColBERTParity(t *testing.T) {
 		t.Logf("golden colbert %s relerr=%.2e", n, rel)
 		require.Less(t, rel, 1e-4, n)
 	}
+}
+
+// A directory with colbert_linear.pt (torch.save, as Python ColBERT
+// trainers write it) instead of colbert_linear.safetensors loads the same
+// projection; with both, the safetensors file wins.
+func TestLoadDirLinearPt(t *testing.T) {
+	src := filepath.Join(golden.Root(), "colbert")
+	ref, err := LoadDir(src)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	for _, f := range []string{"config.json", "model.safetensors"} {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o644))
+	}
+	w, b := ref.Linear.Weight.Value, ref.Linear.Bias.Value
+	require.NoError(t, torchbin.Save(filepath.Join(dir, "colbert_linear.pt"), []torchbin.NamedTensor{{Name: "weight", Tensor: w}, {Name: "bias", Tensor: b}}, nil))
+	require.True(t, HasLinear(dir))
+	m, err := LoadDir(dir)
+	require.NoError(t, err)
+	testutil.AssertClose(t, "weight from .pt", m.Linear.Weight.Value.Float32s(), w.Float32s(), testutil.Exact)
+	testutil.AssertClose(t, "bias from .pt", m.Linear.Bias.Value.Float32s(), b.Float32s(), testutil.Exact)
+
+	// A .pt with other values beside the safetensors file is ignored.
+	st, err := os.ReadFile(filepath.Join(src, "colbert_linear.safetensors"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "colbert_linear.safetensors"), st, 0o644))
+	zeros := tensor.ZerosLike(w)
+	require.NoError(t, torchbin.Save(filepath.Join(dir, "colbert_linear.pt"), []torchbin.NamedTensor{{Name: "weight", Tensor: zeros}, {Name: "bias", Tensor: tensor.ZerosLike(b)}}, nil))
+	m, err = LoadDir(dir)
+	require.NoError(t, err)
+	testutil.AssertClose(t, "weight prefers safetensors", m.Linear.Weight.Value.Float32s(), w.Float32s(), testutil.Exact)
 }

@@ -25,4 +25,17 @@
 // views are copied contiguous. float32, float16, bfloat16, float64 and int32
 // storages keep their dtype; int64 becomes Int32 with a range check.
 // Broadcast views with more elements than their storage are rejected.
+//
+// Save and Write go the other way: they write a state dict (an ordered list
+// of NamedTensor) as torch.save(OrderedDict, f) does, for Python code that
+// expects a .pt / .bin file (e.g. colbert_linear.pt). The pickle is byte
+// for byte what torch.save writes for the same dict (protocol 2,
+// _rebuild_tensor_v2 over one storage per tensor, CPython's memoization),
+// the zip layout is PyTorchStreamWriter's (stored records, data 64-byte
+// aligned, data descriptors, zip64 end records; zip64 fields past 4 GiB),
+// with byteorder "little" and version "3". Tensors are written contiguous
+// (views are copied); float32, float64, float16, bfloat16 and int32 keep
+// their dtype, int32 optionally stored as int64. Save is atomic (a
+// temporary file renamed over the target). Tensors that share storage are
+// written as separate storages.
 package torchbin
