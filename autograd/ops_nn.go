@@ -193,3 +193,20 @@ func EmbeddingPad(table *Var, ids *tensor.Tensor, paddingIdx int) (*Var, error) 
 		return []*tensor.Tensor{dt}
 	}, table), nil
 }
+
+// FusedAttention computes softmax(q·kᵀ·scale + keyMask)·v for q [B, H, Lq,
+// D], k and v [B, H, Lk, D] and an additive key padding mask [B or 1, 1, 1,
+// Lk] (nil for none) with the fused kernel of the tensors' backend
+// (tensor.FusedAttention), recording the fused backward. ok is false, and
+// nothing is recorded, when the backend does not run this case fused: the
+// caller computes the composite form instead.
+func FusedAttention(q, k, v *Var, keyMask *tensor.Tensor, scale float64) (out *Var, ok bool) {
+	y, saved, ok := tensor.FusedAttention(q.Value, k.Value, v.Value, keyMask, scale)
+	if !ok {
+		return nil, false
+	}
+	return record("FusedAttention", y, func(g *tensor.Tensor) []*tensor.Tensor {
+		dq, dk, dv := tensor.FusedAttentionBackward(g, saved)
+		return []*tensor.Tensor{dq, dk, dv}
+	}, q, k, v), true
+}

@@ -81,9 +81,20 @@ func RepeatKV(x *autograd.Var, rep int) *autograd.Var {
 // k and v [B, H, Lk, D] and an additive mask broadcastable to [B, H, Lq, Lk]
 // (nil for none). A dropout probability above 0 drops attention weights
 // while training.
+//
+// When no attention weight is dropped (dropout 0, or not training) and the
+// mask is a key padding mask [B or 1, 1, 1, Lk] (or nil), the tensors'
+// backend may compute it with a fused kernel (tensor.AttentionBackend: the
+// CUDA backend's flash attention in bf16 mixed precision); the CPU always
+// takes the composite path below.
 func Attention(q, k, v *autograd.Var, mask *tensor.Tensor, scale float64, dropout float64, rng *tensor.RNG, training bool) *autograd.Var {
 	if scale == 0 {
 		scale = 1 / math.Sqrt(float64(q.Dim(-1)))
+	}
+	if dropout == 0 || !training {
+		if out, ok := autograd.FusedAttention(q, k, v, mask, scale); ok {
+			return out
+		}
 	}
 	scores := autograd.MulScalar(autograd.MatmulT(q, k, false, true), scale)
 	if mask != nil {

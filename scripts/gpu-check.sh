@@ -12,7 +12,7 @@ export PATH="$PATH:/usr/local/go/bin"
 command -v nvcc >/dev/null || { echo "gpu-check: nvcc not found: run scripts/install-cuda.sh" >&2; exit 1; }
 make -s kernels-check
 mkdir -p .gpu
-go vet -tags cuda ./kernels/... ./tensor/gpu/ ./models/bert/ ./cmd/ragr/
+go vet -tags cuda ./kernels/... ./tensor/gpu/ ./models/bert/ ./nn/... ./train/ ./bench/ ./cmd/ragr/
 go test -c -tags cuda -ldflags='-s -w' -o .gpu/cuda.test ./kernels/cuda/
 # the tensor CUDA backend against the CPU backend, and the BERT train step
 # on both devices (autograd gradients on the GPU equal the CPU's)
@@ -35,6 +35,6 @@ cat <<'CMD'
 Run on the lent GPU (device tool), one call:
   run(command="bash scripts/gpu-run.sh", carry=[".gpu"], timeout_s=540)
 Results: $OUT/tests.log, tensorgpu.log, bert-cuda.log, sanitizer.log, bench.txt,
-bench.json; copy the bench
+bench.json, trainbench.txt, ragr.json, compare.json, train-cuda.log; copy the bench
 table and each kernel's outcome into kernels/NOTES.md.
 CMD

@@ -266,6 +266,9 @@ func TrainColBERT(ctx context.Context, cfg Config, o RunOptions) (*ColBERTResult
 	if err := cfg.validateColBERT(); err != nil {
 		return nil, err
 	}
+	if err := cfg.checkDevice("colbert"); err != nil {
+		return nil, err
+	}
 	name, _ := colbertLossName(&cfg)
 	cfg.LossType = name
 	defer setGCPercent(cfg.GCPercent)()

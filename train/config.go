@@ -347,6 +347,9 @@ func (c *Config) Validate() error {
 	if c.NumMaxCheckpoints < 0 || c.SaveSteps < 0 || c.EvalSteps < 0 || c.MaxSteps < 0 {
 		add("num_max_checkpoints, save_steps, eval_steps and max_steps must not be negative")
 	}
+	if _, err := c.device(); err != nil {
+		add("%v", err)
+	}
 	if len(errs) > 0 {
 		src := c.Path
 		if src == "" {

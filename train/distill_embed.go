@@ -565,6 +565,9 @@ func TrainDistillEmbedding(ctx context.Context, cfg Config, o RunOptions) (*Dist
 	if err := cfg.validateDistill(); err != nil {
 		return nil, err
 	}
+	if err := cfg.checkDevice("distillation"); err != nil {
+		return nil, err
+	}
 	for k := range cfg.Ignored {
 		fmt.Fprintf(out, "note: config key %s is accepted for RAG-Retrieval compatibility and not used (%s)\n", k, ignoredKeys[k])
 	}

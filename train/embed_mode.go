@@ -393,6 +393,9 @@ func TrainEmbedding(ctx context.Context, cfg Config, o RunOptions) (*EmbedResult
 	if err := cfg.validateEmbed(); err != nil {
 		return nil, err
 	}
+	if err := cfg.checkDevice("embedding"); err != nil {
+		return nil, err
+	}
 	if cfg.TrainType == "distill" {
 		return nil, fmt.Errorf("train: %s: train_type distill is run by TrainDistillEmbedding", cfg.Path)
 	}

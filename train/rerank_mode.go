@@ -232,6 +232,9 @@ func TrainReranker(ctx context.Context, cfg Config, o RunOptions) (*RerankResult
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if err := cfg.checkDevice("reranker"); err != nil {
+		return nil, err
+	}
 	for k := range cfg.Ignored {
 		fmt.Fprintf(out, "note: config key %s is accepted for RAG-Retrieval compatibility and not used (%s)\n", k, ignoredKeys[k])
 	}

@@ -120,6 +120,7 @@ type Loop struct {
 	loss  losses.Spec
 	rng   *tensor.RNG
 	state State
+	dev   tensor.Device
 }
 
 // TotalSteps is the number of optimizer steps the run will take.
@@ -135,7 +136,8 @@ func (l *Loop) TotalSteps() int {
 }
 
 // Init prepares the optimizer, schedule and loss; resume, when not empty,
-// is a checkpoint directory to continue from.
+// is a checkpoint directory to continue from. With Cfg.Device a GPU, it
+// then moves the parameters and optimizer state there (see device.go).
 func (l *Loop) Init(resume string) error {
 	if l.Reducer == nil {
 		l.Reducer = localReducer{}
@@ -169,9 +171,11 @@ func (l *Loop) Init(resume string) error {
 	l.rng = tensor.NewRNG(uint64(l.Cfg.Seed) ^ 0xd1b54a32d192ed03)
 	l.state = State{Seed: l.Cfg.Seed, LossType: l.Cfg.LossType, BatchSize: l.Cfg.BatchSize, GroupSize: l.Cfg.TrainGroupSize, TotalSteps: total}
 	if resume != "" {
-		return l.resume(resume)
+		if err := l.resume(resume); err != nil {
+			return err
+		}
 	}
-	return nil
+	return l.toDevice()
 }
 
 func (l *Loop) logf(format string, args ...any) {
@@ -269,12 +273,13 @@ var ErrInterrupted = errors.New("train: interrupted")
 
 // Run trains until the configured epochs or max_steps are done, or ctx is
 // cancelled (then it writes a checkpoint and returns ErrInterrupted). It
-// returns the loss of every optimizer step.
-func (l *Loop) Run(ctx context.Context) ([]float64, error) {
+// returns the loss of every optimizer step. A device failure (a
+// *tensor.DeviceError) is returned as an error naming the step.
+func (l *Loop) Run(ctx context.Context) (stepLosses []float64, err error) {
+	defer l.recoverDevice(&err)
 	total := l.state.TotalSteps
 	accum := l.Cfg.GradAccum
 	params := l.Model.Params()
-	var stepLosses []float64
 	start := time.Now()
 	var micro int
 	var lossSum float64
@@ -375,14 +380,23 @@ func (l *Loop) batchLoss(b *Batch) (*autograd.Var, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := losses.Inputs{Logits: scores, Labels: b.Labels, TeacherScores: b.Labels, GroupSize: b.GroupSize}
+	labels, teacher := b.Labels, b.Labels
 	p := l.loss.Defaults
 	if l.loss.Kind == losses.KindDistill {
-		in.TeacherScores = TeacherLogits(b.Labels)
+		teacher = TeacherLogits(b.Labels)
 		if l.Cfg.DistillTemperature > 0 {
 			p.DistillT = l.Cfg.DistillTemperature
 		}
 	}
+	// the labels follow the scores to the model's device
+	dev := scores.Value.Device()
+	if labels, err = labels.To(dev); err != nil {
+		return nil, fmt.Errorf("labels to %s: %w", dev, err)
+	}
+	if teacher, err = teacher.To(dev); err != nil {
+		return nil, fmt.Errorf("teacher scores to %s: %w", dev, err)
+	}
+	in := losses.Inputs{Logits: scores, Labels: labels, TeacherScores: teacher, GroupSize: b.GroupSize}
 	loss, err := l.loss.Compute(in, &p)
 	if err != nil {
 		return nil, fmt.Errorf("loss %s: %w", l.Cfg.LossType, err)

@@ -7,4 +7,7 @@ import (
 	"github.com/ragr-dev/ragr/tensor/gpu"
 )
 
-func init() { cudaDevices = gpu.Devices }
+func init() {
+	cudaDevices = gpu.Devices
+	hostFallbacks = gpu.HostFallbacks
+}

@@ -31,6 +31,10 @@ Commands:
               measure the CUDA kernels beside PyTorch (needs a GPU and a
               -tags cuda build): time, TFLOP/s or GB/s, % of the measured
               copy bandwidth / best GEMM, PyTorch's time, ratio
+  bench train BERT cross-encoder fine-tuning (BERT-base, 32 × 256 tokens,
+              bf16 mixed precision on cuda): losses, step time, peak device
+              memory, and the files bench/pytorch/train_gpu_parity.py
+              compares PyTorch against
   train       train a model: ragr train reranker|embedding|colbert --config FILE.yaml
               (embedding with train_type: distill distills teacher vectors)
   distill     distill an LLM reranker into a BERT cross-encoder:
@@ -104,8 +108,11 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		if len(args) >= 2 && args[1] == "kernels" {
 			return benchKernels(args[2:], stdout, stderr)
 		}
+		if len(args) >= 2 && args[1] == "train" {
+			return benchTrain(args[2:], stdout, stderr)
+		}
 		if len(args) < 2 || args[1] != "cpu" {
-			return fmt.Errorf("%w: ragr bench needs a suite: cpu or kernels", errUsage)
+			return fmt.Errorf("%w: ragr bench needs a suite: cpu, kernels or train", errUsage)
 		}
 		return benchCPU(args[2:], stdout, stderr)
 	}

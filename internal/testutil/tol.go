@@ -34,6 +34,12 @@ var (
 	FiniteDiff = Level{"finite-diff", 1e-5, 1e-6}
 	// Golden: float32 forward passes against the float64 PyTorch fixtures.
 	Golden = Level{"golden", 1e-4, 1e-5}
+	// BF16Mixed: a bf16 mixed-precision computation (every matmul and the
+	// fused attention on bf16 operands, 2^-8 relative rounding each, fp32
+	// accumulation) against the same computation in float32: losses of a
+	// few training steps of a small model, or attention outputs and
+	// gradients compared by relative L2 (RelL2 <= Rel).
+	BF16Mixed = Level{"bf16-mixed", 2e-2, 2e-3}
 )
 
 // within reports whether got is within lvl of want; two NaNs are equal, and

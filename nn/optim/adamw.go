@@ -143,8 +143,21 @@ func (o *AdamW) multiplier() float64 {
 // Step panics when a gradient's shape differs from its parameter's.
 func (o *AdamW) Step() {
 	mult := o.multiplier()
+	type key struct {
+		step int
+		dev  tensor.Device
+	}
+	type batch struct {
+		ps, gs, ms, vs []*tensor.Tensor
+		wds            []float64
+	}
 	for _, g := range o.groups {
 		lr := g.lr * mult
+		// Parameters of one group with the same step count on one device
+		// are updated together (one launch of a multi-tensor kernel where
+		// the backend has one; tensor by tensor on the CPU).
+		var order []key
+		batches := map[key]*batch{}
 		for _, p := range g.params {
 			grad := p.v.Grad
 			if grad == nil {
@@ -162,12 +175,47 @@ func (o *AdamW) Step() {
 				p.expAvgSq = tensor.ZerosAs(val, val.Shape()...)
 			}
 			p.step++
-			tensor.AdamWStep(val, grad.Contiguous(), p.expAvg, p.expAvgSq, tensor.AdamWParams{
-				LR: lr, Beta1: o.cfg.Beta1, Beta2: o.cfg.Beta2, Eps: o.cfg.Eps, WeightDecay: g.wd, Step: p.step,
+			k := key{p.step, val.Device()}
+			b, ok := batches[k]
+			if !ok {
+				b = &batch{}
+				batches[k] = b
+				order = append(order, k)
+			}
+			b.ps, b.gs = append(b.ps, val), append(b.gs, grad.Contiguous())
+			b.ms, b.vs, b.wds = append(b.ms, p.expAvg), append(b.vs, p.expAvgSq), append(b.wds, g.wd)
+		}
+		for _, k := range order {
+			b := batches[k]
+			tensor.AdamWSteps(b.ps, b.gs, b.ms, b.vs, b.wds, tensor.AdamWParams{
+				LR: lr, Beta1: o.cfg.Beta1, Beta2: o.cfg.Beta2, Eps: o.cfg.Eps, Step: k.step,
 			})
 		}
 	}
 	o.steps++
+}
+
+// To moves the optimizer state (the moments) to device d, where the
+// parameters now live (after moving a model, or loading a state file
+// while the parameters were elsewhere).
+func (o *AdamW) To(d tensor.Device) error {
+	for _, g := range o.groups {
+		for _, p := range g.params {
+			if p.expAvg == nil {
+				continue
+			}
+			m, err := p.expAvg.To(d)
+			if err != nil {
+				return fmt.Errorf("optim: moving the state of %q to %s: %w", p.name, d, err)
+			}
+			v, err := p.expAvgSq.To(d)
+			if err != nil {
+				return fmt.Errorf("optim: moving the state of %q to %s: %w", p.name, d, err)
+			}
+			p.expAvg, p.expAvgSq = m, v
+		}
+	}
+	return nil
 }
 
 // ZeroGrad drops the gradient of every parameter (torch's

@@ -35,6 +35,9 @@ func totalGradNorm(params []nn.NamedParam) *tensor.Tensor {
 // changing them; 0 when no parameter has a gradient. All gradients must be
 // on one device and of one dtype.
 func GradNorm(params []nn.NamedParam) float64 {
+	if n, ok := deviceGradNorm(params); ok {
+		return n
+	}
 	total := totalGradNorm(params)
 	if total == nil {
 		return 0
@@ -54,6 +57,13 @@ func ClipGradNorm(params []nn.NamedParam, maxNorm float64) float64 {
 	if !(maxNorm >= 0) {
 		panic(fmt.Sprintf("optim.ClipGradNorm: maxNorm %v must be >= 0", maxNorm))
 	}
+	if n, ok := deviceGradNorm(params); ok {
+		// the coefficient in float32, as torch computes it for float32
+		// gradients: maxNorm·(1/(total+1e-6)), at most 1
+		c := min(float64(float32(maxNorm)*(1/(float32(n)+float32(clipEps)))), 1)
+		scaleGrads(params, c)
+		return n
+	}
 	total := totalGradNorm(params)
 	if total == nil {
 		return 0
@@ -62,19 +72,41 @@ func ClipGradNorm(params []nn.NamedParam, maxNorm float64) float64 {
 	coef = tensor.BinaryScalar(tensor.OpMinimum, coef, 1, false)
 	// The coefficient is read back to skip the multiplication by exactly 1
 	// (which changes nothing); the total norm is read back anyway.
-	c := coef.Item()
-	if c != 1 || math.IsNaN(c) {
-		for _, p := range params {
-			if p.Var == nil || p.Var.Grad == nil {
-				continue
-			}
-			g := p.Var.Grad
-			if g.IsContiguous() {
-				tensor.MulScalarInPlace(g, c)
-			} else {
-				g.CopyFrom(tensor.MulScalar(g, c))
-			}
+	scaleGrads(params, coef.Item())
+	return total.Item()
+}
+
+// scaleGrads multiplies every gradient by c in place (nothing when c is 1).
+func scaleGrads(params []nn.NamedParam, c float64) {
+	if c == 1 && !math.IsNaN(c) {
+		return
+	}
+	for _, p := range params {
+		if p.Var == nil || p.Var.Grad == nil {
+			continue
+		}
+		g := p.Var.Grad
+		if g.IsContiguous() {
+			tensor.MulScalarInPlace(g, c)
+		} else {
+			g.CopyFrom(tensor.MulScalar(g, c))
 		}
 	}
-	return total.Item()
+}
+
+// deviceGradNorm is the global gradient norm from the multi-tensor kernel
+// of the gradients' backend (tensor.GlobalNorm: one launch, one read-back,
+// instead of a norm per tensor); ok is false on the CPU, whose path above
+// keeps torch's norm-of-norms order, and for backends without the kernel.
+func deviceGradNorm(params []nn.NamedParam) (float64, bool) {
+	var gs []*tensor.Tensor
+	for _, p := range params {
+		if p.Var != nil && p.Var.Grad != nil {
+			gs = append(gs, p.Var.Grad)
+		}
+	}
+	if len(gs) == 0 || gs[0].Device().Kind == tensor.KindCPU {
+		return 0, false
+	}
+	return tensor.GlobalNorm(gs)
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ragr-dev/ragr/kernels/cuda"
@@ -33,6 +34,11 @@ type Backend struct {
 	// consts holds float32 0 and 1 (the operands of ops composed from
 	// broadcast binary kernels).
 	consts *cuda.Buffer
+	// mixed: Matmul rounds its operands to bf16 and fused attention is
+	// used (SetMixedPrecision; mixed.go).
+	mixed atomic.Bool
+	// masks caches the last key mask FusedAttention converted (mixed.go).
+	masks maskCache
 }
 
 var opened struct {

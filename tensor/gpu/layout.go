@@ -232,3 +232,50 @@ func flatLast(idx []int32, rows, n int) ([]int32, error) {
 	}
 	return out, nil
 }
+
+// maskedBelow is the additive mask value at or below which a key counts as
+// masked for the fused attention kernel: nn.PaddingMask writes
+// -math.MaxFloat32; anything this negative makes exp underflow to 0 for any
+// finite score a model produces.
+const maskedBelow = -1e30
+
+// keyMaskBytes converts an additive key padding mask (maskB rows of lk
+// values, maskB 1 or b: 0 where attended, <= maskedBelow where masked) into
+// the fused attention kernel's uint8 [b, lk] key mask (1 attended, 0
+// hidden). masked reports whether some key is hidden (else the kernel needs no
+// mask); ok is false when a value is neither 0 nor masked (a real-valued
+// bias the kernel cannot apply), or the sizes do not match.
+func keyMaskBytes(vals []float32, maskB, b, lk int) (out []uint8, masked, ok bool) {
+	if (maskB != 1 && maskB != b) || len(vals) != maskB*lk {
+		return nil, false, false
+	}
+	out = make([]uint8, b*lk)
+	for r := 0; r < b; r++ {
+		src := vals
+		if maskB > 1 {
+			src = vals[r*lk : (r+1)*lk]
+		}
+		for j := 0; j < lk; j++ {
+			switch v := src[j]; {
+			case v == 0:
+				out[r*lk+j] = 1
+			case v <= maskedBelow:
+				masked = true
+			default:
+				return nil, false, false
+			}
+		}
+	}
+	return out, masked, true
+}
+
+// bf16Operand describes the bf16 copy of one GEMM operand viewed as
+// [batch, r, c] with batch stride bs: how many matrices to convert (1 for
+// a broadcast operand, batch stride 0 or batch 1) and the batch stride of
+// the contiguous copy.
+func bf16Operand(batch, r, c, bs int) (count int, copyStride int64) {
+	if batch <= 1 || bs == 0 {
+		return 1, 0
+	}
+	return batch, int64(r) * int64(c)
+}

@@ -1,6 +1,7 @@
 package gpu
 
 import (
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -143,4 +144,55 @@ func TestCompactAndContiguous(t *testing.T) {
 	assert.True(t, isContiguous([]int{2, 1, 3}, []int{3, 77, 1}))
 	assert.False(t, isContiguous([]int{2, 3}, []int{1, 2}))
 	assert.Equal(t, []int{12, 4, 1}, contiguousStrides([]int{2, 3, 4}))
+}
+
+func TestKeyMaskBytes(t *testing.T) {
+	const neg = -math.MaxFloat32
+	cases := []struct {
+		name          string
+		vals          []float32
+		maskB, b, lk  int
+		want          []uint8
+		wantAny, isOK bool
+	}{
+		{"padding", []float32{0, 0, neg, 0, neg, neg}, 2, 2, 3, []uint8{1, 1, 0, 1, 0, 0}, true, true},
+		{"none masked", []float32{0, 0, 0, 0}, 2, 2, 2, []uint8{1, 1, 1, 1}, false, true},
+		{"broadcast batch", []float32{0, neg}, 1, 3, 2, []uint8{1, 0, 1, 0, 1, 0}, true, true},
+		{"bias value", []float32{0, -0.5}, 1, 1, 2, nil, false, false},
+		{"-inf", []float32{float32(math.Inf(-1)), 0}, 1, 1, 2, []uint8{0, 1}, true, true},
+		{"nan", []float32{float32(math.NaN()), 0}, 1, 1, 2, nil, false, false},
+		{"wrong rows", []float32{0, 0, 0, 0}, 2, 3, 2, nil, false, false},
+		{"wrong length", []float32{0, 0, 0}, 1, 1, 2, nil, false, false},
+		{"empty", nil, 1, 2, 0, []uint8{}, false, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, anyMasked, ok := keyMaskBytes(c.vals, c.maskB, c.b, c.lk)
+			require.Equal(t, c.isOK, ok)
+			if !ok {
+				return
+			}
+			assert.Equal(t, c.want, got)
+			assert.Equal(t, c.wantAny, anyMasked)
+		})
+	}
+}
+
+func TestBF16Operand(t *testing.T) {
+	cases := []struct {
+		batch, r, c, bs int
+		count           int
+		stride          int64
+	}{
+		{1, 3, 5, 15, 1, 0},
+		{4, 3, 5, 15, 4, 15},
+		{4, 3, 5, 0, 1, 0},
+		{4, 3, 5, 40, 4, 15}, // a strided batch becomes contiguous
+		{0, 3, 5, 15, 1, 0},
+	}
+	for _, c := range cases {
+		n, s := bf16Operand(c.batch, c.r, c.c, c.bs)
+		assert.Equal(t, c.count, n, "%+v", c)
+		assert.Equal(t, c.stride, s, "%+v", c)
+	}
 }

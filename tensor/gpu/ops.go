@@ -226,7 +226,9 @@ func (b *Backend) Where(dst, cond, a, bt *tensor.Tensor) {
 }
 
 // Matmul computes dst[i] = alpha·op(a[i])·op(b[i]) + beta·dst[i] with the
-// fp32 GEMM kernel (strided batches, transposes, any leading dimension).
+// fp32 GEMM kernel (strided batches, transposes, any leading dimension), or,
+// in mixed precision (SetMixedPrecision), the tensor-core GEMM on bf16
+// copies of the operands with fp32 accumulation and output (mixed.go).
 func (b *Backend) Matmul(dst, a, bt *tensor.Tensor, transA, transB bool, alpha, beta float64) {
 	defer keep(dst, a, bt)
 	const name = "Matmul"
@@ -253,6 +255,10 @@ func (b *Backend) Matmul(dst, a, bt *tensor.Tensor, transA, transB bool, alpha, 
 		} else {
 			b.fail(name, b.dev.Scale(ptr(dst), ptr(dst), float32(beta), cn))
 		}
+		return
+	}
+	if b.mixed.Load() {
+		b.matmulBF16(dst, a, bt, transA, transB, alpha, beta)
 		return
 	}
 	g := cuda.Gemm{In: cuda.F32, Out: cuda.F32, TransA: transA != ta, TransB: transB != tb,

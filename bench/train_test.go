@@ -1,0 +1,91 @@
+package bench
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ragr-dev/ragr/internal/testutil"
+	"github.com/ragr-dev/ragr/models"
+	"github.com/ragr-dev/ragr/tensor"
+	"github.com/ragr-dev/ragr/tensor/safetensors"
+)
+
+func tinyTrainBench(dir string) TrainBenchConfig {
+	c := DefaultTrainBench()
+	c.Device = tensor.CPU
+	c.Layers, c.Hidden, c.Heads, c.Intermediate, c.Vocab = 2, 64, 2, 96, 2048
+	c.Batch, c.SeqLen, c.Steps, c.TimedSteps, c.LR = 4, 16, 6, 2, 1e-3
+	c.OutDir = dir
+	return c
+}
+
+// The benchmark on the CPU at a tiny size: its files are what the PyTorch
+// script reads, and two runs give the same losses.
+func TestTrainBenchCPU(t *testing.T) {
+	dir := t.TempDir()
+	c := tinyTrainBench(dir)
+	rep, err := TrainBench(c)
+	require.NoError(t, err)
+	require.Len(t, rep.Losses, c.Steps)
+	for _, l := range rep.Losses {
+		assert.False(t, l != l || l <= 0, "loss %v", l)
+	}
+	assert.Greater(t, rep.StepMS, 0.0)
+	assert.False(t, rep.MixedPrecision)
+	require.NoError(t, WriteTrainBenchReport(dir, rep))
+	var back TrainBenchReport
+	b, err := os.ReadFile(filepath.Join(dir, "ragr.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, rep.Losses, back.Losses)
+
+	f, err := safetensors.Open(filepath.Join(dir, "batches.safetensors"))
+	require.NoError(t, err)
+	defer f.Close()
+	for name, shape := range map[string][]int{"input_ids": {6, 4, 16}, "token_type_ids": {6, 4, 16}, "attention_mask": {6, 4, 16}, "labels": {6, 4}} {
+		info, err := f.Info(name)
+		require.NoError(t, err, name)
+		assert.Equal(t, shape, info.Shape, name)
+	}
+	cfg, err := models.LoadConfig(filepath.Join(dir, "init", "config.json"))
+	require.NoError(t, err)
+	assert.Equal(t, 2, cfg.NumHiddenLayers)
+	w, err := models.OpenWeights(filepath.Join(dir, "init"))
+	require.NoError(t, err)
+	defer w.Close()
+	assert.Contains(t, w.Names(), "classifier.weight")
+	assert.Contains(t, w.Names(), "bert.encoder.layer.1.output.LayerNorm.bias")
+
+	rep2, err := TrainBench(tinyTrainBench(t.TempDir()))
+	require.NoError(t, err)
+	testutil.AssertClose(t, "losses of a second run", rep2.Losses, rep.Losses, testutil.Exact)
+}
+
+func TestTrainBenchBadConfig(t *testing.T) {
+	cases := []struct {
+		name string
+		mod  func(*TrainBenchConfig)
+		want string
+	}{
+		{"heads", func(c *TrainBenchConfig) { c.Heads = 3 }, "divisible"},
+		{"len", func(c *TrainBenchConfig) { c.SeqLen = 1024 }, "len"},
+		{"steps", func(c *TrainBenchConfig) { c.Steps = 0 }, "steps"},
+		{"lr", func(c *TrainBenchConfig) { c.LR = 0 }, "lr"},
+		{"out", func(c *TrainBenchConfig) { c.OutDir = "" }, "output directory"},
+		{"no cuda", func(c *TrainBenchConfig) { c.Device = tensor.CUDA(0) }, "without CUDA support"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := tinyTrainBench(t.TempDir())
+			c.mod(&cfg)
+			_, err := TrainBench(cfg)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.want)
+		})
+	}
+}

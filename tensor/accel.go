@@ -1,0 +1,228 @@
+package tensor
+
+import "fmt"
+
+// Optional backend capabilities. A backend may implement any of the
+// interfaces below; the package functions beside them use the capability
+// when the tensors' backend has it and report false (or fall back to the
+// portable ops) otherwise, so code written against them runs unchanged on
+// the CPU. The CUDA backend (tensor/gpu) implements all of them.
+
+// MixedPrecisionBackend is a backend that can run its matrix products with
+// bf16 operands and fp32 accumulation (autocast, as torch.autocast with
+// dtype=torch.bfloat16 does for matmuls): inputs and outputs stay float32,
+// the operands are rounded to bf16 on the way into the GEMM. Elementwise
+// ops, reductions, norms, softmax and losses stay float32.
+type MixedPrecisionBackend interface {
+	// SetMixedPrecision turns bf16 matmul operands on or off and returns
+	// the previous setting.
+	SetMixedPrecision(on bool) bool
+	// MixedPrecision reports the current setting.
+	MixedPrecision() bool
+}
+
+// SetMixedPrecision turns bf16 mixed-precision matmuls on or off on device
+// d and returns the previous setting. It returns an error when d's backend
+// does not offer it (the CPU computes in float32 only).
+func SetMixedPrecision(d Device, on bool) (bool, error) {
+	b, err := BackendFor(d)
+	if err != nil {
+		return false, err
+	}
+	mp, ok := b.(MixedPrecisionBackend)
+	if !ok {
+		return false, fmt.Errorf("tensor: device %s has no bf16 mixed precision (it computes in float32)", d)
+	}
+	return mp.SetMixedPrecision(on), nil
+}
+
+// MixedPrecision reports whether device d runs its matmuls with bf16
+// operands (false for devices without the capability).
+func MixedPrecision(d Device) bool {
+	b, err := BackendFor(d)
+	if err != nil {
+		return false
+	}
+	mp, ok := b.(MixedPrecisionBackend)
+	return ok && mp.MixedPrecision()
+}
+
+// AttentionBackend is a backend with a fused scaled-dot-product attention
+// kernel (flash style: the score matrix is never stored).
+type AttentionBackend interface {
+	// FusedAttention computes softmax(q·kᵀ·scale + mask)·v for float32
+	// views q [B, H, Lq, D], k and v [B, H, Lk, D] and an additive key
+	// padding mask [B or 1, 1, 1, Lk] (0 where attended, a large negative
+	// value where masked; nil for none). It returns out [B, H, Lq, D] and
+	// the state FusedAttentionBackward needs, or ok false, having computed
+	// nothing, when it does not run this case fused (head size, mask
+	// values, precision mode).
+	FusedAttention(q, k, v, keyMask *Tensor, scale float64) (out *Tensor, saved any, ok bool)
+	// FusedAttentionBackward returns the gradients of q, k and v (shapes
+	// as the forward's inputs) from the gradient of out and the saved
+	// state.
+	FusedAttentionBackward(dout *Tensor, saved any) (dq, dk, dv *Tensor)
+}
+
+// FusedAttention runs attention through the fused kernel of q's backend
+// (see AttentionBackend); ok is false, and nothing is computed, when the
+// backend has none or does not take this case. On a backend that has one,
+// dtypes, devices and shapes are checked first (a mismatch panics).
+func FusedAttention(q, k, v, keyMask *Tensor, scale float64) (out *Tensor, saved any, ok bool) {
+	ab, has := q.backend().(AttentionBackend)
+	if !has {
+		return nil, nil, false
+	}
+	compute("FusedAttention", q, k, v, keyMask)
+	if q.NDim() != 4 || k.NDim() != 4 || v.NDim() != 4 {
+		panic(fmt.Sprintf("tensor.FusedAttention: q %v, k %v, v %v, want [B, H, L, D]", q.shape, k.shape, v.shape))
+	}
+	if !SameShape(k, v) || q.shape[0] != k.shape[0] || q.shape[1] != k.shape[1] || q.shape[3] != k.shape[3] {
+		panic(fmt.Sprintf("tensor.FusedAttention: q %v, k %v, v %v do not agree", q.shape, k.shape, v.shape))
+	}
+	if keyMask != nil && !isKeyMaskShape(keyMask.shape, q.shape[0], k.shape[2]) {
+		return nil, nil, false
+	}
+	return ab.FusedAttention(q, k, v, keyMask, scale)
+}
+
+// isKeyMaskShape reports whether shape is [b or 1, 1, 1, lk].
+func isKeyMaskShape(shape []int, b, lk int) bool {
+	return len(shape) == 4 && (shape[0] == b || shape[0] == 1) && shape[1] == 1 && shape[2] == 1 && shape[3] == lk
+}
+
+// FusedAttentionBackward returns dq, dk, dv for the forward that returned
+// saved, given dout, the gradient of its output (on the same device).
+func FusedAttentionBackward(dout *Tensor, saved any) (dq, dk, dv *Tensor) {
+	ab, ok := dout.backend().(AttentionBackend)
+	if !ok {
+		panic(fmt.Sprintf("tensor.FusedAttentionBackward: the backend of %s has no fused attention", dout.Device()))
+	}
+	return ab.FusedAttentionBackward(dout, saved)
+}
+
+// MultiTensorBackend is a backend with multi-tensor optimizer kernels: one
+// launch over a list of tensors instead of one per tensor.
+type MultiTensorBackend interface {
+	// AdamWMulti applies one AdamW step to every params[i] from grads[i]
+	// with moments ms[i], vs[i] and weight decay wds[i] (p.WeightDecay is
+	// not used), all contiguous, as AdamW does tensor by tensor.
+	AdamWMulti(params, grads, ms, vs []*Tensor, wds []float64, p AdamWParams)
+	// GlobalNorm returns the L2 norm of all elements of ts taken together
+	// (contiguous float32); ok false when it does not take these tensors.
+	GlobalNorm(ts []*Tensor) (norm float64, ok bool)
+}
+
+// AdamWSteps applies one AdamW step to each params[i] (see AdamWStep) with
+// weight decay wds[i], through the backend's multi-tensor kernel when it
+// has one, else tensor by tensor.
+func AdamWSteps(params, grads, ms, vs []*Tensor, wds []float64, p AdamWParams) {
+	n := len(params)
+	if len(grads) != n || len(ms) != n || len(vs) != n || len(wds) != n {
+		panic(fmt.Sprintf("tensor.AdamWSteps: %d params, %d grads, %d m, %d v, %d weight decays", n, len(grads), len(ms), len(vs), len(wds)))
+	}
+	if n == 0 {
+		return
+	}
+	for i := range params {
+		compute("AdamWSteps", params[0], params[i], grads[i], ms[i], vs[i])
+		for _, t := range []*Tensor{grads[i], ms[i], vs[i]} {
+			if !SameShape(params[i], t) {
+				panic(fmt.Sprintf("tensor.AdamWSteps: shape %v for parameter %d of shape %v", t.shape, i, params[i].shape))
+			}
+		}
+		for _, t := range []*Tensor{params[i], grads[i], ms[i], vs[i]} {
+			if !t.IsContiguous() {
+				panic(fmt.Sprintf("tensor.AdamWSteps: tensor %v of parameter %d is not contiguous", t.shape, i))
+			}
+		}
+	}
+	if mt, ok := params[0].backend().(MultiTensorBackend); ok && params[0].DType() == Float32 {
+		mt.AdamWMulti(params, grads, ms, vs, wds, p)
+		return
+	}
+	for i := range params {
+		q := p
+		q.WeightDecay = wds[i]
+		params[i].backend().AdamW(params[i], grads[i], ms[i], vs[i], q)
+	}
+}
+
+// GlobalNorm returns the L2 norm of all elements of ts taken together
+// through the backend's multi-tensor kernel; ok is false when the tensors
+// are on different devices or the backend has no such kernel (compute it
+// with Norm then).
+func GlobalNorm(ts []*Tensor) (float64, bool) {
+	if len(ts) == 0 {
+		return 0, true
+	}
+	d := ts[0].Device()
+	for _, t := range ts {
+		if t.Device() != d || t.DType() != Float32 || !t.IsContiguous() {
+			return 0, false
+		}
+	}
+	mt, ok := ts[0].backend().(MultiTensorBackend)
+	if !ok {
+		return 0, false
+	}
+	return mt.GlobalNorm(ts)
+}
+
+// MemStats are a device memory pool's statistics in bytes.
+type MemStats struct {
+	// Current is the memory held by live tensors and scratch.
+	Current int64
+	// Peak is the largest Current since the last ResetPeakMemory.
+	Peak int64
+	// Reserved is what the pool holds from the driver (used + cached).
+	Reserved int64
+}
+
+// SyncBackend is a backend that queues work asynchronously and can report
+// its memory use.
+type SyncBackend interface {
+	// Synchronize waits for all queued work and returns its first error.
+	Synchronize() error
+	// MemoryStats returns the memory pool's statistics.
+	MemoryStats() MemStats
+	// ResetPeakMemory sets the peak statistic to the current use.
+	ResetPeakMemory()
+}
+
+// Synchronize waits until every op queued on device d has finished (a
+// no-op on the CPU, whose ops are synchronous).
+func Synchronize(d Device) error {
+	b, err := BackendFor(d)
+	if err != nil {
+		return err
+	}
+	if s, ok := b.(SyncBackend); ok {
+		return s.Synchronize()
+	}
+	return nil
+}
+
+// DeviceMemory returns device d's memory statistics; ok is false for
+// devices without a pool of their own (the CPU).
+func DeviceMemory(d Device) (MemStats, bool) {
+	b, err := BackendFor(d)
+	if err != nil {
+		return MemStats{}, false
+	}
+	s, ok := b.(SyncBackend)
+	if !ok {
+		return MemStats{}, false
+	}
+	return s.MemoryStats(), true
+}
+
+// ResetPeakMemory sets device d's peak memory statistic to its current use
+// (nothing on devices without a pool).
+func ResetPeakMemory(d Device) {
+	if b, err := BackendFor(d); err == nil {
+		if s, ok := b.(SyncBackend); ok {
+			s.ResetPeakMemory()
+		}
+	}
+}

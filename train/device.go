@@ -1,0 +1,113 @@
+package train
+
+// Training on a device (config key device, flag --device).
+//
+// Design (issue 4, "On the GPU"): the model's fp32 parameters move to the
+// device once, after the optimizer is built and any checkpoint is loaded;
+// the AdamW moments follow them, so master weights and optimizer state
+// live on the GPU in fp32. The device's backend is put in bf16 mixed
+// precision (tensor.SetMixedPrecision): every matmul rounds its operands
+// to bf16 and accumulates in fp32, attention without probability dropout
+// runs the fused flash kernels; norms, softmax, reductions and losses stay
+// fp32. There is no loss scaling (bf16 has fp32's exponent range). Each
+// batch's host tensors move to the device inside the model (bert.Forward)
+// and the loop (labels); the AdamW step runs the backend's multi-tensor
+// kernel and the gradient norm its grad-norm kernel (nn/optim).
+// Checkpoints and the export copy the parameters to the host
+// (safetensors.Write). A device failure (a *tensor.DeviceError panic) is
+// recovered into an error naming the step. Reranker training with BERT /
+// XLM-R cross-encoders is the mode that runs on a device so far.
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/ragr-dev/ragr/tensor"
+)
+
+// device parses the device key ("" is the CPU).
+func (c *Config) device() (tensor.Device, error) {
+	d, err := tensor.ParseDevice(c.Device)
+	if err != nil {
+		return tensor.CPU, fmt.Errorf("device: %w", err)
+	}
+	return d, nil
+}
+
+// checkDevice returns an error, before any data or model is read, when the
+// configured device cannot train mode: no CUDA in this build or machine,
+// or a mode or model type that runs on the CPU only.
+func (c *Config) checkDevice(mode string) error {
+	d, err := c.device()
+	if err != nil {
+		return fmt.Errorf("train: %s: %w", c.source(), err)
+	}
+	if d.Kind == tensor.KindCPU {
+		return nil
+	}
+	if mode != "reranker" || c.ModelType != "cross_encoder" {
+		what := mode + " training"
+		if mode == "reranker" {
+			what = "model_type " + c.ModelType
+		}
+		return fmt.Errorf("train: %s: device %s: %s runs on the CPU only so far (reranker training of cross_encoder models runs on cuda)", c.source(), d, what)
+	}
+	if _, err := tensor.BackendFor(d); err != nil {
+		return fmt.Errorf("train: %s: device %s: %w", c.source(), d, err)
+	}
+	return nil
+}
+
+// source names the config in messages.
+func (c *Config) source() string {
+	if c.Path == "" {
+		return "config"
+	}
+	return c.Path
+}
+
+// toDevice moves the model's parameters and the optimizer state to the
+// configured device and turns on bf16 mixed precision there; nothing
+// happens on the CPU.
+func (l *Loop) toDevice() error {
+	d, err := l.Cfg.device()
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	l.dev = d
+	if d.Kind == tensor.KindCPU {
+		return nil
+	}
+	for _, p := range l.Model.Params() {
+		v, err := p.Var.Value.To(d)
+		if err != nil {
+			return fmt.Errorf("train: moving parameter %s to %s: %w", p.Name, d, err)
+		}
+		p.Var.Value = v
+	}
+	if err := l.opt.To(d); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	if _, err := tensor.SetMixedPrecision(d, true); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	l.logf("training on %s with bf16 mixed precision (fp32 master weights and AdamW state)", d)
+	return nil
+}
+
+// recoverDevice, deferred by Run, turns a device failure into an error
+// naming the step it happened in; other panics continue.
+func (l *Loop) recoverDevice(err *error) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	if e, ok := r.(error); ok {
+		var de *tensor.DeviceError
+		if errors.As(e, &de) {
+			*err = fmt.Errorf("train: step %d (epoch %d, batch %d) on %s: %w", l.state.Step+1, l.state.Epoch+1, l.state.Batch, de.Device, e)
+			return
+		}
+	}
+	panic(r)
+}
