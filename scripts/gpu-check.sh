@@ -34,7 +34,8 @@ fi
 cat <<'CMD'
 Run on the lent GPU (device tool), one call:
   run(command="bash scripts/gpu-run.sh", carry=[".gpu"], timeout_s=540)
-Results: $OUT/tests.log, tensorgpu.log, bert-cuda.log, sanitizer.log, bench.txt,
-bench.json, trainbench.txt, ragr.json, compare.json, train-cuda.log; copy the bench
+Results (the tool returns at most 8 files): $OUT/logs.tar.gz (every log:
+tests.log, tensorgpu.log, bert-cuda.log, sanitizer.log, train-cuda.log, ...)
+plus bench.txt, bench.json, trainbench.txt, compare.json; copy the bench
 table and each kernel's outcome into kernels/NOTES.md.
 CMD
