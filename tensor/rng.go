@@ -110,26 +110,30 @@ func (g *RNG) DropoutMask(p float64, shape ...int) *Tensor {
 }
 
 // dropoutFill writes the mask of elements 2·pair0 … into d (len(d) even
-// except at the end of the tensor).
+// except at the end of the tensor). Branch-free: a kept element's bits are
+// keep's, a dropped one's zero (the keep/drop test would mispredict often).
 func dropoutFill(d []float32, key, pair0, thr uint64, keep float32) {
 	const gamma = 0x9e3779b97f4a7c15
+	kb := math.Float32bits(keep)
 	x := key + pair0*gamma
-	for i := 0; i < len(d); i += 2 {
+	// drop is all ones when u < thr: u - thr borrows into the sign bit
+	// (u < 2³², thr <= 2³²).
+	drop := func(u uint64) uint32 { return uint32(int64(u-thr) >> 63) }
+	i := 0
+	for ; i+1 < len(d); i += 2 {
 		x += gamma
-		z := x
-		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-		z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-		z ^= z >> 31
-		var a, b float32
-		if z&0xffffffff >= thr {
-			a = keep
-		}
-		if z>>32 >= thr {
-			b = keep
-		}
-		d[i] = a
-		if i+1 < len(d) {
-			d[i+1] = b
-		}
+		z := splitMix(x)
+		d[i] = math.Float32frombits(kb &^ drop(z&0xffffffff))
+		d[i+1] = math.Float32frombits(kb &^ drop(z>>32))
 	}
+	if i < len(d) {
+		d[i] = math.Float32frombits(kb &^ drop(splitMix(x+gamma)&0xffffffff))
+	}
+}
+
+// splitMix is SplitMix64's output function.
+func splitMix(z uint64) uint64 {
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
 }
