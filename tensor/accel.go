@@ -137,6 +137,12 @@ func AdamWSteps(params, grads, ms, vs []*Tensor, wds []float64, p AdamWParams) {
 			}
 		}
 	}
+	if p.scaled() && params[0].Device().Kind != KindCPU {
+		for _, g := range grads {
+			MulScalarInPlace(g, p.GradScale)
+		}
+		p.GradScale = 0
+	}
 	if mt, ok := params[0].backend().(MultiTensorBackend); ok && params[0].DType() == Float32 {
 		mt.AdamWMulti(params, grads, ms, vs, wds, p)
 		return

@@ -86,7 +86,16 @@ type AdamWParams struct {
 	LR, Beta1, Beta2, Eps, WeightDecay float64
 	// Step is the 1-based step number after incrementing.
 	Step int
+	// GradScale, when neither 0 nor 1, multiplies the gradient (in its
+	// dtype, as grad *= GradScale would) before the step: gradient clipping
+	// fused into the update. Backends get it only through the CPU path;
+	// AdamWStep and AdamWSteps scale the gradients in place first for the
+	// others and pass 0.
+	GradScale float64
 }
+
+// scaled reports whether p carries a gradient scale to apply.
+func (p AdamWParams) scaled() bool { return p.GradScale != 0 && p.GradScale != 1 }
 
 // Backend computes ops on one device. The tensor package validates shapes,
 // dtypes and devices and allocates outputs before calling a backend, so a

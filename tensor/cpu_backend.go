@@ -798,8 +798,18 @@ func (cpuBackend) ScatterAddLast(dst, src, idx *Tensor) error {
 
 func (cpuBackend) AdamW(param, grad, m, v *Tensor, p AdamWParams) {
 	if param.DType() == Float32 {
-		cpu.AdamW(c32(param), c32(grad), c32(m), c32(v), float32(p.LR), float32(p.Beta1), float32(p.Beta2), float32(p.Eps), float32(p.WeightDecay), p.Step)
+		scale := float32(1)
+		if p.scaled() {
+			scale = float32(p.GradScale)
+		}
+		cpu.AdamWScaled(c32(param), c32(grad), c32(m), c32(v), scale, float32(p.LR), float32(p.Beta1), float32(p.Beta2), float32(p.Eps), float32(p.WeightDecay), p.Step)
 		return
 	}
-	cpu.AdamW64(c64(param), c64(grad), c64(m), c64(v), p.LR, p.Beta1, p.Beta2, p.Eps, p.WeightDecay, p.Step)
+	g := c64(grad)
+	if p.scaled() {
+		scaled := make([]float64, len(g))
+		cpu.Scale64(scaled, g, p.GradScale)
+		g = scaled
+	}
+	cpu.AdamW64(c64(param), g, c64(m), c64(v), p.LR, p.Beta1, p.Beta2, p.Eps, p.WeightDecay, p.Step)
 }

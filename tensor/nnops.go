@@ -171,5 +171,9 @@ func AdamWStep(param, grad, m, v *Tensor, p AdamWParams) {
 			panic(fmt.Sprintf("tensor.AdamWStep: tensor %v is not contiguous", t.shape))
 		}
 	}
+	if p.scaled() && param.Device().Kind != KindCPU {
+		MulScalarInPlace(grad, p.GradScale)
+		p.GradScale = 0
+	}
 	param.backend().AdamW(param, grad, m, v, p)
 }

@@ -26,6 +26,7 @@ import (
 // adamwScalars are the per-step constants, in the element type.
 type adamwScalars[T float32 | float64] struct {
 	decay, w1, beta2, c2, bc2sqrt, negStep, eps T
+	gscale                                      T    // gradient multiplier (1: none)
 	small                                       bool // lerp weight < 0.5
 }
 
@@ -49,6 +50,7 @@ func adamwPrepare[T float32 | float64](fn string, n []int, lr, beta1, beta2, eps
 		bc2sqrt: T(math.Sqrt(bc2)),
 		negStep: T(-(lr / bc1)),
 		eps:     T(eps),
+		gscale:  1,
 		small:   math.Abs(w1) < 0.5,
 	}
 }
@@ -64,8 +66,18 @@ func adamwPrepare[T float32 | float64](fn string, n []int, lr, beta1, beta2, eps
 // PyTorch's. PyTorch's vectorized CPU lerp fuses a multiply-add where this
 // code rounds twice, so m may differ from PyTorch's in the last bit.
 func AdamW(param, grad, m, v []float32, lr, beta1, beta2, eps, weightDecay float32, step int) {
+	AdamWScaled(param, grad, m, v, 1, lr, beta1, beta2, eps, weightDecay, step)
+}
+
+// AdamWScaled is AdamW on the gradient multiplied by gradScale (in float32,
+// element by element, as the separate pass grad *= gradScale would round
+// it, so the result is bit-identical to scaling first), without writing the
+// scaled gradient: gradient clipping fused into the step. grad is not
+// modified.
+func AdamWScaled(param, grad, m, v []float32, gradScale, lr, beta1, beta2, eps, weightDecay float32, step int) {
 	s := adamwPrepare[float32]("AdamW", []int{len(param), len(grad), len(m), len(v)},
 		adamwWiden(lr), adamwWiden(beta1), adamwWiden(beta2), adamwWiden(eps), adamwWiden(weightDecay), step)
+	s.gscale = gradScale
 	t := Current()
 	elemRun(len(param), func(lo, hi int) {
 		d := lo + adamwVec(t, s, param[lo:hi], grad[lo:hi], m[lo:hi], v[lo:hi])
@@ -95,6 +107,9 @@ func adamwGeneric[T float32 | float64](s adamwScalars[T], param, grad, m, v []T)
 	one := T(1)
 	for i := range param {
 		g := grad[i]
+		if s.gscale != 1 {
+			g *= s.gscale
+		}
 		p := param[i] * s.decay
 		mi := m[i]
 		if s.small {

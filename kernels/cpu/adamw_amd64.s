@@ -1,12 +1,13 @@
 // Code written by hand: AdamW over whole vectors (see adamw.go); the
 // per-element arithmetic is adamwGeneric's, operation for operation, with
-// no fused multiply-adds, so the results are bit-identical to it.
+// no fused multiply-adds, so the results are bit-identical to it. The
+// gradient is multiplied by k[8] (1 when not scaling: exact).
 
 //go:build amd64 && !purego
 
 #include "textflag.h"
 
-// func adamwAVX512(param, grad, m, v *float32, n int, k *[8]float32, small bool)
+// func adamwAVX512(param, grad, m, v *float32, n int, k *[9]float32, small bool)
 TEXT ·adamwAVX512(SB), NOSPLIT, $0-49
 	MOVQ param+0(FP), DI
 	MOVQ grad+8(FP), SI
@@ -23,6 +24,7 @@ TEXT ·adamwAVX512(SB), NOSPLIT, $0-49
 	VBROADCASTSS 20(AX), Z21 // bc2sqrt
 	VBROADCASTSS 24(AX), Z22 // negStep
 	VBROADCASTSS 28(AX), Z23 // eps
+	VBROADCASTSS 32(AX), Z24 // gscale
 	XORQ BX, BX
 	TESTQ DX, DX
 	JZ large512_loop
@@ -31,6 +33,7 @@ small512_loop:
 	CMPQ R10, CX
 	JGT done512
 	VMOVUPS (SI)(BX*4), Z0 // g
+	VMULPS Z24, Z0, Z0 // g*gscale
 	VMOVUPS (R8)(BX*4), Z1 // m
 	VSUBPS Z1, Z0, Z2 // g-m
 	VMULPS Z17, Z2, Z2
@@ -58,6 +61,7 @@ large512_loop:
 	CMPQ R10, CX
 	JGT done512
 	VMOVUPS (SI)(BX*4), Z0 // g
+	VMULPS Z24, Z0, Z0 // g*gscale
 	VMOVUPS (R8)(BX*4), Z1 // m
 	VSUBPS Z1, Z0, Z2 // g-m
 	VMULPS Z18, Z2, Z2
@@ -84,7 +88,7 @@ done512:
 	VZEROUPPER
 	RET
 
-// func adamwAVX2(param, grad, m, v *float32, n int, k *[8]float32, small bool)
+// func adamwAVX2(param, grad, m, v *float32, n int, k *[9]float32, small bool)
 TEXT ·adamwAVX2(SB), NOSPLIT, $0-49
 	MOVQ param+0(FP), DI
 	MOVQ grad+8(FP), SI
@@ -109,6 +113,8 @@ small256_loop:
 	CMPQ R10, CX
 	JGT done256
 	VMOVUPS (SI)(BX*4), Y0 // g
+	VBROADCASTSS 32(AX), Y7
+	VMULPS Y7, Y0, Y0 // g*gscale
 	VMOVUPS (R8)(BX*4), Y1 // m
 	VSUBPS Y1, Y0, Y2 // g-m
 	VMULPS Y9, Y2, Y2
@@ -136,6 +142,8 @@ large256_loop:
 	CMPQ R10, CX
 	JGT done256
 	VMOVUPS (SI)(BX*4), Y0 // g
+	VBROADCASTSS 32(AX), Y7
+	VMULPS Y7, Y0, Y0 // g*gscale
 	VMOVUPS (R8)(BX*4), Y1 // m
 	VSUBPS Y1, Y0, Y2 // g-m
 	VMULPS Y10, Y2, Y2

@@ -132,3 +132,30 @@ func TestAdamWTiersExact(t *testing.T) {
 		}
 	})
 }
+
+// AdamWScaled equals scaling the gradient in place first (as gradient
+// clipping does) and then AdamW, bit for bit, on every tier; it leaves the
+// gradient as it was.
+func TestAdamWScaledEqualsScaleThenStep(t *testing.T) {
+	forEachTier(t, func(t *testing.T) {
+		for _, n := range []int{1, 8, 17, 33, 1000, 4099} {
+			for _, c := range []float32{0.37, 1, 1e-3} {
+				r := testutil.NewRand(uint64(n) * 31)
+				p := testutil.Normal32(r, n, 1)
+				g := testutil.Normal32(r, n, 3)
+				m := testutil.Normal32(r, n, 1)
+				v := testutil.Uniform32(r, n, 0, 2)
+				wp, wg, wm, wv := append([]float32(nil), p...), append([]float32(nil), g...), append([]float32(nil), m...), append([]float32(nil), v...)
+				g0 := append([]float32(nil), g...)
+				AdamWScaled(p, g, m, v, c, 1e-3, 0.9, 0.999, 1e-8, 0.01, 2)
+				BinaryScalar(OpMul, wg, wg, c)
+				AdamW(wp, wg, wm, wv, 1e-3, 0.9, 0.999, 1e-8, 0.01, 2)
+				name := fmt.Sprintf("n=%d/c=%g", n, c)
+				testutil.AssertClose(t, name+"/param", p, wp, testutil.Exact)
+				testutil.AssertClose(t, name+"/m", m, wm, testutil.Exact)
+				testutil.AssertClose(t, name+"/v", v, wv, testutil.Exact)
+				testutil.AssertClose(t, name+"/grad untouched", g, g0, testutil.Exact)
+			}
+		}
+	})
+}

@@ -63,6 +63,9 @@ type AdamW struct {
 	byName   map[string]*param
 	schedule Schedule
 	steps    int
+	// gradScale is the clipping coefficient ClipGradNorm left for the next
+	// Step to apply (0: none).
+	gradScale float64
 }
 
 type group struct {
@@ -188,10 +191,11 @@ func (o *AdamW) Step() {
 		for _, k := range order {
 			b := batches[k]
 			tensor.AdamWSteps(b.ps, b.gs, b.ms, b.vs, b.wds, tensor.AdamWParams{
-				LR: lr, Beta1: o.cfg.Beta1, Beta2: o.cfg.Beta2, Eps: o.cfg.Eps, Step: k.step,
+				LR: lr, Beta1: o.cfg.Beta1, Beta2: o.cfg.Beta2, Eps: o.cfg.Eps, Step: k.step, GradScale: o.gradScale,
 			})
 		}
 	}
+	o.gradScale = 0
 	o.steps++
 }
 
@@ -221,6 +225,7 @@ func (o *AdamW) To(d tensor.Device) error {
 // ZeroGrad drops the gradient of every parameter (torch's
 // zero_grad(set_to_none=True)).
 func (o *AdamW) ZeroGrad() {
+	o.gradScale = 0
 	for _, g := range o.groups {
 		for _, p := range g.params {
 			p.v.ZeroGrad()
@@ -309,4 +314,16 @@ func (o *AdamW) GradNorm() float64 { return GradNorm(o.Params()) }
 // ClipGradNorm clips the parameters' gradients to a global L2 norm of
 // maxNorm and returns the norm before clipping (see the package function
 // ClipGradNorm).
-func (o *AdamW) ClipGradNorm(maxNorm float64) float64 { return ClipGradNorm(o.Params(), maxNorm) }
+//
+// The scaling itself is deferred into the next Step, which multiplies each
+// gradient by the coefficient as it reads it (bit-identical to scaling
+// first, one pass over the gradients fewer): until then the gradients are
+// left as they were. ZeroGrad cancels a pending scale. Use the function
+// ClipGradNorm to scale the gradients in place.
+func (o *AdamW) ClipGradNorm(maxNorm float64) float64 {
+	total, c := clipCoef(o.Params(), maxNorm)
+	if c != 1 || math.IsNaN(c) {
+		o.gradScale = c
+	}
+	return total
+}

@@ -54,26 +54,32 @@ func GradNorm(params []nn.NamedParam) float64 {
 // check the returned norm), and parameters without a gradient are skipped.
 // It panics when maxNorm is negative or NaN.
 func ClipGradNorm(params []nn.NamedParam, maxNorm float64) float64 {
+	total, c := clipCoef(params, maxNorm)
+	scaleGrads(params, c)
+	return total
+}
+
+// clipCoef returns the global gradient norm and the clipping coefficient
+// min(1, maxNorm/(total+1e-6)) computed as ClipGradNorm does (1 when no
+// parameter has a gradient).
+func clipCoef(params []nn.NamedParam, maxNorm float64) (total, c float64) {
 	if !(maxNorm >= 0) {
 		panic(fmt.Sprintf("optim.ClipGradNorm: maxNorm %v must be >= 0", maxNorm))
 	}
 	if n, ok := deviceGradNorm(params); ok {
 		// the coefficient in float32, as torch computes it for float32
 		// gradients: maxNorm·(1/(total+1e-6)), at most 1
-		c := min(float64(float32(maxNorm)*(1/(float32(n)+float32(clipEps)))), 1)
-		scaleGrads(params, c)
-		return n
+		return n, min(float64(float32(maxNorm)*(1/(float32(n)+float32(clipEps)))), 1)
 	}
-	total := totalGradNorm(params)
-	if total == nil {
-		return 0
+	t := totalGradNorm(params)
+	if t == nil {
+		return 0, 1
 	}
-	coef := tensor.MulScalar(tensor.Unary(tensor.OpRecip, tensor.AddScalar(total, clipEps)), maxNorm)
+	coef := tensor.MulScalar(tensor.Unary(tensor.OpRecip, tensor.AddScalar(t, clipEps)), maxNorm)
 	coef = tensor.BinaryScalar(tensor.OpMinimum, coef, 1, false)
 	// The coefficient is read back to skip the multiplication by exactly 1
 	// (which changes nothing); the total norm is read back anyway.
-	scaleGrads(params, coef.Item())
-	return total.Item()
+	return t.Item(), coef.Item()
 }
 
 // scaleGrads multiplies every gradient by c in place (nothing when c is 1).

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ragr-dev/ragr/autograd"
 	"github.com/ragr-dev/ragr/internal/testutil"
 	"github.com/ragr-dev/ragr/nn"
 	"github.com/ragr-dev/ragr/tensor"
@@ -119,11 +120,34 @@ func TestClipGradNormEdgeCases(t *testing.T) {
 	require.True(t, math.IsNaN(n))
 	require.True(t, math.IsNaN(float64(params[0].Var.Grad.Float32s()[0])))
 
-	// The optimizer methods cover its own parameters.
+	// The optimizer methods cover its own parameters; the method defers the
+	// scaling into Step, which then equals scaling in place first and
+	// stepping, bit for bit.
 	params[0].Var.Grad = tensor.FromFloat32([]float32{3, 0, 4}, 3)
 	opt, err := NewAdamW(OneGroup(params, 0), DefaultConfig(), nil)
 	require.NoError(t, err)
 	require.Equal(t, 5.0, opt.GradNorm())
 	require.Equal(t, 5.0, opt.ClipGradNorm(1))
-	testutil.AssertClose(t, "clipped", params[0].Var.Grad.Float32s(), []float64{3 / (5 + 1e-6), 0, 4 / (5 + 1e-6)}, testutil.F32Rounding)
+	require.Equal(t, []float32{3, 0, 4}, params[0].Var.Grad.Float32s(), "deferred: the gradient is untouched until Step")
+
+	twin := []nn.NamedParam{{Name: "w", Var: autograd.Param(params[0].Var.Value.Clone(), "w")}}
+	twin[0].Var.Grad = tensor.FromFloat32([]float32{3, 0, 4}, 3)
+	opt2, err := NewAdamW(OneGroup(twin, 0), DefaultConfig(), nil)
+	require.NoError(t, err)
+	require.Equal(t, 5.0, ClipGradNorm(twin, 1))
+	testutil.AssertClose(t, "clipped", twin[0].Var.Grad.Float32s(), []float64{3 / (5 + 1e-6), 0, 4 / (5 + 1e-6)}, testutil.F32Rounding)
+	opt.Step()
+	opt2.Step()
+	require.Equal(t, twin[0].Var.Value.Float32s(), params[0].Var.Value.Float32s(), "fused clip + step = clip, then step")
+
+	// ZeroGrad cancels a pending scale.
+	params[0].Var.Grad = tensor.FromFloat32([]float32{30, 0, 40}, 3)
+	twin[0].Var.Grad = tensor.FromFloat32([]float32{30, 0, 40}, 3)
+	opt.ClipGradNorm(1)
+	opt.ZeroGrad()
+	params[0].Var.Grad = tensor.FromFloat32([]float32{0.3, 0, 0.4}, 3)
+	twin[0].Var.Grad = tensor.FromFloat32([]float32{0.3, 0, 0.4}, 3)
+	opt.Step()
+	opt2.Step()
+	require.Equal(t, twin[0].Var.Value.Float32s(), params[0].Var.Value.Float32s())
 }
