@@ -308,8 +308,16 @@ func (o *AdamW) Moments(name string) (expAvg, expAvgSq *tensor.Tensor) {
 }
 
 // GradNorm returns the global L2 norm of the parameters' gradients (see the
-// package function GradNorm).
-func (o *AdamW) GradNorm() float64 { return GradNorm(o.Params()) }
+// package function GradNorm) as the next Step will apply them: after
+// ClipGradNorm, whose scaling Step performs, the norm times the clipping
+// coefficient (equal to the clipped gradients' norm up to rounding).
+func (o *AdamW) GradNorm() float64 {
+	n := GradNorm(o.Params())
+	if o.gradScale != 0 {
+		n *= math.Abs(o.gradScale)
+	}
+	return n
+}
 
 // ClipGradNorm clips the parameters' gradients to a global L2 norm of
 // maxNorm and returns the norm before clipping (see the package function
