@@ -7,6 +7,12 @@
 //   ragr_cast_bf16_f32(float* y, const __nv_bfloat16* x, n)   bf16 -> f32 (exact)
 //   ragr_cast_f32_f16(__half* y, const float* x, n)           f32 -> fp16
 //   ragr_cast_f16_f32(float* y, const __half* x, n)           fp16 -> f32 (exact)
+// Casts with int32 (T in f32, bf16, f16):
+//   ragr_cast_i32_T(T* y, const int* x, n)   to f32 rounded to nearest even,
+//       then (bf16, fp16) rounded again to T, as the CPU backend converts
+//   ragr_cast_T_i32(int* y, const T* x, n)   truncated toward zero
+//       (__float2int_rz: values beyond int32 saturate, NaN gives 0; the CPU
+//       backend's Go conversion leaves those cases implementation-defined)
 // Strided copy, by element size (the bytes are copied, the dtype does not
 // matter): ragr_copy_strided_b32 / _b16(dst, src, StridedArgs) writes the
 // contiguous dst of shape args.shape[0..ndim) (ndim <= 8) from src read at
@@ -32,6 +38,23 @@ extern "C" __global__ void ragr_cast_f32_f16(__half* __restrict__ y, const float
 extern "C" __global__ void ragr_cast_f16_f32(float* __restrict__ y, const __half* __restrict__ x, long long n) {
 	RAGR_GRID_STRIDE(i, n) { y[i] = __half2float(x[i]); }
 }
+
+template <typename T> __device__ __forceinline__ void cast_from_i32(T* __restrict__ y, const int* __restrict__ x, long long n) {
+	RAGR_GRID_STRIDE(i, n) { y[i] = from_f32<T>(__int2float_rn(x[i])); }
+}
+template <typename T> __device__ __forceinline__ void cast_to_i32(int* __restrict__ y, const T* __restrict__ x, long long n) {
+	RAGR_GRID_STRIDE(i, n) { y[i] = __float2int_rz(to_f32(x[i])); }
+}
+#define RAGR_CAST_I32(T, suffix)                                                                                  \
+	extern "C" __global__ void ragr_cast_i32_##suffix(T* __restrict__ y, const int* __restrict__ x, long long n) { \
+		cast_from_i32(y, x, n);                                                                                 \
+	}                                                                                                               \
+	extern "C" __global__ void ragr_cast_##suffix##_i32(int* __restrict__ y, const T* __restrict__ x, long long n) { \
+		cast_to_i32(y, x, n);                                                                                   \
+	}
+RAGR_CAST_I32(float, f32)
+RAGR_CAST_I32(__nv_bfloat16, bf16)
+RAGR_CAST_I32(__half, f16)
 
 #define RAGR_MAX_DIMS 8
 struct StridedArgs {

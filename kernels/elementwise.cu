@@ -9,15 +9,30 @@
 //   ragr_silu_fwd_T / _bwd_T           x*sigmoid(x); dx = dy*s*(1+x(1-s))
 //   ragr_tanh_fwd_T(y, x, n), ragr_tanh_bwd_T(dx, dy, y, n)          dx = dy*(1-y^2), from the output
 //   ragr_sigmoid_fwd_T(y, x, n), ragr_sigmoid_bwd_T(dx, dy, y, n)    dx = dy*y*(1-y), from the output
+//   ragr_exp_fwd_T / _bwd_T(dx, dy, y, n)    expf; dx = dy*y, from the output
+//   ragr_log_fwd_T / _bwd_T(dx, dy, x, n)    logf; dx = dy/x
+//   ragr_sqrt_fwd_T / _bwd_T(dx, dy, y, n)   sqrtf; dx = 0.5*dy/y, from the output
+//   ragr_rsqrt_fwd_T / _bwd_T(dx, dy, y, n)  rsqrtf; dx = -0.5*dy*y^3, from the output
+//   ragr_erf_fwd_T / _bwd_T(dx, dy, x, n)    erff; dx = dy*2/sqrt(pi)*exp(-x^2)
+//   ragr_abs_fwd_T / _bwd_T(dx, dy, x, n)    |x|; dx = dy*sign(x) (0 at x = 0 and NaN)
+//   ragr_relu_fwd_T / _bwd_T(dx, dy, x, n)   max(x, 0) (NaN stays NaN, -0 gives +0);
+//                                            dx = x > 0 ? dy : 0
+// Accuracy (CUDA C Programming Guide, Mathematical Functions appendix, max
+// ulp error against the correctly rounded result, default -prec-div/-prec-sqrt):
+// expf 2, logf 1, sqrtf 0, rsqrtf 2, erff 2, powf 4; everything else here is
+// one or a few IEEE-rounded operations.
 // The backward passes write dx (no accumulation); at x = +-Inf they use the
 // derivative's limits (1 and 0) as kernels/cpu does; the forward passes
 // follow PyTorch (GELU(-Inf) and SiLU(-Inf) are NaN).
 //
 // Binary, same shape (storage f32 or bf16, contiguous):
-//   ragr_binary_<op>_T(c, a, b, n)       op in add, sub, mul, div, max, min
+//   ragr_binary_<op>_T(c, a, b, n)       op in add, sub, mul, div, max, min, pow,
+//                                        greater, less, equal
 //   ragr_scale_f32(y, x, alpha, n)       y = alpha*x
 //   ragr_axpy_f32(y, alpha, x, n)        y += alpha*x
-// max/min propagate NaN and return b when a == b, as kernels/cpu.
+// max/min propagate NaN and return b when a == b, as kernels/cpu. pow is
+// powf (C99 special cases: pow(x, 0) = 1, pow(1, y) = 1, even for NaN);
+// greater/less/equal write 1 or 0 (0 whenever an operand is NaN).
 //
 // Binary, broadcasting (f32): ragr_binary_bcast_<op>_f32(c, a, b, BcastArgs)
 // writes the contiguous output c of shape args.shape[0..ndim) (ndim <= 8),
@@ -26,6 +41,13 @@
 // with strides, not through the copy kernel: no temporary of the output's
 // size. The backward of a broadcast binary op is the same-shape op followed
 // by ragr_reduce_sum_{rows,cols}_f32 over the broadcast dimensions (reduce.cu).
+//
+// Select, broadcasting (f32 values): ragr_where_c32_f32 / _c16_f32(c, cond,
+// mask, a, b, WhereArgs) writes the contiguous c of shape args.shape to
+// (bits(cond) & mask) != 0 ? a : b, reading cond, a and b through element
+// strides (args.sc, sa, sb). cond is read as raw 32- or 16-bit words, so one
+// kernel serves every cond dtype: mask 0x7fffffff for f32 and 0x7fff for
+// bf16/fp16 (value != 0: -0 is false, NaN is true), 0xffffffff for int32.
 //
 // Launch: 1-D grid-stride; block 256, grid = min(ceil(n/(256*V)), 16*SMs)
 // with V = 4 (f32) or 8 (bf16) elements per 16-byte vector. Every kernel is
@@ -88,6 +110,52 @@ struct SigmoidB {
 	__device__ float operator()(float dy, float y) const { return dy * y * (1.f - y); }
 };
 
+#define RAGR_2_SQRTPI 1.12837916709551257390f
+
+struct ExpF {
+	__device__ float operator()(float x) const { return expf(x); }
+};
+struct ExpB {
+	__device__ float operator()(float dy, float y) const { return dy * y; }
+};
+struct LogF {
+	__device__ float operator()(float x) const { return logf(x); }
+};
+struct LogB {
+	__device__ float operator()(float dy, float x) const { return dy / x; }
+};
+struct SqrtF {
+	__device__ float operator()(float x) const { return sqrtf(x); }
+};
+struct SqrtB {
+	__device__ float operator()(float dy, float y) const { return 0.5f * dy / y; }
+};
+struct RsqrtF {
+	__device__ float operator()(float x) const { return rsqrtf(x); }
+};
+struct RsqrtB {
+	__device__ float operator()(float dy, float y) const { return -0.5f * dy * (y * y * y); }
+};
+struct ErfF {
+	__device__ float operator()(float x) const { return erff(x); }
+};
+struct ErfB {
+	__device__ float operator()(float dy, float x) const { return dy * (RAGR_2_SQRTPI * expf(-x * x)); }
+};
+struct AbsF {
+	__device__ float operator()(float x) const { return fabsf(x); }
+};
+struct AbsB {
+	__device__ float operator()(float dy, float x) const { return x > 0.f ? dy : x < 0.f ? -dy : 0.f; }
+};
+// relu: x > 0 ? x : 0, but NaN stays NaN (kernels/cpu's rule)
+struct ReluF {
+	__device__ float operator()(float x) const { return x > 0.f ? x : (x != x ? x : 0.f); }
+};
+struct ReluB {
+	__device__ float operator()(float dy, float x) const { return x > 0.f ? dy : 0.f; }
+};
+
 #define RAGR_ACT(name, F, B, T, suffix)                                                                      \
 	extern "C" __global__ void ragr_##name##_fwd_##suffix(T* __restrict__ y, const T* __restrict__ x, long long n) { \
 		map1(y, x, n, F());                                                                                \
@@ -107,6 +175,14 @@ RAGR_ACT(tanh, TanhF, TanhB, float, f32)
 RAGR_ACT(tanh, TanhF, TanhB, __nv_bfloat16, bf16)
 RAGR_ACT(sigmoid, SigmoidF, SigmoidB, float, f32)
 RAGR_ACT(sigmoid, SigmoidF, SigmoidB, __nv_bfloat16, bf16)
+#define RAGR_ACT_ALL(name, F, B) RAGR_ACT(name, F, B, float, f32) RAGR_ACT(name, F, B, __nv_bfloat16, bf16)
+RAGR_ACT_ALL(exp, ExpF, ExpB)
+RAGR_ACT_ALL(log, LogF, LogB)
+RAGR_ACT_ALL(sqrt, SqrtF, SqrtB)
+RAGR_ACT_ALL(rsqrt, RsqrtF, RsqrtB)
+RAGR_ACT_ALL(erf, ErfF, ErfB)
+RAGR_ACT_ALL(abs, AbsF, AbsB)
+RAGR_ACT_ALL(relu, ReluF, ReluB)
 
 struct AddF {
 	__device__ float operator()(float a, float b) const { return a + b; }
@@ -127,6 +203,18 @@ struct MaxF {
 struct MinF {
 	__device__ float operator()(float a, float b) const { return (a != a) ? a : (b != b) ? b : (a < b ? a : b); }
 };
+struct PowF {
+	__device__ float operator()(float a, float b) const { return powf(a, b); }
+};
+struct GreaterF {
+	__device__ float operator()(float a, float b) const { return a > b ? 1.f : 0.f; }
+};
+struct LessF {
+	__device__ float operator()(float a, float b) const { return a < b ? 1.f : 0.f; }
+};
+struct EqualF {
+	__device__ float operator()(float a, float b) const { return a == b ? 1.f : 0.f; }
+};
 
 #define RAGR_BIN(op, F, T, suffix)                                                                          \
 	extern "C" __global__ void ragr_binary_##op##_##suffix(T* __restrict__ c, const T* __restrict__ a,         \
@@ -141,6 +229,10 @@ RAGR_BIN_ALL(mul, MulF)
 RAGR_BIN_ALL(div, DivF)
 RAGR_BIN_ALL(max, MaxF)
 RAGR_BIN_ALL(min, MinF)
+RAGR_BIN_ALL(pow, PowF)
+RAGR_BIN_ALL(greater, GreaterF)
+RAGR_BIN_ALL(less, LessF)
+RAGR_BIN_ALL(equal, EqualF)
 
 struct ScaleF {
 	float alpha;
@@ -206,3 +298,55 @@ RAGR_BCAST(mul, MulF)
 RAGR_BCAST(div, DivF)
 RAGR_BCAST(max, MaxF)
 RAGR_BCAST(min, MinF)
+RAGR_BCAST(pow, PowF)
+RAGR_BCAST(greater, GreaterF)
+RAGR_BCAST(less, LessF)
+RAGR_BCAST(equal, EqualF)
+
+struct WhereArgs {
+	long long n;                    // output elements (product of shape)
+	long long shape[RAGR_MAX_DIMS]; // output shape, outermost first
+	long long sc[RAGR_MAX_DIMS];    // cond's element strides (0 where broadcast)
+	long long sa[RAGR_MAX_DIMS];    // a's element strides
+	long long sb[RAGR_MAX_DIMS];    // b's element strides
+	int ndim;
+};
+
+template <typename I>
+__device__ __forceinline__ void where_offsets(I r, const WhereArgs& g, long long& oc, long long& oa, long long& ob) {
+	oc = 0, oa = 0, ob = 0;
+	for (int d = g.ndim - 1; d >= 0; d--) {
+		const I q = r / (I)g.shape[d];
+		const long long k = (long long)(r - q * (I)g.shape[d]);
+		oc += k * g.sc[d];
+		oa += k * g.sa[d];
+		ob += k * g.sb[d];
+		r = q;
+	}
+}
+
+template <typename C>
+__device__ __forceinline__ void where(float* __restrict__ c, const C* __restrict__ cond, C mask, const float* __restrict__ a,
+                                      const float* __restrict__ b, const WhereArgs& g) {
+	long long oc, oa, ob;
+	if (g.n <= 0xffffffffLL) {
+		RAGR_GRID_STRIDE(i, g.n) {
+			where_offsets<unsigned>((unsigned)i, g, oc, oa, ob);
+			c[i] = (cond[oc] & mask) ? a[oa] : b[ob];
+		}
+	} else {
+		RAGR_GRID_STRIDE(i, g.n) {
+			where_offsets<long long>(i, g, oc, oa, ob);
+			c[i] = (cond[oc] & mask) ? a[oa] : b[ob];
+		}
+	}
+}
+
+extern "C" __global__ void ragr_where_c32_f32(float* __restrict__ c, const unsigned* __restrict__ cond, unsigned mask,
+                                              const float* __restrict__ a, const float* __restrict__ b, const WhereArgs args) {
+	where(c, cond, mask, a, b, args);
+}
+extern "C" __global__ void ragr_where_c16_f32(float* __restrict__ c, const unsigned short* __restrict__ cond, unsigned mask,
+                                              const float* __restrict__ a, const float* __restrict__ b, const WhereArgs args) {
+	where(c, cond, (unsigned short)mask, a, b, args);
+}

@@ -4,12 +4,17 @@ package cuda
 
 import "fmt"
 
-// Cast converts n contiguous elements from one storage type to another
-// (f32 <-> bf16, f32 <-> f16; round to nearest even, NaN stays NaN,
-// overflow gives +-Inf). Other pairs return an error.
+// Cast converts n contiguous elements from one storage type to another:
+// f32 <-> bf16, f32 <-> f16 (round to nearest even, NaN stays NaN, overflow
+// gives +-Inf); i32 -> f32, bf16, f16 (rounded to f32, then to the 16-bit
+// type, as the CPU backend converts); f32, bf16, f16 -> i32 (truncated
+// toward zero; beyond int32 saturates, NaN gives 0). Other pairs return an
+// error.
 func (d *Device) Cast(dst DevicePtr, to DType, src DevicePtr, from DType, n int64) error {
 	name := kname("cast", from.String(), to.String())
-	ok := (from == F32 && (to == BF16 || to == F16)) || (to == F32 && (from == BF16 || from == F16))
+	float := func(t DType) bool { return t == F32 || t == BF16 || t == F16 }
+	ok := (from == F32 && (to == BF16 || to == F16)) || (to == F32 && (from == BF16 || from == F16)) ||
+		(from == I32 && float(to)) || (to == I32 && float(from))
 	if !ok {
 		return fmt.Errorf("kernel %s: no cast from %v to %v", name, from, to)
 	}

@@ -14,9 +14,16 @@ const (
 	Silu                // x*sigmoid(x)
 	Tanh                // tanh(x); its backward takes the output y
 	Sigmoid             // sigmoid(x); its backward takes the output y
+	Exp                 // expf(x); its backward takes the output y
+	Log                 // logf(x)
+	Sqrt                // sqrtf(x); its backward takes the output y
+	Rsqrt               // rsqrtf(x); its backward takes the output y
+	Erf                 // erff(x)
+	Abs                 // |x|; backward dy*sign(x), 0 at 0
+	Relu                // max(x, 0), NaN stays NaN; backward x > 0 ? dy : 0
 )
 
-var actNames = [...]string{"gelu_erf", "gelu_tanh", "silu", "tanh", "sigmoid"}
+var actNames = [...]string{"gelu_erf", "gelu_tanh", "silu", "tanh", "sigmoid", "exp", "log", "sqrt", "rsqrt", "erf", "abs", "relu"}
 
 // String returns the kernel family name ("gelu_erf", ...).
 func (a Act) String() string {
@@ -27,8 +34,14 @@ func (a Act) String() string {
 }
 
 // BackwardTakesOutput reports whether the backward pass reads the forward
-// output y (tanh, sigmoid) rather than the input x.
-func (a Act) BackwardTakesOutput() bool { return a == Tanh || a == Sigmoid }
+// output y (tanh, sigmoid, exp, sqrt, rsqrt) rather than the input x.
+func (a Act) BackwardTakesOutput() bool {
+	switch a {
+	case Tanh, Sigmoid, Exp, Sqrt, Rsqrt:
+		return true
+	}
+	return false
+}
 
 func vecWidth(dt DType) int { return 16 / dt.Size() }
 
@@ -74,7 +87,8 @@ func (d *Device) ActBackward(act Act, dt DType, dx, dy, xy DevicePtr, n int64) e
 // BinOp is a binary arithmetic operation (elementwise.cu).
 type BinOp int
 
-// The binary operations; Max and Min propagate NaN and return b when a == b.
+// The binary operations; Max and Min propagate NaN and return b when a ==
+// b; Pow is powf; Greater, Less and Equal give 1 or 0 (0 when either is NaN).
 const (
 	Add BinOp = iota
 	Sub
@@ -82,9 +96,13 @@ const (
 	Div
 	Max
 	Min
+	Pow
+	Greater
+	Less
+	Equal
 )
 
-var binNames = [...]string{"add", "sub", "mul", "div", "max", "min"}
+var binNames = [...]string{"add", "sub", "mul", "div", "max", "min", "pow", "greater", "less", "equal"}
 
 // String returns the operation's kernel name part ("add", ...).
 func (op BinOp) String() string {
@@ -138,4 +156,29 @@ func (d *Device) Axpy(y DevicePtr, alpha float32, x DevicePtr, n int64) error {
 		return err
 	}
 	return d.launch1D("ragr_axpy_f32", n, 1, y, alpha, x, n)
+}
+
+// Where sets the contiguous f32 output c of shape shape to a where cond is
+// nonzero and to b elsewhere, reading cond, a and b through element strides
+// (0 on broadcast dimensions). condType is cond's dtype: F32, BF16 or F16
+// (nonzero by value: -0 is zero, NaN is nonzero) or I32. Rank at most
+// MaxDims.
+func (d *Device) Where(c DevicePtr, shape []int64, cond DevicePtr, condType DType, condStrides []int64, a DevicePtr, aStrides []int64, b DevicePtr, bStrides []int64) error {
+	var name string
+	var mask uint32
+	switch condType {
+	case F32:
+		name, mask = "ragr_where_c32_f32", 0x7fffffff
+	case I32:
+		name, mask = "ragr_where_c32_f32", 0xffffffff
+	case BF16, F16:
+		name, mask = "ragr_where_c16_f32", 0x7fff
+	default:
+		return fmt.Errorf("kernel ragr_where: condition dtype %v not supported (f32, bf16, f16, i32)", condType)
+	}
+	n, err := checkStrided(name, shape, condStrides, aStrides, bStrides)
+	if err != nil || n == 0 {
+		return err
+	}
+	return d.launch1D(name, n, 1, c, cond, mask, a, b, stridedArgs(shape, condStrides, aStrides, bStrides))
 }

@@ -53,14 +53,16 @@ func sizeClass(n int64) int64 {
 type DType int
 
 // The storage types. Compute is fp32 in every kernel; bf16 and fp16 are
-// loaded and stored.
+// loaded and stored. I32 (int32) is only a cast source and target (Cast).
 const (
 	F32 DType = iota
 	BF16
 	F16
+	I32
 )
 
-// String returns the kernel-name suffix of the type ("f32", "bf16", "f16").
+// String returns the kernel-name suffix of the type ("f32", "bf16", "f16",
+// "i32").
 func (t DType) String() string {
 	switch t {
 	case F32:
@@ -69,13 +71,15 @@ func (t DType) String() string {
 		return "bf16"
 	case F16:
 		return "f16"
+	case I32:
+		return "i32"
 	}
 	return fmt.Sprintf("DType(%d)", int(t))
 }
 
 // Size returns the bytes per element.
 func (t DType) Size() int {
-	if t == F32 {
+	if t == F32 || t == I32 {
 		return 4
 	}
 	return 2

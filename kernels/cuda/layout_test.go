@@ -43,6 +43,13 @@ func TestStridedArgsLayout(t *testing.T) {
 	if word(b.Bytes, 0) != 24 || word(b.Bytes, 1+2) != 4 || word(b.Bytes, 9+1) != 4 || word(b.Bytes, 17+1) != 1 || le.Uint32(b.Bytes[200:]) != 3 {
 		t.Errorf("BcastArgs fields misplaced: % x", b.Bytes)
 	}
+	w := stridedArgs([]int64{2, 3}, []int64{3, 0}, []int64{1, 2}, []int64{0, 1})
+	if len(w.Bytes) != 272 {
+		t.Fatalf("WhereArgs: %d bytes, want 272", len(w.Bytes))
+	}
+	if word(w.Bytes, 0) != 6 || word(w.Bytes, 9) != 3 || word(w.Bytes, 17+1) != 2 || word(w.Bytes, 25+1) != 1 || le.Uint32(w.Bytes[264:]) != 2 {
+		t.Errorf("WhereArgs fields misplaced: % x", w.Bytes)
+	}
 }
 
 func TestCheckStrided(t *testing.T) {
@@ -126,7 +133,7 @@ func TestNamesAndScalars(t *testing.T) {
 	if got := kname("reduce", "sum", "", "f32"); got != "ragr_reduce_sum_f32" {
 		t.Errorf("kname skipping empty parts = %s", got)
 	}
-	if F32.Size() != 4 || BF16.Size() != 2 || F16.Size() != 2 || F16.String() != "f16" {
+	if F32.Size() != 4 || BF16.Size() != 2 || F16.Size() != 2 || F16.String() != "f16" || I32.Size() != 4 || I32.String() != "i32" {
 		t.Error("DType sizes or names wrong")
 	}
 	// hyperparameters are read as the decimals they were written as

@@ -134,6 +134,144 @@ static void test_elementwise() {
     }
 }
 
+// The unary ops of the tensor backend (exp, log, sqrt, rsqrt, erf, abs,
+// relu), pow and the comparisons, where: the host libm stands in for the
+// device's, so this checks indexing, tails and the formulas, not the
+// device's ulp bounds (kernels/cuda's tests do, on a GPU).
+static double relu64(double v) { return v > 0 || v != v ? v : 0; }
+static void test_elementwise_ops() {
+    struct U {
+        const char* name;
+        void (*fwd)(float*, const float*, long long);
+        void (*bwd)(float*, const float*, const float*, long long);
+        double (*f)(double);
+        double (*g)(double dy, double v);  // v = x, or y when by_output
+        bool by_output, positive;
+    };
+    const U ops[] = {
+        {"exp", ragr_exp_fwd_f32, ragr_exp_bwd_f32, [](double x) { return std::exp(x); }, [](double dy, double y) { return dy * y; }, true, false},
+        {"log", ragr_log_fwd_f32, ragr_log_bwd_f32, [](double x) { return std::log(x); }, [](double dy, double x) { return dy / x; }, false, true},
+        {"sqrt", ragr_sqrt_fwd_f32, ragr_sqrt_bwd_f32, [](double x) { return std::sqrt(x); }, [](double dy, double y) { return 0.5 * dy / y; }, true, true},
+        {"rsqrt", ragr_rsqrt_fwd_f32, ragr_rsqrt_bwd_f32, [](double x) { return 1 / std::sqrt(x); }, [](double dy, double y) { return -0.5 * dy * y * y * y; }, true, true},
+        {"erf", ragr_erf_fwd_f32, ragr_erf_bwd_f32, [](double x) { return std::erf(x); }, [](double dy, double x) { return dy * 2 / std::sqrt(M_PI) * std::exp(-x * x); }, false, false},
+        {"abs", ragr_abs_fwd_f32, ragr_abs_bwd_f32, [](double x) { return std::fabs(x); }, [](double dy, double x) { return x > 0 ? dy : x < 0 ? -dy : 0.0; }, false, false},
+        {"relu", ragr_relu_fwd_f32, ragr_relu_bwd_f32, relu64, [](double dy, double x) { return x > 0 ? dy : 0.0; }, false, false},
+    };
+    for (size_t n : {1, 3, 17, 1031}) {
+        for (int off : {0, 1}) {
+            auto x = rvec(n + 1, -4, 4), dy = rvec(n + 1);
+            if (n > 3) x[off + 2] = 0, x[off + 3] = -0.f;
+            for (const U& u : ops) {
+                std::vector<float> xs(x);
+                if (u.positive)
+                    for (auto& v : xs) v = std::fabs(v) + 1e-3f;
+                Out<float> y(n), dx(n);
+                launch(3, 64, [&] { u.fwd(y.p(), xs.data() + off, (long long)n); });
+                std::vector<float> v(n + 1);  // the backward's second input, at the same offset
+                for (size_t i = 0; i < n; i++) v[i + off] = u.by_output ? y[i] : xs[i + off];
+                launch(2, 32, [&] { u.bwd(dx.p(), dy.data() + off, v.data() + off, (long long)n); });
+                std::vector<double> wy(n), wdx(n);
+                for (size_t i = 0; i < n; i++) wy[i] = u.f(xs[i + off]), wdx[i] = u.g(dy[i + off], v[i + off]);
+                std::string nm = std::string(u.name) + " n=" + std::to_string(n) + " off=" + std::to_string(off);
+                check(nm + " fwd", y.p(), wy.data(), n, 2e-6, 1e-7);
+                check(nm + " bwd", dx.p(), wdx.data(), n, 1e-5, 1e-6);
+                guards(nm, y), guards(nm, dx);
+            }
+            // pow (positive bases, any exponent) and the comparisons, with ties and a NaN
+            auto a = rvec(n + 1, 0.1f, 3), b = rvec(n + 1, -3, 3);
+            for (size_t i = 0; i <= n; i += 3) b[i] = a[i];
+            if (n > 3) a[off + 1] = NAN;
+            Out<float> p(n), gt(n), lt(n), eq(n);
+            launch(2, 64, [&] { ragr_binary_pow_f32(p.p(), a.data() + off, b.data() + off, (long long)n); });
+            launch(1, 32, [&] { ragr_binary_greater_f32(gt.p(), a.data() + off, b.data() + off, (long long)n); });
+            launch(3, 32, [&] { ragr_binary_less_f32(lt.p(), a.data() + off, b.data() + off, (long long)n); });
+            launch(1, 64, [&] { ragr_binary_equal_f32(eq.p(), a.data() + off, b.data() + off, (long long)n); });
+            std::vector<double> wp(n), wg(n), wl(n), we(n);
+            for (size_t i = 0; i < n; i++) {
+                double av = a[i + off], bv = b[i + off];
+                wp[i] = std::pow(av, bv), wg[i] = av > bv, wl[i] = av < bv, we[i] = av == bv;
+            }
+            std::string nm = "n=" + std::to_string(n) + " off=" + std::to_string(off);
+            check("pow " + nm, p.p(), wp.data(), n, 2e-6, 1e-7);
+            check("greater " + nm, gt.p(), wg.data(), n, 0, 0);
+            check("less " + nm, lt.p(), wl.data(), n, 0, 0);
+            check("equal " + nm, eq.p(), we.data(), n, 0, 0);
+            guards("pow", p), guards("greater", gt), guards("less", lt), guards("equal", eq);
+
+            // bf16: exp and greater through the 8-wide vector path
+            std::vector<__nv_bfloat16> ab(n + 1), bb(n + 1);
+            for (size_t i = 0; i <= n; i++) ab[i] = __float2bfloat16_rn(x[i]), bb[i] = __float2bfloat16_rn(i % 3 ? dy[i] : x[i]);
+            Out<__nv_bfloat16> ye(n), yg(n);
+            launch(2, 32, [&] { ragr_exp_fwd_bf16(ye.p(), ab.data() + off, (long long)n); });
+            launch(1, 64, [&] { ragr_binary_greater_bf16(yg.p(), ab.data() + off, bb.data() + off, (long long)n); });
+            std::vector<float> ge(n), gg(n);
+            std::vector<double> we2(n), wg2(n);
+            for (size_t i = 0; i < n; i++) {
+                double av = __bfloat162float(ab[i + off]), bv = __bfloat162float(bb[i + off]);
+                ge[i] = __bfloat162float(ye[i]), gg[i] = __bfloat162float(yg[i]);
+                we2[i] = std::exp(av), wg2[i] = av > bv;
+            }
+            check("exp bf16 " + nm, ge.data(), we2.data(), n, 1.0 / 256, 1e-6);
+            check("greater bf16 " + nm, gg.data(), wg2.data(), n, 0, 0);
+            guards("exp bf16", ye), guards("greater bf16", yg);
+        }
+    }
+    // broadcast pow and less: [3, 5, 7] = a (transposed [7,5,3] view) op b [5, 1]
+    {
+        const int A = 3, B = 5, C = 7;
+        auto a = rvec(A * B * C, 0.1f, 2), b = rvec(B, -2, 2);
+        BcastArgs g{};
+        g.n = A * B * C, g.ndim = 3;
+        long long sh[3] = {A, B, C}, sa[3] = {1, A, A * B}, sb[3] = {0, 1, 0};
+        for (int d = 0; d < 3; d++) g.shape[d] = sh[d], g.sa[d] = sa[d], g.sb[d] = sb[d];
+        Out<float> cp(A * B * C), cl(A * B * C);
+        launch(2, 32, [&] { ragr_binary_bcast_pow_f32(cp.p(), a.data(), b.data(), g); });
+        launch(1, 64, [&] { ragr_binary_bcast_less_f32(cl.p(), a.data(), b.data(), g); });
+        std::vector<double> wp(A * B * C), wl(A * B * C);
+        for (int i = 0; i < A; i++)
+            for (int j = 0; j < B; j++)
+                for (int k = 0; k < C; k++) {
+                    double av = a[i + j * A + k * A * B], bv = b[j];
+                    wp[(i * B + j) * C + k] = std::pow(av, bv), wl[(i * B + j) * C + k] = av < bv;
+                }
+        check("bcast pow", cp.p(), wp.data(), wp.size(), 2e-6, 1e-7);
+        check("bcast less", cl.p(), wl.data(), wl.size(), 0, 0);
+        guards("bcast pow", cp), guards("bcast less", cl);
+    }
+    // where: out [3, 5, 7] = cond [3, 1, 7] ? a (stored [7, 5, 3]) : b [5, 7],
+    // cond as f32 (-0 false, NaN true), int32 and bf16
+    {
+        const int A = 3, B = 5, C = 7;
+        auto cf = rvec(A * C, -2, 2), a = rvec(A * B * C), b = rvec(B * C);
+        for (int i = 0; i < A * C; i += 3) cf[i] = (i & 1) ? -0.f : 0.f;
+        cf[1] = NAN;
+        std::vector<int> ci(A * C);
+        std::vector<__nv_bfloat16> cb(A * C);
+        for (int i = 0; i < A * C; i++) ci[i] = cf[i] == cf[i] ? (int)cf[i] : 0, cb[i] = __float2bfloat16_rn(cf[i]);
+        WhereArgs g{};
+        g.n = A * B * C, g.ndim = 3;
+        long long sh[3] = {A, B, C}, sc[3] = {C, 0, 1}, sa[3] = {1, A, A * B}, sb[3] = {0, C, 1};
+        for (int d = 0; d < 3; d++) g.shape[d] = sh[d], g.sc[d] = sc[d], g.sa[d] = sa[d], g.sb[d] = sb[d];
+        Out<float> wf(A * B * C), wi(A * B * C), wb(A * B * C);
+        launch(2, 32, [&] { ragr_where_c32_f32(wf.p(), (const unsigned*)cf.data(), 0x7fffffffu, a.data(), b.data(), g); });
+        launch(1, 64, [&] { ragr_where_c32_f32(wi.p(), (const unsigned*)ci.data(), 0xffffffffu, a.data(), b.data(), g); });
+        launch(3, 32, [&] { ragr_where_c16_f32(wb.p(), (const unsigned short*)cb.data(), 0x7fffu, a.data(), b.data(), g); });
+        std::vector<double> ef(A * B * C), ei(A * B * C);
+        for (int i = 0; i < A; i++)
+            for (int j = 0; j < B; j++)
+                for (int k = 0; k < C; k++) {
+                    const int o = (i * B + j) * C + k;
+                    const double av = a[i + j * A + k * A * B], bv = b[j * C + k];
+                    ef[o] = cf[i * C + k] != 0 ? av : bv;  // NaN != 0: true
+                    ei[o] = ci[i * C + k] != 0 ? av : bv;
+                }
+        check("where f32 cond", wf.p(), ef.data(), ef.size(), 0, 0);
+        check("where i32 cond", wi.p(), ei.data(), ei.size(), 0, 0);
+        check("where bf16 cond", wb.p(), ef.data(), ef.size(), 0, 0);
+        guards("where", wf), guards("where", wi), guards("where", wb);
+    }
+}
+
 static void test_copy() {
     const int R = 13, C = 9;
     auto x = rvec(R * C);
@@ -153,6 +291,35 @@ static void test_copy() {
     for (int i = 0; i < R * C; i++) w[i] = bf(x[i]);
     check("cast bf16 round trip", back.p(), w.data(), w.size(), 0, 0);
     guards("cast", h), guards("cast", back);
+
+    // int32 casts: to f32 (round to nearest even) and bf16 (then rounded
+    // again); from f32 truncated toward zero, saturating, NaN -> 0
+    std::vector<int> iv(R * C);
+    for (int i = 0; i < R * C; i++) iv[i] = (int)((rng() >> (i % 31)) & 0x7fffffff) * (i & 1 ? -1 : 1);
+    iv[0] = INT_MIN, iv[1] = INT_MAX, iv[2] = (1 << 24) + 1;
+    Out<float> fi(R * C);
+    Out<__nv_bfloat16> bi(R * C);
+    launch(2, 32, [&] { ragr_cast_i32_f32(fi.p(), iv.data(), R * C); });
+    launch(1, 64, [&] { ragr_cast_i32_bf16(bi.p(), iv.data(), R * C); });
+    std::vector<float> gb(R * C);
+    std::vector<double> wb(R * C);
+    for (int i = 0; i < R * C; i++) w[i] = (float)(double)iv[i], wb[i] = bf((float)iv[i]), gb[i] = __bfloat162float(bi[i]);
+    check("cast i32 -> f32", fi.p(), w.data(), w.size(), 0, 0);
+    check("cast i32 -> bf16", gb.data(), wb.data(), wb.size(), 0, 0);
+    guards("cast i32", fi), guards("cast i32", bi);
+    auto xf = rvec(R * C, -70000, 70000);
+    xf[0] = 3e9f, xf[1] = -3e9f, xf[2] = NAN, xf[3] = INFINITY, xf[4] = -0.75f;
+    Out<int> ti(R * C);
+    launch(2, 64, [&] { ragr_cast_f32_i32(ti.p(), xf.data(), R * C); });
+    std::vector<float> gi(R * C);
+    for (int i = 0; i < R * C; i++) {
+        const double v = xf[i];
+        w[i] = v != v ? 0 : v >= 2147483647.0 ? 2147483647.0 : v <= -2147483648.0 ? -2147483648.0 : std::trunc(v);
+        gi[i] = (float)ti[i];
+    }
+    for (int i = 0; i < R * C; i++) w[i] = (float)w[i];  // compared as floats: the same rounding on both sides
+    check("cast f32 -> i32", gi.data(), w.data(), w.size(), 0, 0);
+    guards("cast f32 -> i32", ti);
 }
 
 static void test_reduce() {
@@ -482,6 +649,7 @@ static void test_multitensor() {
 
 int main() {
     test_elementwise();
+    test_elementwise_ops();
     test_copy();
     test_reduce();
     test_softmax();

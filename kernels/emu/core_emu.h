@@ -1,6 +1,7 @@
 // core_emu.h — what the core kernel families (every kernels/*.cu except
 // gemm.cu and attention.cu) need from CUDA beyond emu.h: 64-bit and double
-// shuffles, atomicMin, the explicitly rounded arithmetic intrinsics, __umulhi.
+// shuffles, atomicMin, the explicitly rounded arithmetic intrinsics, __umulhi,
+// rsqrtf and the int32 conversions (with CUDA's saturation, NaN -> 0).
 // Force-included after emu.h by run_core.sh; compile with -ffp-contract=off
 // so the host, like the _rn intrinsics, rounds every operation.
 #pragma once
@@ -43,6 +44,14 @@ inline float __fsub_rn(float a, float b) { return a - b; }
 inline float __fmul_rn(float a, float b) { return a * b; }
 inline float __fdiv_rn(float a, float b) { return a / b; }
 inline float __fsqrt_rn(float a) { return sqrtf(a); }
+inline float rsqrtf(float a) { return 1.f / sqrtf(a); }
+inline float __int2float_rn(int a) { return (float)a; }
+inline int __float2int_rz(float a) {
+    if (a != a) return 0;
+    if (a >= 2147483648.f) return 2147483647;
+    if (a < -2147483648.f) return -2147483647 - 1;
+    return (int)a;
+}
 inline double __dadd_rn(double a, double b) { return a + b; }
 inline double __dmul_rn(double a, double b) { return a * b; }
 
