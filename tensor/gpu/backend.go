@@ -206,7 +206,7 @@ var fallbacks struct {
 }
 
 // HostFallbacks returns how many times each op ran on the host because no
-// kernel computes it yet (op names as "Unary.Exp", "Where", ...).
+// kernel computes it yet (op names as "IndexRows.int32", "Binary.Add", ...).
 func HostFallbacks() map[string]int64 {
 	fallbacks.Lock()
 	defer fallbacks.Unlock()
@@ -291,6 +291,8 @@ func kdtype(dt tensor.DType) cuda.DType {
 		return cuda.BF16
 	case tensor.Float16:
 		return cuda.F16
+	case tensor.Int32:
+		return cuda.I32
 	}
 	return cuda.F32
 }

@@ -197,17 +197,26 @@ func equalShape(a, b []int) bool {
 func TestWhere(t *testing.T) {
 	r := newRand(5)
 	c := uniform(r, -1, 3, 4, 1, 7)
-	cond := tensor.Relu(c) // zeros where c < 0 (and where c < 1 as int32)
-	ci := cond.Cast(tensor.Int32)
-	a := uniform(r, -1, 1, 4, 5, 7)
-	b := uniform(r, -1, 1, 5, 7)
-	for _, cd := range []*tensor.Tensor{cond, ci} {
+	cond := tensor.Relu(c)                  // zeros where c < 0 (and where c < 1 as int32)
+	cond.Set(math.Copysign(0, -1), 0, 0, 1) // -0 is zero
+	cond.Set(math.NaN(), 0, 0, 2)           // NaN is not
+	ci := c.Cast(tensor.Int32)
+	for _, cd := range []*tensor.Tensor{cond, ci, cond.Cast(tensor.BFloat16), cond.Cast(tensor.Float16)} {
+		a := uniform(r, -1, 1, 4, 5, 7)
+		b := uniform(r, -1, 1, 5, 7)
 		want := tensor.New(tensor.Float32, 4, 5, 7)
 		cb.Where(want, cd.Expand(4, 5, 7), a, b.Expand(4, 5, 7))
 		got, check := poisoned(t, tensor.Float32, 4, 5, 7)
 		gb.Where(got, onDev(t, cd).Expand(4, 5, 7), onDev(t, a), onDev(t, b).Expand(4, 5, 7))
 		check()
 		same(t, "Where "+cd.DType().String(), got, want, testutil.Exact)
+		// a transposed a
+		at := uniform(r, -1, 1, 7, 5, 4)
+		cb.Where(want, cd.Expand(4, 5, 7), at.Permute(2, 1, 0), b.Expand(4, 5, 7))
+		got, check = poisoned(t, tensor.Float32, 4, 5, 7)
+		gb.Where(got, onDev(t, cd).Expand(4, 5, 7), onDev(t, at).Permute(2, 1, 0), onDev(t, b).Expand(4, 5, 7))
+		check()
+		same(t, "Where transposed "+cd.DType().String(), got, want, testutil.Exact)
 	}
 }
 
@@ -520,14 +529,57 @@ func TestErrors(t *testing.T) {
 	require.Contains(t, err.Error(), "float32[")
 	require.True(t, errors.As(err, &de))
 
+	// IndexSelect of an Int32 tensor still runs on the host: strict refuses it
 	old := gpu.SetStrict(true)
 	defer gpu.SetStrict(old)
-	x := onDev(t, tensor.Ones(3))
-	err = func() (err error) {
-		defer tensor.RecoverDeviceError(&err)
-		tensor.Exp(x)
-		return nil
-	}()
+	x := onDev(t, tensor.FromInt32([]int32{4, 5, 6}, 3))
+	_, err = tensor.IndexSelect(x, 0, onDev(t, tensor.FromInt32([]int32{2}, 1)))
 	require.Error(t, err)
-	require.True(t, strings.Contains(err.Error(), "not supported on cuda yet") && strings.Contains(err.Error(), "Unary.Exp"), err.Error())
+	require.True(t, strings.Contains(err.Error(), "not supported on cuda yet") && strings.Contains(err.Error(), "IndexRows.int32"), err.Error())
+}
+
+// TestNoFallbacks: the ops of the training path that used to run on the
+// host (Exp, Log, Sqrt, Rsqrt, Erf, Abs/Relu backward, Pow, comparisons,
+// Where, Int32 casts) run in strict mode, so on kernels.
+func TestNoFallbacks(t *testing.T) {
+	old := gpu.SetStrict(true)
+	defer gpu.SetStrict(old)
+	before := gpu.HostFallbacks()
+	r := newRand(13)
+	h := uniform(r, 0.1, 2, 5, 7)
+	x := onDev(t, h)
+	for _, op := range []tensor.UnaryOp{tensor.OpExp, tensor.OpLog, tensor.OpSqrt, tensor.OpRsqrt, tensor.OpErf, tensor.OpAbs, tensor.OpRelu} {
+		y := tensor.Unary(op, x)
+		dx, _ := poisoned(t, tensor.Float32, 5, 7)
+		gb.UnaryBackward(op, dx, x, y)
+	}
+	for _, op := range []tensor.BinaryOp{tensor.OpPow, tensor.OpGreater, tensor.OpLess, tensor.OpEqual} {
+		tensor.Binary(op, x, x.Narrow(0, 0, 1))
+		tensor.BinaryScalar(op, x, 0.1, true)
+	}
+	mask := tensor.BinaryScalar(tensor.OpGreater, x, 1, false)
+	w := tensor.Where(mask.Cast(tensor.Int32), x, tensor.Neg(x))
+	back := w.Cast(tensor.Int32).Cast(tensor.BFloat16).Cast(tensor.Int32).Cast(tensor.Float32)
+	want := tensor.Where(tensor.BinaryScalar(tensor.OpGreater, h, 1, false).Cast(tensor.Int32), h, tensor.Neg(h)).
+		Cast(tensor.Int32).Cast(tensor.BFloat16).Cast(tensor.Int32).Cast(tensor.Float32)
+	same(t, "where and int32 casts", back, want, testutil.Exact)
+	require.Equal(t, before, gpu.HostFallbacks())
+}
+
+// TestScalarCompare: a scalar no float32 equals is compared in float64, as
+// the CPU backend compares it (x == float32(0.1) is not equal to 0.1).
+func TestScalarCompare(t *testing.T) {
+	x := tensor.FromFloat32([]float32{0.1, 0.099999994, 0.10000001, -0.1, 1e38, float32(math.Inf(1)), float32(math.NaN())}, 7)
+	for _, op := range []tensor.BinaryOp{tensor.OpGreater, tensor.OpLess, tensor.OpEqual} {
+		for _, s := range []float64{0.1, -0.1, 0.5, 1e300, -1e300, math.Inf(1), math.NaN()} {
+			for _, first := range []bool{false, true} {
+				want := tensor.New(tensor.Float32, 7)
+				cb.BinaryScalar(op, want, x, s, first)
+				got, check := poisoned(t, tensor.Float32, 7)
+				gb.BinaryScalar(op, got, onDev(t, x), s, first)
+				check()
+				same(t, op.String()+" scalar", got, want, testutil.Exact)
+			}
+		}
+	}
 }

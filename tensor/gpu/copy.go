@@ -168,21 +168,21 @@ func (b *Backend) copySame(op string, dst, src view) {
 }
 
 // convert converts the contiguous src into the contiguous dst (same
-// shape, other dtype): casts between float32 and bf16/fp16 on the device,
-// bf16 <-> fp16 through float32, anything with Int32 on the host.
+// shape, other dtype) on the device: casts between float32 and bf16/fp16,
+// and between Int32 and each float type; bf16 <-> fp16 through float32.
 func (b *Backend) convert(op string, dst, src view) {
 	n := numel(dst.shape)
 	f32 := func(dt tensor.DType) bool { return dt == tensor.Float32 }
 	half := func(dt tensor.DType) bool { return dt == tensor.BFloat16 || dt == tensor.Float16 }
 	switch {
-	case (f32(src.dt) && half(dst.dt)) || (half(src.dt) && f32(dst.dt)):
-		b.fail(op, b.dev.Cast(dst.p, kdtype(dst.dt), src.p, kdtype(src.dt), int64(n)))
 	case half(src.dt) && half(dst.dt):
 		buf := b.temp(op, tensor.Float32, n)
 		defer buf.Free()
 		b.fail(op, b.dev.Cast(buf.Ptr(), cuda.F32, src.p, kdtype(src.dt), int64(n)))
 		b.fail(op, b.dev.Cast(dst.p, kdtype(dst.dt), buf.Ptr(), cuda.F32, int64(n)))
-	default:
+	case f32(src.dt) || half(src.dt) || src.dt == tensor.Int32:
+		b.fail(op, b.dev.Cast(dst.p, kdtype(dst.dt), src.p, kdtype(src.dt), int64(n)))
+	default: // a dtype no kernel converts (none on the device today)
 		b.fallback(op + "." + src.dt.String() + "->" + dst.dt.String())
 		h := b.hostOf(op, src)
 		b.hostInto(op, dst, h.Cast(dst.dt))

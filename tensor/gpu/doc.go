@@ -24,14 +24,15 @@
 // methods with one (Alloc, FromHost, ToHost, the index ops) return it. Ids
 // out of range in the index ops are returned as errors, as on the CPU.
 //
-// Coverage: ops the kernels cannot compute yet (the transcendental unary
-// ops Exp, Log, Sqrt, Rsqrt, Erf; Pow and the comparisons; Where; the
-// backward of Abs, Relu and Erf; copies between Int32 and float types;
-// index ops on non-float32 data) run on the host: inputs are copied to the
-// CPU, the CPU backend computes, the result is copied back. They are
-// correct but slow; HostFallbacks counts them per op, and RAGR_CUDA_STRICT=1
-// makes them panic with "not supported on cuda yet" instead. kernels/NOTES.md
-// keeps the list.
+// Coverage: every op of the training path runs on kernels (unary ops and
+// their backwards, binary ops with Pow and the comparisons, Where, casts
+// between every device dtype). What the kernels cannot compute yet (index
+// ops on non-float32 data; Binary and Where on views that keep more than 8
+// dimensions after merging) runs on the host: inputs are copied to the CPU,
+// the CPU backend computes, the result is copied back. That is correct but
+// slow; HostFallbacks counts it per op, and RAGR_CUDA_STRICT=1 (or
+// SetStrict) makes it panic with "not supported on cuda yet" instead.
+// kernels/NOTES.md keeps the list.
 //
 // Everything but this file and layout.go (launch-independent layout
 // helpers, tested in the default build) carries the cuda build tag.

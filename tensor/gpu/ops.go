@@ -4,6 +4,7 @@ package gpu
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/ragr-dev/ragr/kernels/cuda"
 	"github.com/ragr-dev/ragr/tensor"
@@ -36,9 +37,8 @@ func (b *Backend) onHost(op string, dst *tensor.Tensor, readDst bool, ins []*ten
 	return nil
 }
 
-// zero and one are float32 constants on the device (stride-0 operands).
-func (b *Backend) zero() cuda.DevicePtr { return b.consts.Ptr() }
-func (b *Backend) one() cuda.DevicePtr  { return b.consts.At(4) }
+// one is a float32 1 on the device (a stride-0 operand).
+func (b *Backend) one() cuda.DevicePtr { return b.consts.At(4) }
 
 var acts = map[tensor.UnaryOp]cuda.Act{
 	tensor.OpGeluErf:  cuda.GeluErf,
@@ -46,6 +46,13 @@ var acts = map[tensor.UnaryOp]cuda.Act{
 	tensor.OpSilu:     cuda.Silu,
 	tensor.OpTanh:     cuda.Tanh,
 	tensor.OpSigmoid:  cuda.Sigmoid,
+	tensor.OpExp:      cuda.Exp,
+	tensor.OpLog:      cuda.Log,
+	tensor.OpSqrt:     cuda.Sqrt,
+	tensor.OpRsqrt:    cuda.Rsqrt,
+	tensor.OpErf:      cuda.Erf,
+	tensor.OpAbs:      cuda.Abs,
+	tensor.OpRelu:     cuda.Relu,
 }
 
 // Unary computes dst = op(x) (contiguous float32).
@@ -58,7 +65,6 @@ func (b *Backend) Unary(op tensor.UnaryOp, dst, x *tensor.Tensor) {
 		return
 	}
 	y, xp := ptr(dst), ptr(x)
-	shape, unit, bcast := []int64{n}, []int64{1}, []int64{0}
 	if act, ok := acts[op]; ok {
 		b.fail(name, b.dev.ActForward(act, cuda.F32, y, xp, n))
 		return
@@ -69,17 +75,8 @@ func (b *Backend) Unary(op tensor.UnaryOp, dst, x *tensor.Tensor) {
 	case tensor.OpSquare:
 		b.fail(name, b.dev.Binary(cuda.Mul, cuda.F32, y, xp, xp, n))
 	case tensor.OpRecip:
-		b.fail(name, b.dev.BinaryBroadcast(cuda.Div, y, shape, b.one(), bcast, xp, unit))
-	case tensor.OpRelu:
-		// max(x, 0): NaN propagates, -0 gives +0 (the kernel returns b on ties)
-		b.fail(name, b.dev.BinaryBroadcast(cuda.Max, y, shape, xp, unit, b.zero(), bcast))
-	case tensor.OpAbs:
-		// max(-x, x) (|-0| comes out as -0, which compares equal to 0)
-		neg := b.temp(name, tensor.Float32, int(n))
-		defer neg.Free()
-		b.fail(name, b.dev.Scale(neg.Ptr(), xp, -1, n))
-		b.fail(name, b.dev.Binary(cuda.Max, cuda.F32, y, neg.Ptr(), xp, n))
-	default: // Exp, Log, Sqrt, Rsqrt, Erf: no kernel yet
+		b.fail(name, b.dev.BinaryBroadcast(cuda.Div, y, []int64{n}, b.one(), []int64{0}, xp, []int64{1}))
+	default: // an op without a kernel (none today)
 		b.fail(name, b.onHost(name, dst, false, []*tensor.Tensor{x}, func(c tensor.Backend, hd *tensor.Tensor, hin []*tensor.Tensor) error {
 			c.Unary(op, hd, hin[0])
 			return nil
@@ -105,26 +102,14 @@ func (b *Backend) UnaryBackward(op tensor.UnaryOp, dx, dy, xy *tensor.Tensor) {
 	switch op {
 	case tensor.OpNeg:
 		b.fail(name, b.dev.Scale(d, g, -1, n))
-	case tensor.OpExp: // dy·y
-		mul(d, g, v)
-	case tensor.OpLog: // dy/x
-		b.fail(name, b.dev.Binary(cuda.Div, cuda.F32, d, g, v, n))
 	case tensor.OpSquare: // dy·x·2
 		mul(d, g, v)
 		b.fail(name, b.dev.Scale(d, d, 2, n))
-	case tensor.OpSqrt: // dy/y·0.5
-		b.fail(name, b.dev.Binary(cuda.Div, cuda.F32, d, g, v, n))
-		b.fail(name, b.dev.Scale(d, d, 0.5, n))
-	case tensor.OpRsqrt: // dy·y·y·y·(-0.5)
-		mul(d, g, v)
-		mul(d, d, v)
-		mul(d, d, v)
-		b.fail(name, b.dev.Scale(d, d, -0.5, n))
 	case tensor.OpRecip: // -(dy·y·y)
 		mul(d, g, v)
 		mul(d, d, v)
 		b.fail(name, b.dev.Scale(d, d, -1, n))
-	default: // Abs, Relu, Erf: no kernel yet
+	default: // an op without a kernel (none today)
 		b.fail(name, b.onHost(name, dx, false, []*tensor.Tensor{dy, xy}, func(c tensor.Backend, hd *tensor.Tensor, hin []*tensor.Tensor) error {
 			c.UnaryBackward(op, hd, hin[0], hin[1])
 			return nil
@@ -139,6 +124,10 @@ var binOps = map[tensor.BinaryOp]cuda.BinOp{
 	tensor.OpDiv:     cuda.Div,
 	tensor.OpMaximum: cuda.Max,
 	tensor.OpMinimum: cuda.Min,
+	tensor.OpPow:     cuda.Pow,
+	tensor.OpGreater: cuda.Greater,
+	tensor.OpLess:    cuda.Less,
+	tensor.OpEqual:   cuda.Equal,
 }
 
 // Binary computes dst = a op b for views a, b broadcast to dst's shape.
@@ -164,7 +153,7 @@ func (b *Backend) Binary(op tensor.BinaryOp, dst, a, bt *tensor.Tensor) {
 			return
 		}
 	}
-	// Pow, Greater, Less, Equal (and ranks beyond the kernel's): on the host
+	// ranks beyond the broadcast kernel's (after merging dimensions): on the host
 	b.fail(name, b.onHost(name, dst, false, []*tensor.Tensor{a, bt}, func(c tensor.Backend, hd *tensor.Tensor, hin []*tensor.Tensor) error {
 		c.Binary(op, hd, hin[0], hin[1])
 		return nil
@@ -195,9 +184,19 @@ func (b *Backend) BinaryScalar(op tensor.BinaryOp, dst, a *tensor.Tensor, s floa
 		return
 	}
 	if kop, ok := binOps[op]; ok {
+		s32, exact := float32(s), true
+		switch op {
+		case tensor.OpGreater, tensor.OpLess, tensor.OpEqual:
+			// compare with the float64 s as the CPU backend does
+			s32, kop, exact = scalarCompare(op, s, scalarFirst)
+		}
+		if !exact { // Equal to an s no float32 equals: all 0
+			b.fail(name, b.dev.Memset32(y, 0, n))
+			return
+		}
 		sc := b.temp(name, tensor.Float32, 1)
 		defer sc.Free()
-		b.fail(name, b.dev.FillF32(sc.Ptr(), float32(s), 1))
+		b.fail(name, b.dev.FillF32(sc.Ptr(), s32, 1))
 		shape, unit, bcast := []int64{n}, []int64{1}, []int64{0}
 		if scalarFirst {
 			b.fail(name, b.dev.BinaryBroadcast(kop, y, shape, sc.Ptr(), bcast, x, unit))
@@ -212,13 +211,67 @@ func (b *Backend) BinaryScalar(op tensor.BinaryOp, dst, a *tensor.Tensor, s floa
 	}))
 }
 
-// Where computes dst = cond != 0 ? a : b (no kernel yet: on the host).
+// scalarCompare turns x op s (s op x when scalarFirst) for a float32 x and
+// a float64 s into x op' s32 with a float32 s32, giving the CPU backend's
+// float64 answer: when s is not a float32, x > s is x > (the float32 below
+// s), x < s is x < (the float32 above s), and x == s is never true (ok is
+// false then: the result is all 0). s op x is x op~ s with op~ mirrored.
+func scalarCompare(op tensor.BinaryOp, s float64, scalarFirst bool) (s32 float32, kop cuda.BinOp, ok bool) {
+	if scalarFirst {
+		switch op {
+		case tensor.OpGreater:
+			op = tensor.OpLess
+		case tensor.OpLess:
+			op = tensor.OpGreater
+		}
+	}
+	s32 = float32(s)
+	below, above := s32, s32
+	switch {
+	case math.IsNaN(s) || float64(s32) == s:
+	case float64(s32) > s:
+		below = math.Nextafter32(s32, float32(math.Inf(-1)))
+	default:
+		above = math.Nextafter32(s32, float32(math.Inf(1)))
+	}
+	exact := below == above
+	switch op {
+	case tensor.OpGreater:
+		return below, cuda.Greater, true
+	case tensor.OpLess:
+		return above, cuda.Less, true
+	}
+	return s32, cuda.Equal, exact
+}
+
+// Where computes dst = cond != 0 ? a : b with the select kernel (cond of
+// any device dtype, all three broadcast views).
 func (b *Backend) Where(dst, cond, a, bt *tensor.Tensor) {
 	defer keep(dst, cond, a, bt)
 	b.float32Only("Where", dst, a, bt)
 	if dst.Numel() == 0 {
 		return
 	}
+	var ct cuda.DType
+	switch cond.DType() {
+	case tensor.Float32:
+		ct = cuda.F32
+	case tensor.Int32:
+		ct = cuda.I32
+	case tensor.BFloat16:
+		ct = cuda.BF16
+	case tensor.Float16:
+		ct = cuda.F16
+	default:
+		b.fail("Where", dtypeOK(cond.DType()))
+	}
+	shape := dst.Shape()
+	cs, cst := collapse(shape, contiguousStrides(shape), cond.Strides(), a.Strides(), bt.Strides())
+	if len(cs) <= cuda.MaxDims {
+		b.fail("Where", b.dev.Where(ptr(dst), i64s(cs), ptr(cond), ct, i64s(cst[1]), ptr(a), i64s(cst[2]), ptr(bt), i64s(cst[3])))
+		return
+	}
+	// ranks beyond the kernel's (after merging dimensions): on the host
 	b.fail("Where", b.onHost("Where", dst, false, []*tensor.Tensor{cond, a, bt}, func(c tensor.Backend, hd *tensor.Tensor, hin []*tensor.Tensor) error {
 		c.Where(hd, hin[0], hin[1], hin[2])
 		return nil
