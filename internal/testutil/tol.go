@@ -40,6 +40,11 @@ var (
 	// few training steps of a small model, or attention outputs and
 	// gradients compared by relative L2 (RelL2 <= Rel).
 	BF16Mixed = Level{"bf16-mixed", 2e-2, 2e-3}
+	// BF16Rounding / F16Rounding: one rounding to bfloat16 (8 significant
+	// bits: relative 2⁻⁸) or float16 (11 bits: 2⁻¹⁰ with margin) of a value
+	// computed in float32.
+	BF16Rounding = Level{"bf16-rounding", 1.0 / 256, 1e-6}
+	F16Rounding  = Level{"f16-rounding", 1.0 / 1024, 1e-7}
 )
 
 // within reports whether got is within lvl of want; two NaNs are equal, and

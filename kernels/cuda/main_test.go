@@ -57,15 +57,15 @@ func TestMain(m *testing.M) {
 }
 
 // Tolerance levels per storage dtype: the one place tests take them from.
-// F32 kernels use internal/testutil's levels directly. bf16 and fp16
-// results are rounded to 8 and 11 significant bits, so their levels allow
-// one unit in the last place of the stored value (2^-8 and 2^-10 relative)
-// on top of fp32 compute; testutil has no such levels.
+// The tolerance levels of these tests, all from internal/testutil: bf16 and
+// fp16 results are rounded to 8 and 11 significant bits, so their levels
+// allow one unit in the last place of the stored value on top of fp32
+// compute.
 var (
 	tolF32      = testutil.F32
 	tolF32Accum = testutil.F32Accum
-	tolBF16     = testutil.Level{Name: "bf16", Rel: 1.0 / 256, Abs: 1e-6}
-	tolF16      = testutil.Level{Name: "f16", Rel: 1.0 / 1024, Abs: 1e-7}
+	tolBF16     = testutil.BF16Rounding
+	tolF16      = testutil.F16Rounding
 )
 
 // assertCloseScaled is testutil.AssertClose with the level's relative part
