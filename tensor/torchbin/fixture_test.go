@@ -14,136 +14,29 @@ import (
 // helper says which part of torch.save / pickle it mirrors. A real file can
 // be disassembled with `python -m pickletools archive/data.pkl` to compare.
 
-// pickler emits pickle opcodes the way CPython's pickler does for protocol 2:
-// every str, tuple (but the empty one), dict and reduced object is memoized
-// with BINPUT right after it is built, and an object seen before (same
-// identity; here: same interned string or global) is fetched with BINGET.
-type pickler struct {
-	b    bytes.Buffer
-	memo int
-	seen map[string]int // memo slots of interned strings and globals
-}
+// pickler is the package's pickleWriter (the opcodes CPython's protocol-2
+// pickler writes, memoizing as it does) plus what the hand-made fixtures
+// need beyond torchbin.Write: strings shared by identity and arbitrary
+// opcode sequences for the rejection cases.
+type pickler struct{ *pickleWriter }
 
+// newPickler starts a pickle with PROTO 2 (torch.save's pickle_protocol).
 func newPickler() *pickler {
-	p := &pickler{seen: map[string]int{}}
-	p.op(opProto, 2) // PROTO 2: torch.save's default pickle_protocol
+	p := bare()
+	p.op(opProto, 2)
 	return p
 }
 
-func (p *pickler) op(b ...byte) { p.b.Write(b) }
+// bare is a pickler without the PROTO header.
+func bare() *pickler { return &pickler{&pickleWriter{memo: map[string]int{}}} }
 
-// put memoizes the top of the stack (BINPUT, or LONG_BINPUT past 255).
-func (p *pickler) put() int {
-	i := p.memo
-	p.memo++
-	if i < 256 {
-		p.op(opBinPut, byte(i))
-	} else {
-		p.op(opLongBinPut)
-		p.le32(uint32(i))
-	}
-	return i
-}
-
-func (p *pickler) get(i int) {
-	if i < 256 {
-		p.op(opBinGet, byte(i))
-	} else {
-		p.op(opLongBinGet)
-		p.le32(uint32(i))
-	}
-}
-
-func (p *pickler) le32(v uint32) {
-	var b [4]byte
-	binary.LittleEndian.PutUint32(b[:], v)
-	p.b.Write(b[:])
-}
-
-// str writes BINUNICODE + BINPUT (protocol 2 has no SHORT_BINUNICODE).
-func (p *pickler) str(s string) {
-	p.op(opBinUnicode)
-	p.le32(uint32(len(s)))
-	p.b.WriteString(s)
-	p.put()
-}
+// raw appends bytes as they are.
+func (p *pickler) raw(b []byte) { p.b = append(p.b, b...) }
 
 // interned writes a string that Python shares between uses ('storage',
 // 'cpu', the storage keys that torch.save's id_map hands out again): the
 // first use is written and memoized, later ones are BINGETs.
-func (p *pickler) interned(s string) {
-	if i, ok := p.seen["s:"+s]; ok {
-		p.get(i)
-		return
-	}
-	p.seen["s:"+s] = p.memo
-	p.str(s)
-}
-
-// global writes GLOBAL "module\nname\n" + BINPUT the first time, BINGET after.
-func (p *pickler) global(mod, name string) {
-	k := "g:" + mod + "." + name
-	if i, ok := p.seen[k]; ok {
-		p.get(i)
-		return
-	}
-	p.op(opGlobal)
-	p.b.WriteString(mod + "\n" + name + "\n")
-	p.seen[k] = p.put()
-}
-
-// int writes an int as pickle's save_long does for protocol 2: BININT1 for
-// 0..255, BININT2 for 256..65535, BININT for other int32, LONG1 beyond.
-func (p *pickler) int(v int64) {
-	switch {
-	case v >= 0 && v < 256:
-		p.op(opBinInt1, byte(v))
-	case v >= 0 && v < 65536:
-		p.op(opBinInt2, byte(v), byte(v>>8))
-	case v >= math.MinInt32 && v <= math.MaxInt32:
-		p.op(opBinInt)
-		p.le32(uint32(int32(v)))
-	default:
-		var b [8]byte
-		binary.LittleEndian.PutUint64(b[:], uint64(v))
-		n := 8
-		for n > 1 && ((b[n-1] == 0 && b[n-2]&0x80 == 0) || (b[n-1] == 0xff && b[n-2]&0x80 != 0)) {
-			n--
-		}
-		p.op(opLong1, byte(n))
-		p.b.Write(b[:n])
-	}
-}
-
-// tuple writes a tuple of ints as save_tuple does: EMPTY_TUPLE (not
-// memoized) for (), TUPLE1/2/3 for up to 3 items, MARK ... TUPLE beyond;
-// then BINPUT.
-func (p *pickler) tuple(v []int64) {
-	if len(v) == 0 {
-		p.op(opEmptyTuple)
-		return
-	}
-	if len(v) > 3 {
-		p.op(opMark)
-	}
-	for _, x := range v {
-		p.int(x)
-	}
-	if len(v) > 3 {
-		p.op(opTuple)
-	} else {
-		p.op(opTuple1 + byte(len(v)-1))
-	}
-	p.put()
-}
-
-// emptyOrderedDict writes OrderedDict(): OrderedDict.__reduce__ returns
-// (OrderedDict, ()), so GLOBAL (or BINGET) + EMPTY_TUPLE + REDUCE + BINPUT.
-func (p *pickler) emptyOrderedDict() {
-	p.global("collections", "OrderedDict")
-	p.op(opEmptyTuple, opReduce)
-	p.put()
-}
+func (p *pickler) interned(s string) { p.shared("s:"+s, func() { p.str(s) }) }
 
 // fxTensor is one state-dict entry: a view of a storage.
 type fxTensor struct {
@@ -233,7 +126,7 @@ func stateDict(ts []fxTensor) []byte {
 	p.op(opSetItem) // '' -> {'version': 1} into _metadata
 	p.op(opSetItem) // '_metadata' -> ... into the state dict
 	p.op(opBuild, opStop)
-	return p.b.Bytes()
+	return p.b
 }
 
 // archive is a torch.save zip: <dir>/data.pkl, <dir>/byteorder,

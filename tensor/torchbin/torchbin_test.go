@@ -126,7 +126,7 @@ func TestLoadVariants(t *testing.T) {
 		p.str("big")
 		p.int(1 << 40)
 		p.op(opSetItems, opStop)
-		b := archive{dir: "archive", pkl: p.b.Bytes(), storages: fixtureStorages()}.bytes(t)
+		b := archive{dir: "archive", pkl: p.b, storages: fixtureStorages()}.bytes(t)
 		got, err := LoadFrom(bytes.NewReader(b), int64(len(b)), "nested.bin")
 		require.NoError(t, err)
 		require.Len(t, got, 1)
@@ -211,10 +211,10 @@ func TestRejected(t *testing.T) {
 	evil := func(mod, name string) []byte {
 		p := newPickler()
 		p.op(opGlobal)
-		p.b.WriteString(mod + "\n" + name + "\n")
+		p.raw([]byte(mod + "\n" + name + "\n"))
 		p.str("touch /tmp/pwned")
 		p.op(opTuple1, opReduce, opStop)
-		return p.b.Bytes()
+		return p.b
 	}
 	stackGlobal := func(mod, name string) []byte {
 		p := newPickler()
@@ -223,7 +223,7 @@ func TestRejected(t *testing.T) {
 		p.op(opStackGlobal)
 		p.str("print(1)")
 		p.op(opTuple1, opReduce, opStop)
-		return p.b.Bytes()
+		return p.b
 	}
 	badView := func(f func(*fxTensor)) []byte {
 		ts := fixtureTensors()
@@ -332,23 +332,23 @@ func TestCorruptStorage(t *testing.T) {
 // TestLong1 checks LONG1 decoding (sign extension and widths).
 func TestLong1(t *testing.T) {
 	for _, v := range []int64{0, 255, 256, 65535, 65536, -1, -129, math.MinInt32 - 1, math.MaxInt32 + 1, 1 << 40, -(1 << 40), math.MaxInt64, math.MinInt64} {
-		p := &pickler{seen: map[string]int{}}
+		p := bare()
 		p.op(opLong1)
 		var raw [8]byte
 		for i := range raw {
 			raw[i] = byte(uint64(v) >> (8 * i))
 		}
 		p.op(8)
-		p.b.Write(raw[:])
+		p.raw(raw[:])
 		p.op(opStop)
-		got, err := unpickle(p.b.Bytes())
+		got, err := unpickle(p.b)
 		require.NoError(t, err)
 		assert.Equal(t, v, got)
 
-		q := &pickler{seen: map[string]int{}}
+		q := bare()
 		q.int(v)
 		q.op(opStop)
-		got, err = unpickle(q.b.Bytes())
+		got, err = unpickle(q.b)
 		require.NoError(t, err)
 		assert.Equal(t, v, got, "minimal encoding of %d", v)
 	}
