@@ -12,7 +12,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -21,6 +20,7 @@ import (
 	"github.com/ragr-dev/ragr/models/tokenizer"
 	"github.com/ragr-dev/ragr/train"
 	"github.com/ragr-dev/ragr/train/data"
+	"github.com/ragr-dev/ragr/train/embedeval"
 )
 
 // DefaultLoss is the student's loss when the config names none: MSE
@@ -348,55 +348,14 @@ func Compare(student, teacher [][]float64) Agreement {
 		}
 		a.Queries++
 		a.Pairs += n
-		rhoSum += pearson(ranks(s), ranks(t))
+		// a student whose scores are all equal has no rank correlation: 0
+		if rho := embedeval.Spearman(s, t); !math.IsNaN(rho) {
+			rhoSum += rho
+		}
 	}
 	if a.Queries > 0 {
 		a.Spearman = rhoSum / float64(a.Queries)
 		a.Pairwise = agree / float64(a.Pairs)
 	}
 	return a
-}
-
-// ranks returns 1-based ranks with ties averaged.
-func ranks(x []float64) []float64 {
-	idx := make([]int, len(x))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return x[idx[a]] < x[idx[b]] })
-	r := make([]float64, len(x))
-	for lo := 0; lo < len(idx); {
-		hi := lo + 1
-		for hi < len(idx) && x[idx[hi]] == x[idx[lo]] {
-			hi++
-		}
-		avg := float64(lo+hi+1) / 2 // mean of ranks lo+1 … hi
-		for k := lo; k < hi; k++ {
-			r[idx[k]] = avg
-		}
-		lo = hi
-	}
-	return r
-}
-
-// pearson is the correlation of x and y (0 when either is constant).
-func pearson(x, y []float64) float64 {
-	n := float64(len(x))
-	var mx, my float64
-	for i := range x {
-		mx += x[i]
-		my += y[i]
-	}
-	mx, my = mx/n, my/n
-	var sxy, sxx, syy float64
-	for i := range x {
-		dx, dy := x[i]-mx, y[i]-my
-		sxy += dx * dy
-		sxx += dx * dx
-		syy += dy * dy
-	}
-	if sxx == 0 || syy == 0 {
-		return 0
-	}
-	return sxy / math.Sqrt(sxx*syy)
 }

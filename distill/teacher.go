@@ -4,7 +4,6 @@ package distill
 // a soft-label JSONL.
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ragr-dev/ragr/internal/atomicfile"
 	"github.com/ragr-dev/ragr/rerank"
 	"github.com/ragr-dev/ragr/train/data"
 )
@@ -329,27 +329,7 @@ func writeScores(w io.Writer, groups []data.Group, logits []float32, format stri
 // writeAtomic writes path through a temporary file in its directory that is
 // renamed over path when fill succeeds (and removed when it fails).
 func writeAtomic(path string, fill func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("distill: %w", err)
-	}
-	tmp := f.Name()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	err = fill(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.Write(path, 0o644, fill); err != nil {
 		return fmt.Errorf("distill: writing %s: %w", path, err)
 	}
 	return nil

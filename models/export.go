@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/ragr-dev/ragr/internal/atomicfile"
 	"github.com/ragr-dev/ragr/nn"
 	"github.com/ragr-dev/ragr/tensor"
 	"github.com/ragr-dev/ragr/tensor/safetensors"
@@ -133,20 +134,10 @@ func copyFile(from, to string) error {
 
 // writeAtomic copies r into path through a temporary file and a rename.
 func writeAtomic(to string, in io.Reader) error {
-	tmp, err := os.CreateTemp(filepath.Dir(to), ".tmp-"+filepath.Base(to))
-	if err != nil {
+	return atomicfile.Write(to, 0o644, func(w io.Writer) error {
+		_, err := io.Copy(w, in)
 		return err
-	}
-	if _, err := io.Copy(tmp, in); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), to)
+	})
 }
 
 // WriteJSON writes v as indented JSON to path through a temporary file.
@@ -155,20 +146,7 @@ func WriteJSON(path string, v any) error {
 	if err != nil {
 		return fmt.Errorf("models: encoding %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
-	if err != nil {
-		return fmt.Errorf("models: writing %s: %w", path, err)
-	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("models: writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("models: writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := atomicfile.WriteBytes(path, 0o644, append(b, '\n')); err != nil {
 		return fmt.Errorf("models: writing %s: %w", path, err)
 	}
 	return nil

@@ -28,7 +28,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/ragr-dev/ragr/autograd"
 	"github.com/ragr-dev/ragr/losses"
@@ -673,22 +672,10 @@ func TrainDistillEmbedding(ctx context.Context, cfg Config, o RunOptions) (*Dist
 		return nil, err
 	}
 	defer rl.close()
-	start := time.Now()
-	res.Losses, err = loop.Run(ctx)
-	logErr := rl.stop()
-	res.Steps = loop.Step()
-	if err != nil {
+	if res.Losses, res.Steps, err = runLoop(ctx, loop, rl, out); err != nil {
 		return res, err
 	}
-	if logErr != nil {
-		return res, logErr
-	}
-	fmt.Fprintf(out, "trained %d steps in %s\n", res.Steps, time.Since(start).Round(time.Second))
-	res.ModelDir = filepath.Join(cfg.OutputDir, modelDir)
-	if err := model.Export(res.ModelDir); err != nil {
-		return res, fmt.Errorf("train: export: %w", err)
-	}
-	if err := models.CopyTokenizer(tokDir, res.ModelDir); err != nil {
+	if res.ModelDir, err = exportModel(cfg, model, tokDir); err != nil {
 		return res, err
 	}
 	return res, rl.plot(out, cfg, res.ModelDir)

@@ -10,8 +10,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"time"
 
 	"github.com/ragr-dev/ragr/autograd"
 	"github.com/ragr-dev/ragr/models"
@@ -144,17 +142,9 @@ func (r *docRun) run(ctx context.Context, model Trainable, lossFn func(b *Batch,
 	if res.before, err = r.eval.attach(loop, rl, resume == ""); err != nil {
 		return res, err
 	}
-	start := time.Now()
-	res.losses, err = loop.Run(ctx)
-	logErr := rl.stop()
-	res.steps = loop.Step()
-	if err != nil {
+	if res.losses, res.steps, err = runLoop(ctx, loop, rl, r.out); err != nil {
 		return res, err
 	}
-	if logErr != nil {
-		return res, logErr
-	}
-	fmt.Fprintf(r.out, "trained %d steps in %s\n", res.steps, time.Since(start).Round(time.Second))
 	if res.after, err = r.eval.final(loop, rl); err != nil {
 		return res, err
 	}
@@ -164,13 +154,8 @@ func (r *docRun) run(ctx context.Context, model Trainable, lossFn func(b *Batch,
 	if res.after != nil {
 		fmt.Fprintf(r.out, "after training:  %s\n", summary(res.after))
 	}
-	dir := filepath.Join(cfg.OutputDir, modelDir)
-	res.modelDir = dir
-	if err := model.Export(dir); err != nil {
-		return res, fmt.Errorf("train: export: %w", err)
-	}
-	if err := models.CopyTokenizer(r.tokDir, dir); err != nil {
+	if res.modelDir, err = exportModel(cfg, model, r.tokDir); err != nil {
 		return res, err
 	}
-	return res, rl.plot(r.out, cfg, dir)
+	return res, rl.plot(r.out, cfg, res.modelDir)
 }

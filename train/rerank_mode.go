@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime/debug"
-	"time"
 
 	"github.com/ragr-dev/ragr/autograd"
 	"github.com/ragr-dev/ragr/losses"
@@ -362,22 +360,10 @@ func TrainReranker(ctx context.Context, cfg Config, o RunOptions) (*RerankResult
 			return r.Model.Values(), nil
 		}
 	}
-	start := time.Now()
-	res.Losses, err = loop.Run(ctx)
-	logErr := rl.stop()
-	res.Steps = loop.Step()
-	if err != nil {
+	if res.Losses, res.Steps, err = runLoop(ctx, loop, rl, out); err != nil {
 		return res, err
 	}
-	if logErr != nil {
-		return res, logErr
-	}
-	fmt.Fprintf(out, "trained %d steps in %s\n", res.Steps, time.Since(start).Round(time.Second))
-	res.ModelDir = filepath.Join(cfg.OutputDir, modelDir)
-	if err := model.Export(res.ModelDir); err != nil {
-		return res, fmt.Errorf("train: export: %w", err)
-	}
-	if err := models.CopyTokenizer(run.tokDir, res.ModelDir); err != nil {
+	if res.ModelDir, err = exportModel(cfg, model, run.tokDir); err != nil {
 		return res, err
 	}
 	if res.After, err = evaluate(res.Steps); err != nil {

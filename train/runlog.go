@@ -1,12 +1,15 @@
 package train
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
+	"github.com/ragr-dev/ragr/models"
 	"github.com/ragr-dev/ragr/nn"
 	"github.com/ragr-dev/ragr/train/report"
 )
@@ -86,6 +89,34 @@ func (r *runLog) plot(out io.Writer, cfg Config, modelDir string) error {
 	}
 	fmt.Fprintf(out, "model: %s\nmetrics: %s\nplot: %s\n", modelDir, r.path, png)
 	return nil
+}
+
+// runLoop runs loop until it is done (or fails), stops the progress bar and
+// prints the training time; the losses and step count are returned even on
+// failure.
+func runLoop(ctx context.Context, loop *Loop, rl *runLog, out io.Writer) ([]float64, int, error) {
+	start := time.Now()
+	losses, err := loop.Run(ctx)
+	logErr := rl.stop()
+	steps := loop.Step()
+	if err != nil {
+		return losses, steps, err
+	}
+	if logErr != nil {
+		return losses, steps, logErr
+	}
+	fmt.Fprintf(out, "trained %d steps in %s\n", steps, time.Since(start).Round(time.Second))
+	return losses, steps, nil
+}
+
+// exportModel writes model and the tokenizer files of tokDir to
+// output_dir/model and returns that directory.
+func exportModel(cfg Config, model Trainable, tokDir string) (string, error) {
+	dir := filepath.Join(cfg.OutputDir, modelDir)
+	if err := model.Export(dir); err != nil {
+		return dir, fmt.Errorf("train: export: %w", err)
+	}
+	return dir, models.CopyTokenizer(tokDir, dir)
 }
 
 // close closes the metrics log.

@@ -1,18 +1,17 @@
 package safetensors
 
 import (
-	"bufio"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"unsafe"
 
+	"github.com/ragr-dev/ragr/internal/atomicfile"
 	"github.com/ragr-dev/ragr/tensor"
 )
 
@@ -230,39 +229,11 @@ func Write(path string, tensors map[string]*tensor.Tensor, metadata map[string]s
 
 // writeAtomic writes a file through fill into a temporary file beside path,
 // then renames it to path.
-func writeAtomic(path string, fill func(io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
+func writeAtomic(path string, fill func(io.Writer) error) error {
+	if err := atomicfile.Write(path, 0o644, fill); err != nil {
 		return fmt.Errorf("safetensors: %s: %w", path, err)
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-			err = fmt.Errorf("safetensors: %s: %w", path, err)
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	if err = fill(bw); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return nil
 }
 
 // WriteSharded saves tensors in dir as transformers' save_pretrained does:

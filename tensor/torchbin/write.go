@@ -19,12 +19,10 @@ package torchbin
 //     OrderedDict()), memoized exactly as CPython's pickler does.
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -32,6 +30,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/ragr-dev/ragr/internal/atomicfile"
 	"github.com/ragr-dev/ragr/tensor"
 )
 
@@ -93,34 +92,10 @@ func Save(path string, tensors []NamedTensor, opts *WriteOptions) (err error) {
 	if err != nil {
 		return fmt.Errorf("torchbin: %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return fmt.Errorf("torchbin: %w", err)
+	if err := atomicfile.Write(path, 0o644, plan.write); err != nil {
+		return fmt.Errorf("torchbin: %s: %w", path, err)
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-			err = fmt.Errorf("torchbin: %s: %w", path, err)
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	if err = plan.write(bw); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return nil
 }
 
 // Write writes tensors (in the given order) to w as torch.save(state_dict,
