@@ -78,14 +78,33 @@ inline Warp* warps;
 inline int lane() { return threadIdx.x & 31; }
 inline Warp& warp() { return warps[threadIdx.x >> 5]; }
 
-// Runs kernel over grid×block (1-D blocks, a multiple of 32 threads).
-inline void launch(dim3 grid, int threads, const std::function<void()>& kernel) {
+// Dynamic shared memory of the running block (launch's smem_bytes): the
+// 1024-byte-aligned start of the block's shared window, and the base the
+// kernel sees (16 bytes past it, as a device gives no more than 16-byte
+// alignment). Shared "addresses" (smem_u32) are offsets from the window.
+inline uint8_t* smem_window;
+inline uint8_t* dyn_smem_base;
+inline size_t smem_limit;  // window offsets below it belong to the block
+// Called at the start of every block (emu_sm90.h resets its mbarriers).
+inline void (*block_start_hook)();
+
+// Runs kernel over grid×block (1-D blocks, a multiple of 32 threads), with
+// smem_bytes of dynamic shared memory per block, filled with 0xA5 bytes.
+inline void launch(dim3 grid, int threads, const std::function<void()>& kernel, size_t smem_bytes = 0) {
+    std::vector<uint8_t> smem(smem_bytes ? smem_bytes + 2048 : 0);
+    if (smem_bytes) {
+        smem_window = (uint8_t*)(((uintptr_t)smem.data() + 1023) & ~(uintptr_t)1023);
+        dyn_smem_base = smem_window + 16;
+        smem_limit = smem_bytes + 16;
+    }
     gridDim = grid;
     blockDim = dim3{(unsigned)threads, 1, 1};
     for (unsigned z = 0; z < grid.z; z++)
         for (unsigned y = 0; y < grid.y; y++)
             for (unsigned x = 0; x < grid.x; x++) {
                 blockIdx = dim3{x, y, z};
+                if (smem_bytes) std::memset(smem.data(), 0xA5, smem.size());
+                if (block_start_hook) block_start_hook();
                 std::barrier<> bar(threads);
                 block_bar = &bar;
                 std::unique_ptr<Warp[]> ws(new Warp[threads / 32]);
