@@ -4,6 +4,13 @@
 // (kernels/ptx/*.ptx, target compute_80, committed and embedded here with
 // go:embed), so that a `-tags cuda` build needs the CUDA driver but no nvcc.
 //
+// A source whose header comment has the line `// Target: sm_90a` (Hopper
+// only: wgmma, TMA) is compiled for sm_90a instead and needs nvcc >= 12.3;
+// its PTX may be missing from kernels/ptx (the CI's nvcc 11.8 cannot build
+// it), and kernels/cuda then loads it at run time from RAGR_EXTRA_PTX.
+// Module.Target records each module's .target; ParsePTX reads such an extra
+// file.
+//
 // `make kernels` regenerates the PTX with nvcc; `make kernels-check` fails
 // when the committed PTX is stale. The package has no cgo and no Go
 // dependencies; the CPU kernels live in kernels/cpu and the CUDA launchers

@@ -35,7 +35,8 @@ cat <<'CMD'
 Run on the lent GPU (device tool), one call:
   run(command="bash scripts/gpu-run.sh", carry=[".gpu"], timeout_s=540)
 Results (the tool returns at most 8 files): $OUT/logs.tar.gz (every log:
-tests.log, tensorgpu.log, bert-cuda.log, sanitizer.log, train-cuda.log, ...)
-plus bench.txt, bench.json, trainbench.txt, compare.json; copy the bench
+sm90a.log, tests.log, tensorgpu.log, bert-cuda.log, sanitizer.log,
+train-cuda.log, ...) plus bench.txt, bench.json, trainbench.txt,
+compare.json and the sm_90a PTX built there (gemm90.ptx); copy the bench
 table and each kernel's outcome into kernels/NOTES.md.
 CMD

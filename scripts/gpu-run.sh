@@ -2,8 +2,15 @@
 # gpu-run.sh: runs ON the lent GPU machine (repository root, .gpu/ carried
 # there with the gzipped binaries, $OUT the folder whose files come back). scripts/gpu-check.sh builds
 # .gpu/ here and prints the exact `run` call. Fits 8 minutes:
-#   1. the kernel tests (.gpu/cuda.test, every kernel against CPU references),
-#      the tensor CUDA backend's tests (.gpu/tensorgpu.test, every Backend
+#   0. the sm_90a kernels: every kernels/*.cu with the line `// Target: sm_90a`
+#      compiled with the machine's nvcc (>= 12.3; PATH or /usr/local/cuda/bin)
+#      to PTX, assembled by ptxas -arch=sm_90a -v (register/spill report in
+#      sm90a.log), and exported in RAGR_EXTRA_PTX so that every later stage
+#      loads them (a module whose PTX is already committed is compiled and
+#      compared, not exported),
+#   1. the kernel tests (.gpu/cuda.test, every kernel against CPU references;
+#      TestGemm90 skipping on a 9.0 GPU that has sm_90a kernels fails the
+#      stage), the tensor CUDA backend's tests (.gpu/tensorgpu.test, every Backend
 #      method against the CPU backend) and the BERT train step on both
 #      devices (.gpu/bert.test -test.run CUDA),
 #   2. compute-sanitizer memcheck over the same tests (reported, not fatal:
@@ -14,12 +21,14 @@
 #      weights and batches in PyTorch eager with bf16 autocast): loss curves,
 #      throughput ratio, peak memory; and `ragr train reranker --device cuda`
 #      on the demo config for 20 steps.
-# Stage timeouts: 95 + 45 + 35 + 65 + 120 + 110 = 470 s.
-# What comes back in $OUT: logs.tar.gz (device.txt, tests.log,
+# Stage timeouts: 40 + 85 + 45 + 35 + 55 + 110 + 110 = 480 s (stage 0's 40 s
+# taken from stage 1, the sanitizer and the bench, 10 s each).
+# What comes back in $OUT: logs.tar.gz (device.txt, sm90a.log, tests.log,
 # tensorgpu.log, bert-cuda.log, sanitizer.log, bench.*, trainbench.txt,
 # ragr.json, compare.json, train-cuda.log) plus copies of bench.txt,
-# bench.json, trainbench.txt and compare.json; the last lines printed are a
-# summary.
+# bench.json, trainbench.txt and compare.json, and the sm_90a PTX stage 0
+# built (<name>.ptx, at most 3: the device tool returns at most 8 files);
+# the last lines printed are a summary.
 set -uo pipefail
 OUT=${OUT:-/tmp/ragr-gpu-out}
 mkdir -p "$OUT"
@@ -50,10 +59,76 @@ for f in cuda.test tensorgpu.test bert.test ragr; do
 done
 status=0
 
+echo "== 0. sm_90a kernels (sources marked '// Target: sm_90a'; nvcc >= 12.3)"
+# r0: 0 built (or nothing to build), 1 a compile or ptxas error, 2 no nvcc
+# >= 12.3, 124 over the stage's 40 s. expect90: the device is compute 9.0
+# and sm_90a kernels exist, so TestGemm90 must run, not skip.
+r0=0
+n90=0
+extra=""
+cc=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d ' ')
+mapfile -t SM90A < <(grep -lx '// Target: sm_90a' kernels/*.cu 2>/dev/null)
+expect90=0
+if [ "$cc" = "9.0" ] && { [ ${#SM90A[@]} -gt 0 ] || grep -qs '^\.target sm_90a' kernels/ptx/*.ptx; }; then
+	expect90=1
+fi
+if [ ${#SM90A[@]} -eq 0 ]; then
+	echo "no kernels/*.cu has the line '// Target: sm_90a': nothing to build" | tee "$LOG/sm90a.log"
+else
+	NVCC_BIN=$(command -v nvcc || true)
+	if [ -z "$NVCC_BIN" ] && [ -x /usr/local/cuda/bin/nvcc ]; then NVCC_BIN=/usr/local/cuda/bin/nvcc; fi
+	read -r vmaj vmin < <( { [ -n "$NVCC_BIN" ] && "$NVCC_BIN" --version; } 2>/dev/null | sed -n 's/.*release \([0-9][0-9]*\)\.\([0-9][0-9]*\).*/\1 \2/p' | head -1)
+	PTXAS_BIN=$(dirname "${NVCC_BIN:-/nonexistent/nvcc}")/ptxas
+	[ -x "$PTXAS_BIN" ] || PTXAS_BIN=$(command -v ptxas || echo ptxas)
+	if [ -z "${vmaj:-}" ] || [ "$vmaj" -lt 12 ] || { [ "$vmaj" -eq 12 ] && [ "$vmin" -lt 3 ]; }; then
+		r0=2
+		echo "gpu-run: NO sm_90a BUILD: ${SM90A[*]} need nvcc >= 12.3; found ${NVCC_BIN:-no nvcc} ${vmaj:-?}.${vmin:-?}" | tee "$LOG/sm90a.log"
+	else
+		echo "nvcc $NVCC_BIN $vmaj.$vmin, ptxas $PTXAS_BIN" | tee "$LOG/sm90a.log"
+		t0=$SECONDS
+		for cu in "${SM90A[@]}"; do
+			b=$(basename "$cu" .cu)
+			left=$((40 - (SECONDS - t0)))
+			if [ $left -le 1 ]; then r0=124; echo "gpu-run: stage 0 out of time before $cu" | tee -a "$LOG/sm90a.log"; break; fi
+			NVCC="$NVCC_BIN" NVCCFLAGS="-arch=sm_90a -ptx -O3 -std=c++17 -Werror all-warnings" \
+				timeout $left ./kernels/ptx.sh "$cu" "$BIN/$b.ptx" >>"$LOG/sm90a.log" 2>&1
+			rc=$?
+			if [ $rc -ne 0 ]; then
+				r0=1; [ $rc -eq 124 ] && r0=124
+				echo "gpu-run: nvcc failed on $cu (rc $rc; 124: out of time)" | tee -a "$LOG/sm90a.log"; tail -n 20 "$LOG/sm90a.log"; continue
+			fi
+			left=$((40 - (SECONDS - t0)))
+			[ $left -ge 1 ] || left=1
+			echo "== ptxas -arch=sm_90a -v $b.ptx" >>"$LOG/sm90a.log"
+			timeout $left "$PTXAS_BIN" -arch=sm_90a -v --warn-on-spills "$BIN/$b.ptx" -o /dev/null >>"$LOG/sm90a.log" 2>&1 || {
+				r0=1; echo "gpu-run: ptxas failed on $b.ptx" | tee -a "$LOG/sm90a.log"; continue; }
+			if [ -f "kernels/ptx/$b.ptx" ]; then
+				# committed and embedded: loading it again would define its kernels twice
+				cmp -s "$BIN/$b.ptx" "kernels/ptx/$b.ptx" && echo "$cu: committed kernels/ptx/$b.ptx is current" ||
+					echo "gpu-run: WARNING: kernels/ptx/$b.ptx differs from what nvcc $vmaj.$vmin makes of $cu (stale, or another nvcc)"
+				continue
+			fi
+			extra="${extra:+$extra,}$BIN/$b.ptx"
+			n90=$((n90 + 1))
+			[ $n90 -le 3 ] && cp "$BIN/$b.ptx" "$OUT/"
+		done
+		# per kernel: registers and spills
+		awk "/Compiling entry function/ {split(\$0, a, \"'\"); k = a[2]} /spill stores/ {sp = \$0; sub(/^ +/, \"\", sp)}
+			/Used [0-9]+ registers/ {match(\$0, /Used [0-9]+ registers/); print k \": \" substr(\$0, RSTART, RLENGTH) \", \" sp}" "$LOG/sm90a.log" | head -40
+		echo "stage 0: $n90 sm_90a module(s) for RAGR_EXTRA_PTX in $((SECONDS - t0)) s"
+	fi
+fi
+[ -n "$extra" ] && export RAGR_EXTRA_PTX="$extra"
+[ $r0 -eq 0 ] || status=1
+
 echo "== 1. kernel tests"
-( cd kernels/cuda && RAGR_CUDA_SYNC=1 timeout 95 "$BIN/cuda.test" -test.count=1 -test.v -test.timeout=90s ) >"$LOG/tests.log" 2>&1
+( cd kernels/cuda && RAGR_CUDA_SYNC=1 timeout 85 "$BIN/cuda.test" -test.count=1 -test.v -test.timeout=80s ) >"$LOG/tests.log" 2>&1
 rt=$?
-grep -E '^(--- FAIL|FAIL|ok|PASS|panic)|cuda tests on' "$LOG/tests.log" | head -40
+grep -E '^(--- FAIL|FAIL|ok|PASS|panic)|^--- SKIP: TestGemm90|cuda tests on' "$LOG/tests.log" | head -40
+if [ $expect90 -eq 1 ] && grep -q -- '--- SKIP: TestGemm90' "$LOG/tests.log"; then
+	echo "gpu-run: FAIL: TestGemm90 skipped on this compute 9.0 GPU although sm_90a kernels exist (stage 0 rc=$r0)"
+	rt=90
+fi
 [ $rt -eq 0 ] || status=1
 
 echo "== 1b. tensor CUDA backend tests and the BERT train step on both devices"
@@ -68,8 +143,8 @@ grep -E '^(--- FAIL|FAIL|ok|PASS|panic)|loss cpu|largest gradient|losses fp32|fu
 echo "== 2. compute-sanitizer memcheck"
 if command -v compute-sanitizer >/dev/null; then
 	# -test.short: tests may shrink their largest shapes under the sanitizer
-	( cd kernels/cuda && timeout 65 compute-sanitizer --tool memcheck --error-exitcode 3 \
-		"$BIN/cuda.test" -test.count=1 -test.short -test.timeout=60s ) >"$LOG/sanitizer.log" 2>&1
+	( cd kernels/cuda && timeout 55 compute-sanitizer --tool memcheck --error-exitcode 3 \
+		"$BIN/cuda.test" -test.count=1 -test.short -test.timeout=50s ) >"$LOG/sanitizer.log" 2>&1
 	rs=$?
 	tail -n 5 "$LOG/sanitizer.log"
 else
@@ -78,7 +153,7 @@ else
 fi
 
 echo "== 3. ragr bench kernels"
-timeout 120 "$BIN/ragr" bench kernels --json "$LOG/bench.json" >"$LOG/bench.txt" 2>&1
+timeout 110 "$BIN/ragr" bench kernels --json "$LOG/bench.json" >"$LOG/bench.txt" 2>&1
 rb=$?
 cat "$LOG/bench.txt"
 [ $rb -eq 0 ] || status=1
@@ -104,5 +179,5 @@ rtr=$?
 tail -n 8 "$LOG/train-cuda.log"
 [ $rtb -eq 0 ] && [ $rtp -eq 0 ] && [ $rtr -eq 0 ] || status=1
 
-echo "== summary: kernel tests rc=$rt, tensor backend tests rc=$rg, bert cuda steps rc=$rbt, sanitizer rc=$rs (0 clean, 3 errors found, 124 timeout), bench rc=$rb, train bench ragr rc=$rtb pytorch/parity rc=$rtp (1 parity failed), ragr train --device cuda rc=$rtr"
+echo "== summary: sm_90a build rc=$r0 ($n90 module(s) in RAGR_EXTRA_PTX; 2 no nvcc >= 12.3, 124 timeout), kernel tests rc=$rt (90: TestGemm90 skipped), tensor backend tests rc=$rg, bert cuda steps rc=$rbt, sanitizer rc=$rs (0 clean, 3 errors found, 124 timeout), bench rc=$rb, train bench ragr rc=$rtb pytorch/parity rc=$rtp (1 parity failed), ragr train --device cuda rc=$rtr"
 exit $status

@@ -54,6 +54,9 @@ func benchKernels(args []string, stdout, stderr io.Writer) error {
 	}
 	defer d.Close()
 	fmt.Fprintln(stdout, "device:", d)
+	if err := d.CheckWGMMA(); want["gemm"] && err != nil {
+		fmt.Fprintln(stdout, "gemm90 (sm_90a) rows not run:", err)
+	}
 
 	cp, err := cuda.BenchCopy(d, *quick)
 	if err != nil {

@@ -3,6 +3,7 @@
 package cuda
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -42,6 +43,8 @@ type Device struct {
 
 	mu       sync.Mutex
 	modules  map[string]cu.Module // by module name
+	skipped  map[string]string    // embedded modules not loaded (another architecture's target): name -> target
+	wgmmaErr error                // why the sm_90a GEMM cannot run (nil: it can)
 	entryMod map[string]string    // kernel name -> module name
 	params   map[string][]kernels.Param
 	funcs    map[string]cu.Function // looked up lazily
@@ -51,8 +54,11 @@ type Device struct {
 }
 
 // Open creates the context of GPU ordinal (the device's primary context),
-// loads every embedded PTX module once (the driver JIT-compiles compute_80
-// PTX for the GPU at hand) and creates the device's stream.
+// loads every embedded PTX module the device can run once (the driver
+// JIT-compiles compute_80 PTX for the GPU at hand; sm_90a modules load only
+// on compute capability 9.0), then the PTX files named in RAGR_EXTRA_PTX
+// (comma-separated paths; each must run on the device, and no kernel may be
+// defined twice), and creates the device's stream.
 func Open(ordinal int) (*Device, error) {
 	n, err := cu.NumDevices()
 	if err != nil {
@@ -91,6 +97,15 @@ func Open(ordinal int) (*Device, error) {
 	if d.TotalMem, err = dev.TotalMem(); err != nil {
 		return nil, fmt.Errorf("cuda.Open: device %d memory size: %w", ordinal, err)
 	}
+	extra, err := readExtraPTXEnv()
+	if err != nil {
+		return nil, fmt.Errorf("cuda.Open: device %d: %w", ordinal, err)
+	}
+	load, skipped, err := planModules(kernels.Modules(), extra, d.Major, d.Minor)
+	if err != nil {
+		return nil, fmt.Errorf("cuda.Open: device %d: %w", ordinal, err)
+	}
+	d.skipped = skipped
 	if d.ctx, err = dev.RetainPrimaryCtx(); err != nil {
 		return nil, fmt.Errorf("cuda.Open: device %d primary context: %w", ordinal, err)
 	}
@@ -99,10 +114,10 @@ func Open(ordinal int) (*Device, error) {
 		if d.stream, err = cu.MakeStream(cu.DefaultStream); err != nil {
 			return fmt.Errorf("cuda.Open: creating stream: %w", err)
 		}
-		for _, m := range kernels.Modules() {
+		for _, m := range load {
 			mod, err := cu.LoadData(m.PTX)
 			if err != nil {
-				return fmt.Errorf("cuda.Open: loading PTX module %s (%d kernels): %w", m.Name, len(m.Entries), err)
+				return fmt.Errorf("cuda.Open: loading PTX module %s (%s, target %s, %d kernels): %w", m.Name, m.source, m.Target, len(m.Entries), err)
 			}
 			d.modules[m.Name] = mod
 			for _, e := range m.Entries {
@@ -116,8 +131,18 @@ func Open(ordinal int) (*Device, error) {
 		_ = dev.ReleasePrimaryCtx()
 		return nil, err
 	}
+	if why := gemm90Missing(d.Major, d.Minor, d.Has); why != "" {
+		d.wgmmaErr = errors.New(why)
+	} else {
+		d.wgmmaErr = initTensorMapEncoder()
+	}
 	return d, nil
 }
+
+// CheckWGMMA returns nil when GEMM can take the sm_90a path on d (compute
+// capability 9.0, every ragr_gemm90_* kernel loaded, a driver with
+// cuTensorMapEncodeTiled), else an error saying what is missing.
+func (d *Device) CheckWGMMA() error { return d.wgmmaErr }
 
 // String describes the device: ordinal, name, compute capability, SMs, memory.
 func (d *Device) String() string {
@@ -189,7 +214,8 @@ func (d *Device) MemInfo() (free, total int64, err error) {
 	return free, total, err
 }
 
-// Has reports whether an embedded module defines the kernel named name.
+// Has reports whether a loaded module (embedded, or from RAGR_EXTRA_PTX)
+// defines the kernel named name.
 func (d *Device) Has(name string) bool {
 	_, ok := d.entryMod[name]
 	return ok
@@ -205,7 +231,10 @@ func (d *Device) function(name string) (cu.Function, error) {
 	}
 	mname, ok := d.entryMod[name]
 	if !ok {
-		return cu.Function{}, fmt.Errorf("kernel %s: no embedded PTX module defines it (run make kernels?)", name)
+		if m, found := kernels.Find(name); found && d.skipped[m.Name] != "" {
+			return cu.Function{}, fmt.Errorf("kernel %s: its module %s (target %s) does not run on this sm_%d%d device", name, m.Name, m.Target, d.Major, d.Minor)
+		}
+		return cu.Function{}, fmt.Errorf("kernel %s: no loaded PTX module defines it (run make kernels? for sm_90a kernels, %s)", name, ExtraPTXEnv)
 	}
 	f, err := d.modules[mname].Function(name)
 	if err != nil {

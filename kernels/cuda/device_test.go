@@ -3,6 +3,8 @@
 package cuda
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,9 +13,10 @@ import (
 
 func TestDeviceModulesLoaded(t *testing.T) {
 	for _, m := range kernels.Modules() {
+		runs := m.RunsOn(dev.Major, dev.Minor)
 		for _, e := range m.Entries {
-			if !dev.Has(e) {
-				t.Errorf("kernel %s of module %s not registered", e, m.Name)
+			if dev.Has(e) != runs {
+				t.Errorf("kernel %s of module %s (target %s): registered %v on sm_%d%d", e, m.Name, m.Target, dev.Has(e), dev.Major, dev.Minor)
 			}
 		}
 	}
@@ -86,5 +89,57 @@ func TestLaunchArgErrors(t *testing.T) {
 	err = dev.Launch("ragr_scale_f32", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 0, DevicePtr(0))
 	if err == nil || !strings.Contains(err.Error(), "1 arguments, the kernel takes 4") {
 		t.Fatalf("missing arguments: error %v", err)
+	}
+}
+
+// TestExtraPTX: Open loads the PTX files of RAGR_EXTRA_PTX beside the
+// embedded modules; a missing file or a kernel defined twice is an error
+// naming it.
+func TestExtraPTX(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, ptx string) string {
+		p := filepath.Join(dir, name)
+		must(t, os.WriteFile(p, []byte(ptx), 0o644))
+		return p
+	}
+	const noop = `.version 7.0
+.target sm_80
+.address_size 64
+
+.visible .entry ragr_extratest_noop(
+	.param .u64 ragr_extratest_noop_param_0
+)
+{
+	ret;
+}
+`
+	good := write("extratest.ptx", noop)
+	t.Setenv(ExtraPTXEnv, good)
+	d2, err := Open(0)
+	must(t, err)
+	if !d2.Has("ragr_extratest_noop") || !d2.Has("ragr_scale_f32") {
+		t.Errorf("extra kernel loaded %v, embedded kernel loaded %v", d2.Has("ragr_extratest_noop"), d2.Has("ragr_scale_f32"))
+	}
+	err = d2.Launch("ragr_extratest_noop", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 0, DevicePtr(0))
+	if err == nil {
+		err = d2.Synchronize()
+	}
+	must(t, err)
+	must(t, d2.Close())
+
+	dup := write("dup.ptx", strings.ReplaceAll(noop, "ragr_extratest_noop", "ragr_scale_f32"))
+	for _, c := range []struct{ list, want string }{
+		{good + "," + dup, "kernel ragr_scale_f32 defined twice"},
+		{filepath.Join(dir, "missing.ptx"), "missing.ptx"},
+		{good + "," + good, "module extratest loaded twice"},
+	} {
+		t.Setenv(ExtraPTXEnv, c.list)
+		d3, err := Open(0)
+		if err == nil {
+			d3.Close()
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), ExtraPTXEnv) {
+			t.Errorf("%s=%s: error %v, want one containing %q", ExtraPTXEnv, c.list, err, c.want)
+		}
 	}
 }

@@ -32,10 +32,23 @@ const (
 // 16-byte-aligned pointers with leading dimensions and strides that are
 // multiples of 16 bytes take the vectorized (cp.async) loads.
 //
-// Tile picks the tensor-core kernel's block rows: 128, or 64 (the _m64
+// Path picks the tensor-core implementation for bf16/fp16 inputs:
+// GemmAuto (0) runs the sm_90a kernels (kernels/gemm90.cu: wgmma + TMA) when
+// the device has them (Device.CheckWGMMA) and the product is eligible
+// (M, N, K ≥ 1, SplitK ≤ 1, A and B 16-byte aligned with leading
+// dimensions and batch strides that are multiples of 8 elements), else the
+// mma.sync kernels (kernels/gemm.cu), which take every shape; GemmMMA and
+// GemmWGMMA force one (forcing WGMMA where it cannot run is an error
+// saying why). The fp32 kernel ignores it.
+//
+// Tile picks the mma.sync kernel's block rows: 128, or 64 (the _m64
 // kernels: twice the blocks, for products whose 128-row grid would not fill
 // the GPU); 0 chooses 64 when the 128-row grid has fewer than two blocks per
-// SM. The fp32 kernel has one tile (128×128) and ignores it.
+// SM. The fp32 kernel has one tile (128×128) and ignores it. TileN picks
+// the sm_90a kernel's block columns, 128 or 256 (blocks are 128×TileN); 0
+// chooses 256 unless that grid (over the batch) has fewer blocks than the
+// device has SMs. Device.ResolveGemm fills in Path, Tile and TileN as GEMM
+// would.
 //
 // SplitK > 1 (tensor-core types, one matrix, K divisible by SplitK with
 // K/SplitK a multiple of 8) splits the K dimension: the SplitK partial
@@ -55,13 +68,37 @@ type Gemm struct {
 	Act                       GemmAct
 	Tile                      int
 	SplitK                    int
+	Path                      GemmPath
+	TileN                     int
+}
+
+// GemmPath selects the tensor-core GEMM implementation (Gemm.Path).
+type GemmPath int
+
+// The tensor-core GEMM paths.
+const (
+	GemmAuto  GemmPath = iota // sm_90a when the device has it and the product is eligible, else mma.sync
+	GemmMMA                   // kernels/gemm.cu (mma.sync, cp.async): every shape, every GPU from sm_80
+	GemmWGMMA                 // kernels/gemm90.cu (wgmma, TMA): compute capability 9.0, eligible products
+)
+
+// String returns "auto", "mma" or "wgmma".
+func (p GemmPath) String() string {
+	switch p {
+	case GemmAuto:
+		return "auto"
+	case GemmMMA:
+		return "mma"
+	case GemmWGMMA:
+		return "wgmma"
+	}
+	return fmt.Sprintf("GemmPath(%d)", int(p))
 }
 
 // Geometry of kernels/gemm.cu.
 const (
 	gemmTile    = 128
 	gemmThreads = 256
-	maxGridYZ   = 65535
 )
 
 // gemmKernel returns the kernel name for g's types and transposes.
@@ -78,21 +115,24 @@ func gemmKernel(g *Gemm) string {
 	return kname("gemm", ty, ts)
 }
 
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // Name returns the kernel g runs (for errors and benchmark tables; with
-// SplitK, the partial-product kernel "+" the reduction); with Tile 0 it names
-// the 128-row kernel (GEMM resolves Tile 0 on its device).
+// SplitK, the partial-product kernel "+" the reduction). The choices GEMM
+// makes on its device are not made here: with Path GemmAuto it names the
+// mma.sync kernel, with Tile 0 the 128-row one, with TileN 0 the 256-column
+// sm_90a one; the Gemm that Device.ResolveGemm returns names exactly the
+// kernel GEMM launches.
 func (g *Gemm) Name() string {
 	if g.SplitK > 1 {
 		p := *g
 		p.Out = F32
 		return gemmKernel(&p) + "+" + kname("gemm", "splitk", g.Out.String())
+	}
+	if g.Path == GemmWGMMA && g.In != F32 {
+		bn := g.TileN
+		if bn == 0 {
+			bn = 256
+		}
+		return gemm90Kernel(g.In, g.Out, g.TransA, g.TransB, bn)
 	}
 	return gemmKernel(g)
 }
@@ -130,6 +170,14 @@ func (g *Gemm) check() error {
 		return bad(fmt.Sprintf("split-K %d needs K divisible by it with K/SplitK a multiple of 8", g.SplitK))
 	case g.Tile != 0 && g.Tile != 64 && g.Tile != 128:
 		return bad(fmt.Sprintf("tile %d not supported (0, 64, 128)", g.Tile))
+	case g.TileN != 0 && g.TileN != 128 && g.TileN != 256:
+		return bad(fmt.Sprintf("TileN %d not supported (0, 128, 256)", g.TileN))
+	case g.Path < GemmAuto || g.Path > GemmWGMMA:
+		return bad(fmt.Sprintf("unknown path %d", g.Path))
+	case g.Path == GemmWGMMA && g.In == F32:
+		return bad("the sm_90a (wgmma) kernels take bf16 or f16 inputs")
+	case g.Path == GemmWGMMA && g.SplitK > 1:
+		return bad("split-K runs the mma.sync kernels (Path GemmWGMMA with SplitK > 1)")
 	case g.Act < GemmNoAct || g.Act > GemmGeluTanh:
 		return bad(fmt.Sprintf("unknown activation %d", g.Act))
 	case g.M < 0 || g.N < 0 || g.K < 0 || g.Batch < 0:
@@ -175,38 +223,34 @@ func (g *Gemm) check() error {
 	return nil
 }
 
-// vecOK reports whether a matrix at p with leading dimension ld and batch
-// stride st may be accessed in vectors of w elements of size es bytes.
-func vecOK(p DevicePtr, ld int, st int64, batch, w, es int) bool {
-	return uint64(p)%uint64(w*es) == 0 && ld%w == 0 && (batch <= 1 || st%int64(w) == 0)
-}
-
 // gemmFlags computes kernels/gemm.cu's flags word.
 func gemmFlags(g *Gemm) int32 {
 	es := g.In.Size()
 	w := 16 / es
 	nb := g.batch()
 	var f int32
-	if vecOK(g.A, g.LDA, g.StrideA, nb, w, es) {
+	if vecOK(uint64(g.A), g.LDA, g.StrideA, nb, w, es) {
 		f |= 1
 	}
-	if vecOK(g.B, g.LDB, g.StrideB, nb, w, es) {
+	if vecOK(uint64(g.B), g.LDB, g.StrideB, nb, w, es) {
 		f |= 2
 	}
 	cw := 2 // the tensor-core epilogue stores pairs
 	if g.In == F32 {
 		cw = 4 // the SIMT epilogue stores float4
 	}
-	if vecOK(g.C, g.LDC, g.StrideC, nb, cw, g.Out.Size()) {
+	if vecOK(uint64(g.C), g.LDC, g.StrideC, nb, cw, g.Out.Size()) {
 		f |= 4
 	}
 	return f
 }
 
 // GEMM runs g on the device's stream. Shapes the kernel cannot take return
-// an error before anything is launched; M == 0 or N == 0 launches nothing.
+// an error before anything is launched; M == 0 or N == 0 launches nothing
+// (unless Path forces GemmWGMMA, which needs M, N, K ≥ 1).
 func (d *Device) GEMM(g Gemm) error {
-	if err := g.check(); err != nil {
+	g, plan, err := d.resolveGemm(g)
+	if err != nil {
 		return err
 	}
 	if g.M == 0 || g.N == 0 {
@@ -215,16 +259,13 @@ func (d *Device) GEMM(g Gemm) error {
 	if g.SplitK > 1 {
 		return d.gemmSplitK(g)
 	}
+	if g.Path == GemmWGMMA {
+		return d.gemm90(g, &plan)
+	}
 	nb := g.batch()
 	gz := min(nb, maxGridYZ)
 	grid := [3]int{(g.N + gemmTile - 1) / gemmTile, (g.M + gemmTile - 1) / gemmTile, gz}
 	if g.In != F32 {
-		if g.Tile == 0 {
-			g.Tile = gemmTile
-			if int64(grid[0])*int64(grid[1])*int64(nb) < 2*int64(d.SMs) && g.M > 64 {
-				g.Tile = 64
-			}
-		}
 		bm := g.Tile
 		grid = [3]int{grid[0] * ((g.M + bm - 1) / bm), 1, gz}
 	}
@@ -233,6 +274,59 @@ func (d *Device) GEMM(g Gemm) error {
 		int32(g.M), int32(g.N), int32(g.K), int32(g.LDA), int32(g.LDB), int32(g.LDC),
 		g.StrideA, g.StrideB, g.StrideC, int32(nb),
 		g.Alpha, g.Beta, int32(g.Act), gemmFlags(&g))
+}
+
+// ResolveGemm returns g with the choices GEMM makes on d filled in: Path
+// (GemmMMA or GemmWGMMA; the fp32 kernel reports GemmMMA), Tile for the
+// mma.sync kernels (split-K's partial products included), TileN for the
+// sm_90a ones, so that its Name is the kernel GEMM launches. The error is
+// the one GEMM would return before launching.
+func (d *Device) ResolveGemm(g Gemm) (Gemm, error) {
+	r, _, err := d.resolveGemm(g)
+	return r, err
+}
+
+// resolveGemm checks g, picks its path and tiles, and for the sm_90a path
+// returns the launch plan.
+func (d *Device) resolveGemm(g Gemm) (Gemm, gemm90Plan, error) {
+	if err := g.check(); err != nil {
+		return g, gemm90Plan{}, err
+	}
+	if g.In != F32 && g.SplitK <= 1 && g.Path != GemmMMA {
+		plan, err := d.planGemm90(&g)
+		if err == nil {
+			g.Path, g.TileN = GemmWGMMA, plan.bn
+			return g, plan, nil
+		}
+		if g.Path == GemmWGMMA {
+			return g, gemm90Plan{}, fmt.Errorf("kernel %s: the sm_90a path cannot run this product: %v (M=%d N=%d K=%d lda=%d ldb=%d ldc=%d batch=%d strides=(%d,%d,%d) transA=%v transB=%v)",
+				g.Name(), err, g.M, g.N, g.K, g.LDA, g.LDB, g.LDC, g.Batch, g.StrideA, g.StrideB, g.StrideC, g.TransA, g.TransB)
+		}
+	}
+	g.Path = GemmMMA
+	if g.In != F32 && g.Tile == 0 {
+		nb := g.batch()
+		if g.SplitK > 1 {
+			nb = g.SplitK // the partial products run as a batch
+		}
+		tiles := int64((g.N+gemmTile-1)/gemmTile) * int64((g.M+gemmTile-1)/gemmTile) * int64(nb)
+		g.Tile = gemmTile
+		if tiles < 2*int64(d.SMs) && g.M > 64 {
+			g.Tile = 64
+		}
+	}
+	return g, gemm90Plan{}, nil
+}
+
+// planGemm90 is planGemm90 for g (checked) on d: an error when the device
+// has no sm_90a kernels or the product is not eligible.
+func (d *Device) planGemm90(g *Gemm) (gemm90Plan, error) {
+	if err := d.CheckWGMMA(); err != nil {
+		return gemm90Plan{}, err
+	}
+	return planGemm90(gemm90Shape{in: g.In, out: g.Out, transA: g.TransA, transB: g.TransB,
+		m: g.M, n: g.N, k: g.K, batch: g.batch(), a: uint64(g.A), b: uint64(g.B), c: uint64(g.C),
+		lda: g.LDA, ldb: g.LDB, ldc: g.LDC, strideA: g.StrideA, strideB: g.StrideB, strideC: g.StrideC}, g.TileN, d.SMs)
 }
 
 // gemmSplitK runs g (checked, SplitK > 1) as a batched partial product over
@@ -249,6 +343,7 @@ func (d *Device) gemmSplitK(g Gemm) error {
 	p.Out, p.C, p.LDC, p.StrideC = F32, ws.Ptr(), g.N, mn
 	p.Batch, p.K, p.SplitK = g.SplitK, kc, 0
 	p.Alpha, p.Beta, p.Bias, p.Act = 1, 0, 0, GemmNoAct
+	p.Path = GemmMMA // the partial products stay on the mma.sync kernels (overlapping K-slices of A and B)
 	p.StrideA, p.StrideB = int64(kc), int64(kc)*int64(g.LDB)
 	if g.TransA {
 		p.StrideA = int64(kc) * int64(g.LDA)

@@ -88,6 +88,7 @@ type gemmBenchCase struct {
 	act     GemmAct
 	tile    int
 	splitK  int
+	wgmma   bool // the sm_90a kernels (Path GemmWGMMA, TileN automatic); else mma.sync (GemmMMA)
 	torch   string
 }
 
@@ -96,8 +97,11 @@ type gemmBenchCase struct {
 // B transposed), the FFN-in layer with its fused bias + GELU, the BERT
 // layers again with 64-row tiles (which tile fills the GPU better is the
 // question), the FFN-out layer split over K, fp16 4096³, and the fp32 SIMT kernel at 4096³ against fp32
-// torch.matmul with TF32 off.
-func gemmBenchCases(quick bool) []gemmBenchCase {
+// torch.matmul with TF32 off; all of these on the mma.sync kernels. Then,
+// when wgmma (the device has the sm_90a kernels), bf16 4096³ and the three
+// BERT shapes on them (block width chosen as GEMM chooses it), against the
+// same PyTorch ops. quick keeps the first two rows of each group.
+func gemmBenchCases(quick, wgmma bool) []gemmBenchCase {
 	cs := []gemmBenchCase{
 		{in: BF16, out: BF16, m: 4096, n: 4096, k: 4096, torch: "matmul:bf16:4096:4096:4096"},
 		{in: BF16, out: BF16, m: 1024, n: 768, k: 768, transB: true, torch: "linear:bf16:1024:768:768"},
@@ -113,18 +117,28 @@ func gemmBenchCases(quick bool) []gemmBenchCase {
 		{in: F16, out: F16, m: 4096, n: 4096, k: 4096, torch: "matmul:f16:4096:4096:4096"},
 		{in: F32, out: F32, m: 4096, n: 4096, k: 4096, torch: "matmul:f32:4096:4096:4096"},
 	}
+	hopper := []gemmBenchCase{
+		{in: BF16, out: BF16, m: 4096, n: 4096, k: 4096, wgmma: true, torch: "matmul:bf16:4096:4096:4096"},
+		{in: BF16, out: BF16, m: 1024, n: 768, k: 768, transB: true, wgmma: true, torch: "linear:bf16:1024:768:768"},
+		{in: BF16, out: BF16, m: 1024, n: 3072, k: 768, transB: true, wgmma: true, torch: "linear:bf16:1024:3072:768"},
+		{in: BF16, out: BF16, m: 1024, n: 768, k: 3072, transB: true, wgmma: true, torch: "linear:bf16:1024:768:3072"},
+	}
 	if quick {
-		cs = cs[:2]
+		cs, hopper = cs[:2], hopper[:2]
+	}
+	if wgmma {
+		cs = append(cs, hopper...)
 	}
 	return cs
 }
 
 // BenchGemm times the GEMM rows of `ragr bench kernels` on d (quick: the
-// first two rows only). Inputs are random; every row's buffers are freed
+// first two rows of each group only; the sm_90a rows only when
+// d.CheckWGMMA() is nil). Inputs are random; every row's buffers are freed
 // before it returns.
 func BenchGemm(d *Device, quick bool) ([]BenchRow, error) {
 	var rows []BenchRow
-	for i, c := range gemmBenchCases(quick) {
+	for i, c := range gemmBenchCases(quick, d.CheckWGMMA() == nil) {
 		row, err := benchGemmCase(d, c, uint64(i+1))
 		if err != nil {
 			return rows, err
@@ -136,9 +150,12 @@ func BenchGemm(d *Device, quick bool) ([]BenchRow, error) {
 
 func benchGemmCase(d *Device, c gemmBenchCase, seed uint64) (BenchRow, error) {
 	g := Gemm{In: c.in, Out: c.out, TransB: c.transB, M: c.m, N: c.n, K: c.k,
-		LDA: c.k, LDB: c.n, LDC: c.n, Alpha: 1, Act: c.act, Tile: c.tile, SplitK: c.splitK}
-	if g.Tile == 0 && c.in != F32 {
+		LDA: c.k, LDB: c.n, LDC: c.n, Alpha: 1, Act: c.act, Tile: c.tile, SplitK: c.splitK, Path: GemmMMA}
+	if g.Tile == 0 && c.in != F32 && !c.wgmma {
 		g.Tile = gemmTile
+	}
+	if c.wgmma {
+		g.Path = GemmWGMMA
 	}
 	if c.transB {
 		g.LDB = c.k
@@ -186,10 +203,14 @@ func benchGemmCase(d *Device, c gemmBenchCase, seed uint64) (BenchRow, error) {
 	if c.splitK > 1 {
 		shape += fmt.Sprintf(" split-K %d", c.splitK)
 	}
-	tm, err := d.Time(3, benchReps, func() error { return d.GEMM(g) })
+	r, err := d.ResolveGemm(g) // the kernel's name, with the block width GEMM picks
+	if err != nil {
+		return BenchRow{}, err
+	}
+	tm, err := d.Time(3, benchReps, func() error { return d.GEMM(r) })
 	if err != nil {
 		return BenchRow{}, err
 	}
 	bytes := float64(c.m*c.k+c.k*c.n)*float64(c.in.Size()) + float64(c.m*c.n)*float64(c.out.Size())
-	return BenchRow{Kernel: g.Name(), Shape: shape, Time: tm, FLOPs: g.FLOPs(), Bytes: bytes, Torch: c.torch}, nil
+	return BenchRow{Kernel: r.Name(), Shape: shape, Time: tm, FLOPs: g.FLOPs(), Bytes: bytes, Torch: c.torch}, nil
 }

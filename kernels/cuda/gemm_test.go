@@ -19,6 +19,7 @@ type gemmCase struct {
 	pad            int  // extra elements per row of A, B and C (odd: the guarded load path)
 	offset         bool // start A/B/C one element into their buffers (misaligned)
 	broadcastB     bool // strideB = 0
+	broadcastA     bool // strideA = 0
 	alpha, beta    float32
 	bias           bool
 	act            GemmAct
@@ -31,8 +32,12 @@ func (c gemmCase) String() string {
 		}
 		return "n"
 	}
-	return fmt.Sprintf("%s%s_m%d_n%d_k%d_b%d_pad%d_off%v_bcast%v_a%g_b%g_bias%v_act%d", op(c.transA), op(c.transB),
+	s := fmt.Sprintf("%s%s_m%d_n%d_k%d_b%d_pad%d_off%v_bcast%v_a%g_b%g_bias%v_act%d", op(c.transA), op(c.transB),
 		c.m, c.n, c.k, c.batch, c.pad, c.offset, c.broadcastB, c.alpha, c.beta, c.bias, c.act)
+	if c.broadcastA {
+		s += "_bcastA"
+	}
+	return s
 }
 
 // gemmCases covers edge tiles (sizes around 1, 8, 16, 128), K not a multiple
@@ -103,10 +108,13 @@ func (c gemmCase) layout() gemmLayout {
 	if c.broadcastB {
 		l.sb = 0
 	}
+	if c.broadcastA {
+		l.sa = 0
+	}
 	if c.offset {
 		l.off = 1
 	}
-	l.na = l.off + l.sa*c.batch + 1
+	l.na = l.off + max(l.sa*c.batch, rowsA*l.lda) + 1
 	l.nb = l.off + max(l.sb*c.batch, rowsB*l.ldb) + 1
 	l.nc = l.off + l.sc*c.batch
 	return l
@@ -197,8 +205,9 @@ func toF32(dt DType, bits []uint16) []float32 {
 
 // runGemm builds the device buffers of case c for input type in, runs the
 // kernel with output type out and returns C's buffer as float32 (16-bit
-// outputs widened). cInit is C's initial buffer (gaps = gapSentinel).
-func runGemm(t *testing.T, c gemmCase, l gemmLayout, in, out DType, tile int, a, b, cInit, bias []float32) []float32 {
+// outputs widened). cInit is C's initial buffer (gaps = gapSentinel). The
+// Gemm runs on the mma.sync path (Path GemmMMA) unless a mod changes it.
+func runGemm(t *testing.T, c gemmCase, l gemmLayout, in, out DType, tile int, a, b, cInit, bias []float32, mods ...func(*Gemm)) []float32 {
 	t.Helper()
 	var pa, pb, pc DevicePtr
 	if in == F32 {
@@ -222,7 +231,10 @@ func runGemm(t *testing.T, c gemmCase, l gemmLayout, in, out DType, tile int, a,
 		A: pa + DevicePtr(int64(l.off)*es), B: pb + DevicePtr(int64(l.off)*es), C: pc + DevicePtr(int64(l.off)*int64(out.Size())),
 		Bias: pbias, LDA: l.lda, LDB: l.ldb, LDC: l.ldc,
 		StrideA: int64(l.sa), StrideB: int64(l.sb), StrideC: int64(l.sc), Batch: c.batch,
-		Alpha: c.alpha, Beta: c.beta, Act: c.act, Tile: tile}
+		Alpha: c.alpha, Beta: c.beta, Act: c.act, Tile: tile, Path: GemmMMA}
+	for _, mod := range mods {
+		mod(&g)
+	}
 	must(t, dev.GEMM(g))
 	if out == F32 {
 		got := make([]float32, len(cInit))
@@ -303,9 +315,9 @@ func checkGemmOut(t *testing.T, c gemmCase, l gemmLayout, what string, got []flo
 	testutil.AssertClose(t, what, g, w, lvl)
 }
 
-// TestGemmAutoTile: with Tile 0 the launcher picks the kernel (here the
-// 64-row one: 3×2 tiles of 128 are far fewer than 2 per SM); the result
-// matches the float64 reference like the explicit tiles.
+// TestGemmAutoTile: with Tile 0 the launcher picks the mma.sync kernel
+// (here the 64-row one: 3×2 tiles of 128 are far fewer than 2 per SM); the
+// result matches the float64 reference like the explicit tiles.
 func TestGemmAutoTile(t *testing.T) {
 	rng := newRand(13)
 	c := gemmCase{m: 300, n: 200, k: 64, batch: 1, transB: true, pad: -1, alpha: 1}
@@ -416,6 +428,11 @@ func TestGemmErrors(t *testing.T) {
 		"split-K K":       func(g *Gemm) { g.SplitK = 3 },
 		"split-K f32":     func(g *Gemm) { g.In, g.K, g.LDA, g.LDB, g.SplitK = F32, 16, 16, 4, 2 },
 		"split-K batch":   func(g *Gemm) { g.K, g.LDA, g.LDB, g.SplitK, g.Batch, g.StrideC = 16, 16, 4, 2, 2, 16 },
+		"TileN":           func(g *Gemm) { g.TileN = 64 },
+		"path":            func(g *Gemm) { g.Path = 7 },
+		"wgmma f32":       func(g *Gemm) { g.In, g.Path = F32, GemmWGMMA },
+		"wgmma split-K":   func(g *Gemm) { g.K, g.LDA, g.LDB, g.SplitK, g.Path = 16, 16, 4, 2, GemmWGMMA },
+		"wgmma lda":       func(g *Gemm) { g.K, g.LDA, g.LDB, g.Path = 8, 9, 8, GemmWGMMA },
 	}
 	for name, mod := range cases {
 		g := base

@@ -15,7 +15,7 @@ package cuda
 static CUresult ragr_launch(CUfunction f, unsigned gx, unsigned gy, unsigned gz,
 		unsigned bx, unsigned by, unsigned bz, unsigned shm, CUstream s,
 		const unsigned char* buf, int nbytes, const int* offs, int nargs) {
-	unsigned char local[4096] __attribute__((aligned(16)));
+	unsigned char local[4096] __attribute__((aligned(64))); // by-value CUtensorMap arguments are 64-byte aligned
 	void* ptrs[128];
 	if (nbytes > (int)sizeof(local) || nargs > 128) return CUDA_ERROR_INVALID_VALUE;
 	memcpy(local, buf, (size_t)nbytes);

@@ -1,0 +1,170 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/ragr-dev/ragr/internal/testutil"
+)
+
+// gemm90Cases are TestGemm90's products: odd edges in M, N and K (tiles of
+// 128 × 128/256 × 64 partly filled), a single row, a long K, a batch with A
+// broadcast, bias + both GELUs, and beta != 0. Leading dimensions are
+// multiples of 8 (pad -1: the path's requirement) and mostly larger than
+// the rows, so C has gaps (gapSentinel) the kernel must leave alone.
+func gemm90Cases(transA, transB bool) []gemmCase {
+	c := func(m, n, k, batch int) gemmCase {
+		return gemmCase{m: m, n: n, k: k, batch: batch, transA: transA, transB: transB, pad: -1, alpha: 1}
+	}
+	cs := []gemmCase{c(200, 300, 150, 1), c(1, 8, 8, 1), c(129, 257, 1000, 1), c(130, 136, 200, 3), c(77, 300, 64, 2)}
+	cs[2].alpha, cs[2].beta = 1.5, 0.5
+	cs[3].broadcastA, cs[3].bias, cs[3].act = true, true, GemmGeluErf
+	cs[4].broadcastB, cs[4].bias, cs[4].act, cs[4].beta = true, true, GemmGeluTanh, -0.75
+	return cs
+}
+
+// skipWithoutWGMMA skips the test, saying why, when the device cannot run
+// the sm_90a GEMM (scripts/gpu-run.sh fails its kernel-test stage when this
+// skip appears on a GPU where it built the kernels).
+func skipWithoutWGMMA(t *testing.T) {
+	t.Helper()
+	if err := dev.CheckWGMMA(); err != nil {
+		t.Skipf("gemm90 (sm_90a) kernels unavailable on %v: %v", dev, err)
+	}
+}
+
+// TestGemm90 forces the sm_90a path on every kernel (bf16/f16 in, f32 or
+// 16-bit out, nn/nt/tn/tt, BN 128/256) and checks it as TestGemm checks the
+// mma.sync kernels: fp32 outputs against the float64 reference at
+// F32Accum, 16-bit outputs bit-for-bit against the fp32 output rounded
+// once, C's gaps untouched, every element written (NaN-poisoned when beta
+// == 0).
+func TestGemm90(t *testing.T) {
+	skipWithoutWGMMA(t)
+	rng := newRand(90)
+	for _, ta := range []bool{false, true} {
+		for _, tb := range []bool{false, true} {
+			for _, c := range gemm90Cases(ta, tb) {
+				for _, in := range []DType{BF16, F16} {
+					t.Run(in.String()+"_"+c.String(), func(t *testing.T) {
+						l := c.layout()
+						a := testutil.Uniform32(rng, l.na, -1, 1)
+						b := testutil.Uniform32(rng, l.nb, -1, 1)
+						bias := testutil.Uniform32(rng, c.n, -1, 1)
+						cInit := make([]float32, l.nc)
+						for i := range cInit {
+							switch {
+							case !inC(c, l, i):
+								cInit[i] = gapSentinel
+							case c.beta == 0:
+								cInit[i] = float32(math.NaN())
+							default:
+								cInit[i] = float32(rng.Float64()*2 - 1)
+							}
+						}
+						roundTo(in, a)
+						roundTo(in, b)
+						roundTo(in, cInit)
+						want := refGemm(c, l, testutil.To64(a), testutil.To64(b), testutil.To64(cInit), testutil.To64(bias))
+						for _, bn := range []int{128, 256} {
+							force := func(g *Gemm) { g.Path, g.TileN, g.Tile = GemmWGMMA, bn, 0 }
+							what := fmt.Sprintf("%s n%d", gemm90Kernel(in, F32, c.transA, c.transB, bn), bn)
+							got := runGemm(t, c, l, in, F32, 0, a, b, cInit, bias, force)
+							checkGemmOut(t, c, l, what, got, want, tolF32Accum)
+							got16 := runGemm(t, c, l, in, in, 0, a, b, cInit, bias, force)
+							want16 := append([]float32(nil), got...)
+							roundTo(in, want16)
+							checkGemmOut(t, c, l, gemm90Kernel(in, in, c.transA, c.transB, bn), got16, testutil.To64(want16), testutil.Exact)
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+// TestGemm90Auto: Path GemmAuto picks the sm_90a kernel for an eligible
+// 512×512×512 bf16 product when the device has it (BN 128: 4×2 blocks of
+// 128×256 would leave SMs idle) and the mma.sync kernel otherwise; an
+// lda that is not a multiple of 8 falls back to mma.sync, and forcing
+// GemmWGMMA there (or on a device without it) is an error saying why.
+func TestGemm90Auto(t *testing.T) {
+	rng := newRand(91)
+	c := gemmCase{m: 512, n: 512, k: 512, batch: 1, pad: -1, alpha: 1, bias: true}
+	l := c.layout()
+	a := testutil.Uniform32(rng, l.na, -1, 1)
+	b := testutil.Uniform32(rng, l.nb, -1, 1)
+	bias := testutil.Uniform32(rng, c.n, -1, 1)
+	roundTo(BF16, a)
+	roundTo(BF16, b)
+	cInit := make([]float32, l.nc)
+	for i := range cInit {
+		cInit[i] = float32(math.NaN())
+	}
+	want := refGemm(c, l, testutil.To64(a), testutil.To64(b), testutil.To64(cInit), testutil.To64(bias))
+
+	pa, pb := up(t, roundTo(BF16, append([]float32(nil), a...))), up(t, roundTo(BF16, append([]float32(nil), b...)))
+	g := Gemm{In: BF16, Out: F32, M: c.m, N: c.n, K: c.k, A: pa, B: pb, C: 1 << 20, LDA: l.lda, LDB: l.ldb, LDC: l.ldc, Alpha: 1}
+	r, err := dev.ResolveGemm(g)
+	must(t, err)
+	wgmma := dev.CheckWGMMA() == nil
+	if wgmma {
+		if r.Path != GemmWGMMA || r.TileN != 128 || r.Name() != "ragr_gemm90_bf16f32_nn_n128" {
+			t.Errorf("auto on %v: path %v TileN %d kernel %s, want wgmma 128 ragr_gemm90_bf16f32_nn_n128", dev, r.Path, r.TileN, r.Name())
+		}
+	} else if r.Path != GemmMMA || !strings.HasPrefix(r.Name(), "ragr_gemm_bf16f32_nn") {
+		t.Errorf("auto without sm_90a kernels: path %v kernel %s, want mma ragr_gemm_bf16f32_nn*", r.Path, r.Name())
+	}
+	// The automatic choice computes the product (whichever kernel it is).
+	checkGemmOut(t, c, l, "auto "+r.Name(), runGemm(t, c, l, BF16, F32, 0, a, b, cInit, bias, func(g *Gemm) { g.Path = GemmAuto }), want, tolF32Accum)
+
+	odd := g
+	odd.K, odd.LDA = 500, 500 // lda % 8 == 4: rows of 1000 bytes, TMA needs multiples of 16
+	r, err = dev.ResolveGemm(odd)
+	must(t, err)
+	if r.Path != GemmMMA {
+		t.Errorf("lda %d: path %v kernel %s, want the mma.sync fallback", odd.LDA, r.Path, r.Name())
+	}
+	odd.Path = GemmWGMMA
+	_, err = dev.ResolveGemm(odd)
+	wantWhy := "lda 500 is not a multiple of 8"
+	if !wgmma {
+		wantWhy = dev.CheckWGMMA().Error()
+	}
+	if err == nil || !strings.Contains(err.Error(), wantWhy) || !strings.Contains(err.Error(), "ragr_gemm90_bf16f32_nn_n256") {
+		t.Errorf("forced wgmma with lda %d: error %v, want one naming the kernel and %q", odd.LDA, err, wantWhy)
+	}
+	if err := dev.GEMM(odd); err == nil {
+		t.Error("GEMM with a forced, impossible wgmma path: no error")
+	}
+}
+
+// TestGemmBenchCasesWGMMA: the sm_90a bench rows time products that mma.sync
+// rows also time, with the same PyTorch spec (so both sit beside the same
+// torch column), and are left out when the device has no sm_90a kernels.
+func TestGemmBenchCasesWGMMA(t *testing.T) {
+	mma := map[string]bool{}
+	for _, c := range gemmBenchCases(false, false) {
+		if c.wgmma {
+			t.Errorf("wgmma row %+v without the sm_90a kernels", c)
+		}
+		mma[c.torch] = true
+	}
+	n := 0
+	for _, c := range gemmBenchCases(false, true) {
+		if !c.wgmma {
+			continue
+		}
+		n++
+		if !mma[c.torch] || c.in != BF16 || c.tile != 0 || c.splitK != 0 {
+			t.Errorf("wgmma row %+v: no mma.sync row with torch spec %s, or a forced tile", c, c.torch)
+		}
+	}
+	if n != 4 {
+		t.Errorf("%d wgmma rows, want 4 (bf16 4096^3 and the three BERT shapes)", n)
+	}
+}

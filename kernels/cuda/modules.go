@@ -1,0 +1,134 @@
+package cuda
+
+// Which PTX modules a Device loads (no cgo, no build tag; tested in the
+// default build by modules_test.go): the embedded ones whose target the
+// device can run, plus the files named in RAGR_EXTRA_PTX.
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/ragr-dev/ragr/kernels"
+)
+
+// ExtraPTXEnv names the environment variable with extra PTX files (comma-
+// separated paths) that Open loads beside the embedded modules: the sm_90a
+// kernels compiled on the GPU machine (scripts/gpu-run.sh, make kernels90)
+// before their PTX is committed.
+const ExtraPTXEnv = "RAGR_EXTRA_PTX"
+
+// loadModule is one module to load: its parsed PTX and where it came from.
+type loadModule struct {
+	kernels.Module
+	source string // "embedded" or the extra file's path
+}
+
+// readExtraPTX reads and parses the comma-separated PTX paths of list
+// (empty entries are ignored); each module is named after its file (base
+// name without the extension). Errors name the variable and the file.
+func readExtraPTX(list string, read func(string) ([]byte, error)) ([]loadModule, error) {
+	var out []loadModule
+	for _, p := range strings.Split(list, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		b, err := read(p)
+		if err != nil {
+			return nil, fmt.Errorf("%s: reading %s: %w", ExtraPTXEnv, p, err)
+		}
+		name := strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
+		m, err := kernels.ParsePTX(name, string(b))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", ExtraPTXEnv, p, err)
+		}
+		out = append(out, loadModule{Module: m, source: p})
+	}
+	return out, nil
+}
+
+// readExtraPTXEnv is readExtraPTX of the environment variable.
+func readExtraPTXEnv() ([]loadModule, error) {
+	return readExtraPTX(os.Getenv(ExtraPTXEnv), os.ReadFile)
+}
+
+// planModules returns the modules a device of compute capability
+// major.minor loads: every embedded module except those built for another
+// architecture's specific target (sm_90a on anything but 9.0: returned in
+// skipped, name -> target), then every extra module, which must run on the
+// device. A module name or a kernel defined twice is an error naming both
+// sources.
+func planModules(embedded []kernels.Module, extra []loadModule, major, minor int) (load []loadModule, skipped map[string]string, err error) {
+	skipped = map[string]string{}
+	for _, m := range embedded {
+		if strings.HasSuffix(m.Target, "a") && !m.RunsOn(major, minor) {
+			skipped[m.Name] = m.Target
+			continue
+		}
+		load = append(load, loadModule{Module: m, source: "embedded"})
+	}
+	for _, m := range extra {
+		if !m.RunsOn(major, minor) {
+			return nil, nil, fmt.Errorf("%s: %s: module %s is built for %s, which this sm_%d%d device cannot run",
+				ExtraPTXEnv, m.source, m.Name, m.Target, major, minor)
+		}
+		load = append(load, m)
+	}
+	byName := map[string]string{}
+	byEntry := map[string]loadModule{}
+	for _, m := range load {
+		if src, dup := byName[m.Name]; dup {
+			return nil, nil, fmt.Errorf("%s: module %s loaded twice (%s and %s)", ExtraPTXEnv, m.Name, src, m.source)
+		}
+		byName[m.Name] = m.source
+		for _, e := range m.Entries {
+			if o, dup := byEntry[e]; dup {
+				return nil, nil, fmt.Errorf("%s: kernel %s defined twice: module %s (%s) and module %s (%s)",
+					ExtraPTXEnv, e, o.Name, o.source, m.Name, m.source)
+			}
+			byEntry[e] = m
+		}
+	}
+	return load, skipped, nil
+}
+
+// gemm90Kernels lists every kernel of the sm_90a GEMM ABI, sorted.
+func gemm90Kernels() []string {
+	var ks []string
+	for _, in := range []DType{BF16, F16} {
+		for _, out := range []DType{F32, in} {
+			for _, op := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
+				for _, bn := range []int{128, 256} {
+					ks = append(ks, gemm90Kernel(in, out, op[0], op[1], bn))
+				}
+			}
+		}
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// gemm90Missing returns why the sm_90a GEMM cannot run on a device of
+// capability major.minor with the kernels for which has is true ("" when
+// it can: capability 9.0 and all 32 kernels loaded).
+func gemm90Missing(major, minor int, has func(string) bool) string {
+	if major != 9 || minor != 0 {
+		return fmt.Sprintf("the sm_90a GEMM kernels need compute capability 9.0 (this device is sm_%d%d)", major, minor)
+	}
+	var missing []string
+	for _, k := range gemm90Kernels() {
+		if !has(k) {
+			missing = append(missing, k)
+		}
+	}
+	switch {
+	case len(missing) == len(gemm90Kernels()):
+		return fmt.Sprintf("the sm_90a GEMM kernels are not loaded (no embedded kernels/ptx/gemm90.ptx: compile kernels/gemm90.cu with `make kernels90 OUT=dir` (nvcc >= 12.3) and set %s=dir/gemm90.ptx)", ExtraPTXEnv)
+	case len(missing) > 0:
+		return fmt.Sprintf("the loaded sm_90a GEMM module lacks %d of its %d kernels (%s, ...)", len(missing), len(gemm90Kernels()), missing[0])
+	}
+	return ""
+}
