@@ -60,7 +60,7 @@ fmt:
 NVCC ?= nvcc
 PTXAS ?= ptxas
 NVCCFLAGS := -arch=compute_80 -ptx -O3 -std=c++17 -Werror all-warnings
-NVCCFLAGS_SM90A := -arch=sm_90a -ptx -O3 -std=c++17 -Werror all-warnings
+NVCCFLAGS_SM90A := -arch=compute_90a -ptx -O3 -std=c++17 -Werror all-warnings
 SM90A_MARKER := // Target: sm_90a
 PTXAS_ARCHS := sm_80 sm_90
 

@@ -165,75 +165,81 @@ __device__ __forceinline__ void gemm90(const TmaDesc* tmA, const TmaDesc* tmB, T
     const int nk = (K + G9_BK - 1) / G9_BK;
     const int wg = threadIdx.x / 128, tid = threadIdx.x % 128;
 
+    // The two roles are the two branches of one if/else (setmaxnreg takes
+    // effect only then).
     if (wg == 0) {
         // producer: one thread issues every TMA load
         setmaxnreg_dec<40>();
-        if (tid != 0) return;
+        if (tid == 0) {
+            int it = 0;
+            for (int z = blockIdx.z; z < batch; z += gridDim.z) {
+                const int za = z * zA, zb = z * zB;
+                for (int kt = 0; kt < nk; kt++, it++) {
+                    const int s = it % P::STAGES;
+                    if (it >= P::STAGES) mbar_wait(&empty[s], (it / P::STAGES + 1) & 1);
+                    mbar_arrive_expect_tx(&full[s], P::STAGE_BYTES);
+                    uint8_t* a = smem + s * P::STAGE_BYTES;
+                    uint8_t* b = a + P::A_BYTES;
+                    const int k0 = kt * G9_BK;
+                    if (!TA) {
+                        tma_load_3d(a, tmA, k0, m0, za, &full[s]);
+                    } else {
+#pragma unroll
+                        for (int j = 0; j < BM / 64; j++) tma_load_3d(a + j * 8192, tmA, m0 + 64 * j, k0, za, &full[s]);
+                    }
+                    if (TB) {
+                        tma_load_3d(b, tmB, k0, n0, zb, &full[s]);
+                    } else {
+#pragma unroll
+                        for (int j = 0; j < BN / 64; j++)
+                            tma_load_3d(b + j * 8192, tmB, n0 + 64 * j, k0, zb, &full[s]);
+                    }
+                }
+            }
+        }
+    } else {
+        // consumers: warpgroup cw computes rows 64cw..64cw+63 of the tile
+        setmaxnreg_inc<P::CONSUMER_REGS>();
+        const int cw = wg - 1;
+        const int wq = tid / 32, lane = tid % 32, g = lane / 4, t = lane % 4;
+        const bool pairs = (flags & RAGR_GEMM_FLAG_C_VEC) != 0;
+        float acc[BN / 2];
         int it = 0;
         for (int z = blockIdx.z; z < batch; z += gridDim.z) {
-            const int za = z * zA, zb = z * zB;
+#pragma unroll
+            for (int i = 0; i < BN / 2; i++) acc[i] = 0.0f;
             for (int kt = 0; kt < nk; kt++, it++) {
                 const int s = it % P::STAGES;
-                if (it >= P::STAGES) mbar_wait(&empty[s], (it / P::STAGES + 1) & 1);
-                mbar_arrive_expect_tx(&full[s], P::STAGE_BYTES);
-                uint8_t* a = smem + s * P::STAGE_BYTES;
-                uint8_t* b = a + P::A_BYTES;
-                const int k0 = kt * G9_BK;
-                if (!TA) {
-                    tma_load_3d(a, tmA, k0, m0, za, &full[s]);
-                } else {
+                mbar_wait(&full[s], (it / P::STAGES) & 1);
+                const uint32_t a = smem_u32(smem + s * P::STAGE_BYTES) + cw * 8192;
+                const uint32_t b = smem_u32(smem + s * P::STAGE_BYTES + P::A_BYTES);
+                wgmma_fence(acc);
 #pragma unroll
-                    for (int j = 0; j < BM / 64; j++) tma_load_3d(a + j * 8192, tmA, m0 + 64 * j, k0, za, &full[s]);
+                for (int ks = 0; ks < G9_BK / 16; ks++) {
+                    // M-major A (transposed): k16 = two 8-row groups of 1024 B;
+                    // K-major: 32 bytes along the 128-byte row
+                    const uint64_t da =
+                        TA ? smem_desc(a + ks * 2048, 8192, 1024) : smem_desc(a + ks * 32, 16, 1024);
+                    const uint64_t db =
+                        TB ? smem_desc(b + ks * 32, 16, 1024) : smem_desc(b + ks * 2048, 8192, 1024);
+                    g9_step<BN, TA, 1 - TB, TI>(acc, da, db);
                 }
-                if (TB) {
-                    tma_load_3d(b, tmB, k0, n0, zb, &full[s]);
-                } else {
-#pragma unroll
-                    for (int j = 0; j < BN / 64; j++) tma_load_3d(b + j * 8192, tmB, n0 + 64 * j, k0, zb, &full[s]);
-                }
+                wgmma_commit();
+                wgmma_wait<1>(acc);
+                if (kt > 0) mbar_arrive(&empty[(it - 1) % P::STAGES]);
             }
-        }
-        return;
-    }
+            wgmma_wait<0>(acc);
+            if (nk > 0) mbar_arrive(&empty[(it - 1) % P::STAGES]);
 
-    // consumers: warpgroup cw computes rows 64cw..64cw+63 of the tile
-    setmaxnreg_inc<P::CONSUMER_REGS>();
-    const int cw = wg - 1;
-    const int wq = tid / 32, lane = tid % 32, g = lane / 4, t = lane % 4;
-    const bool pairs = (flags & RAGR_GEMM_FLAG_C_VEC) != 0;
-    float acc[BN / 2];
-    int it = 0;
-    for (int z = blockIdx.z; z < batch; z += gridDim.z) {
+            TO* Cz = C + (long long)z * strideC;
+            const int r0 = m0 + cw * 64 + wq * 16 + g;
 #pragma unroll
-        for (int i = 0; i < BN / 2; i++) acc[i] = 0.0f;
-        for (int kt = 0; kt < nk; kt++, it++) {
-            const int s = it % P::STAGES;
-            mbar_wait(&full[s], (it / P::STAGES) & 1);
-            const uint32_t a = smem_u32(smem + s * P::STAGE_BYTES) + cw * 8192;
-            const uint32_t b = smem_u32(smem + s * P::STAGE_BYTES + P::A_BYTES);
-            wgmma_fence(acc);
-#pragma unroll
-            for (int ks = 0; ks < G9_BK / 16; ks++) {
-                // M-major A (transposed): k16 = two 8-row groups of 1024 B;
-                // K-major: 32 bytes along the 128-byte row
-                const uint64_t da = TA ? smem_desc(a + ks * 2048, 8192, 1024) : smem_desc(a + ks * 32, 16, 1024);
-                const uint64_t db = TB ? smem_desc(b + ks * 32, 16, 1024) : smem_desc(b + ks * 2048, 8192, 1024);
-                g9_step<BN, TA, 1 - TB, TI>(acc, da, db);
+            for (int j = 0; j < BN / 8; j++) {
+                const int col = n0 + 8 * j + 2 * t;
+                g9_store<TO>(Cz, bias, M, N, ldc, r0, col, acc[4 * j], acc[4 * j + 1], alpha, beta, act, pairs);
+                g9_store<TO>(Cz, bias, M, N, ldc, r0 + 8, col, acc[4 * j + 2], acc[4 * j + 3], alpha, beta, act,
+                             pairs);
             }
-            wgmma_commit();
-            wgmma_wait<1>(acc);
-            if (kt > 0) mbar_arrive(&empty[(it - 1) % P::STAGES]);
-        }
-        wgmma_wait<0>(acc);
-        if (nk > 0) mbar_arrive(&empty[(it - 1) % P::STAGES]);
-
-        TO* Cz = C + (long long)z * strideC;
-        const int r0 = m0 + cw * 64 + wq * 16 + g;
-#pragma unroll
-        for (int j = 0; j < BN / 8; j++) {
-            const int col = n0 + 8 * j + 2 * t;
-            g9_store<TO>(Cz, bias, M, N, ldc, r0, col, acc[4 * j], acc[4 * j + 1], alpha, beta, act, pairs);
-            g9_store<TO>(Cz, bias, M, N, ldc, r0 + 8, col, acc[4 * j + 2], acc[4 * j + 3], alpha, beta, act, pairs);
         }
     }
 }

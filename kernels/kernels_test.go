@@ -129,20 +129,39 @@ func TestParams(t *testing.T) {
 	// (alignment 64), then the kernel ABI of kernels/cuda/gemm90.go.
 	want90 := []Param{{128, 64}, {128, 64}, {8, 8}, {8, 8}, {4, 4}, {4, 4}, {4, 4}, {4, 4}, {8, 8}, {4, 4},
 		{4, 4}, {4, 4}, {4, 4}, {4, 4}, {4, 4}, {4, 4}}
+	if _, ok := byNameModule("gemm90"); !ok {
+		return
+	}
+	n := 0
 	for _, ty := range []string{"bf16f32", "bf16", "f16f32", "f16"} {
 		for _, op := range []string{"nn", "nt", "tn", "tt"} {
-			for _, bn := range []string{"128", "256"} {
-				name := "ragr_gemm90_" + ty + "_" + op + "_n" + bn
+			for _, tile := range []string{"m128n256", "m128n128", "m64n128"} {
+				name := "ragr_gemm90_" + ty + "_" + op + "_" + tile
 				m, ok := Find(name)
-				if !ok {
+				if !ok || m.Name != "gemm90" {
+					t.Errorf("%s: not in the embedded gemm90 module", name)
 					continue
 				}
+				n++
 				if got := m.Params[name]; !reflect.DeepEqual(got, want90) {
 					t.Errorf("%s: params %v, want %v", name, got, want90)
 				}
 			}
 		}
 	}
+	if m, _ := byNameModule("gemm90"); len(m.Entries) != n {
+		t.Errorf("the gemm90 module has %d kernels, the ABI %d", len(m.Entries), n)
+	}
+}
+
+// byNameModule returns the embedded module called name.
+func byNameModule(name string) (Module, bool) {
+	for _, m := range Modules() {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return Module{}, false
 }
 
 // TestParsePTX reads a hand-written sm_90a module (a by-value tensor map

@@ -8,9 +8,10 @@
 #      sm90a.log), and exported in RAGR_EXTRA_PTX so that every later stage
 #      loads them (a module whose PTX is already committed is compiled and
 #      compared, not exported),
-#   1. the kernel tests (.gpu/cuda.test, every kernel against CPU references;
-#      TestGemm90 skipping on a 9.0 GPU that has sm_90a kernels fails the
-#      stage), the tensor CUDA backend's tests (.gpu/tensorgpu.test, every Backend
+#   1. the kernel tests (.gpu/cuda.test, every kernel against CPU references):
+#      TestGemm90* first in a process of their own (30 s; a skip on a 9.0 GPU
+#      that has sm_90a kernels, a failure or a hang sets RAGR_GEMM90=0 for
+#      every later stage), then the rest; the tensor CUDA backend's tests (.gpu/tensorgpu.test, every Backend
 #      method against the CPU backend) and the BERT train step on both
 #      devices (.gpu/bert.test -test.run CUDA),
 #   2. compute-sanitizer memcheck over the same tests (reported, not fatal:
@@ -21,9 +22,8 @@
 #      weights and batches in PyTorch eager with bf16 autocast): loss curves,
 #      throughput ratio, peak memory; and `ragr train reranker --device cuda`
 #      on the demo config for 20 steps.
-# Stage timeouts: 40 + 85 + 45 + 35 + 55 + 110 + 110 = 480 s (stage 0's 40 s
-# taken from stage 1, the sanitizer and the bench, 10 s each).
-# What comes back in $OUT: logs.tar.gz (device.txt, sm90a.log, tests.log,
+# Stage timeouts: 40 + (30 + 70) + 45 + 35 + 40 + 110 + 110 = 480 s.
+# What comes back in $OUT: logs.tar.gz (device.txt, sm90a.log, gemm90.log, tests.log,
 # tensorgpu.log, bert-cuda.log, sanitizer.log, bench.*, trainbench.txt,
 # ragr.json, compare.json, train-cuda.log) plus copies of bench.txt,
 # bench.json, trainbench.txt and compare.json, and the sm_90a PTX stage 0
@@ -61,7 +61,7 @@ status=0
 
 echo "== 0. sm_90a kernels (sources marked '// Target: sm_90a'; nvcc >= 12.3)"
 # r0: 0 built (or nothing to build), 1 a compile or ptxas error, 2 no nvcc
-# >= 12.3, 124 over the stage's 40 s. expect90: the device is compute 9.0
+# >= 12.3, 3 built only without -Werror, 124 over the stage's 40 s. expect90: the device is compute 9.0
 # and sm_90a kernels exist, so TestGemm90 must run, not skip.
 r0=0
 n90=0
@@ -90,9 +90,22 @@ else
 			b=$(basename "$cu" .cu)
 			left=$((40 - (SECONDS - t0)))
 			if [ $left -le 1 ]; then r0=124; echo "gpu-run: stage 0 out of time before $cu" | tee -a "$LOG/sm90a.log"; break; fi
-			NVCC="$NVCC_BIN" NVCCFLAGS="-arch=sm_90a -ptx -O3 -std=c++17 -Werror all-warnings" \
+			# -arch=compute_90a (not the sm_90a shorthand, which nvcc 13.0 was
+			# seen to follow with a plain sm_90 pass that rejects wgmma)
+			NVCC="$NVCC_BIN" NVCCFLAGS="-arch=compute_90a -ptx -O3 -std=c++17 -Werror all-warnings" \
 				timeout $left ./kernels/ptx.sh "$cu" "$BIN/$b.ptx" >>"$LOG/sm90a.log" 2>&1
 			rc=$?
+			if [ $rc -ne 0 ] && [ $rc -ne 124 ]; then
+				# a warning this newer nvcc has and 11.8 had not must not cost the
+				# GPU run: build again without -Werror, say so, and go on
+				echo "gpu-run: WARNING: $cu does not build with -Werror under nvcc $vmaj.$vmin (log above); building without it" | tee -a "$LOG/sm90a.log"
+				left=$((40 - (SECONDS - t0)))
+				[ $left -ge 1 ] || left=1
+				NVCC="$NVCC_BIN" NVCCFLAGS="-arch=compute_90a -ptx -O3 -std=c++17" \
+					timeout $left ./kernels/ptx.sh "$cu" "$BIN/$b.ptx" >>"$LOG/sm90a.log" 2>&1
+				rc=$?
+				[ $rc -eq 0 ] && r0=3
+			fi
 			if [ $rc -ne 0 ]; then
 				r0=1; [ $rc -eq 124 ] && r0=124
 				echo "gpu-run: nvcc failed on $cu (rc $rc; 124: out of time)" | tee -a "$LOG/sm90a.log"; tail -n 20 "$LOG/sm90a.log"; continue
@@ -122,13 +135,29 @@ fi
 [ $r0 -eq 0 ] || status=1
 
 echo "== 1. kernel tests"
-( cd kernels/cuda && RAGR_CUDA_SYNC=1 timeout 85 "$BIN/cuda.test" -test.count=1 -test.v -test.timeout=80s ) >"$LOG/tests.log" 2>&1
-rt=$?
-grep -E '^(--- FAIL|FAIL|ok|PASS|panic)|^--- SKIP: TestGemm90|cuda tests on' "$LOG/tests.log" | head -40
-if [ $expect90 -eq 1 ] && grep -q -- '--- SKIP: TestGemm90' "$LOG/tests.log"; then
-	echo "gpu-run: FAIL: TestGemm90 skipped on this compute 9.0 GPU although sm_90a kernels exist (stage 0 rc=$r0)"
-	rt=90
+# The sm_90a GEMM first, in its own process with its own timeout: it has not
+# run on a GPU before, and a hang (an mbarrier protocol the hardware reads
+# differently) must not cost the other stages. When it fails, skips or hangs,
+# RAGR_GEMM90=0 turns it off for every later stage, so they measure and train
+# on the mma.sync kernels instead of on a kernel known to be wrong.
+r90=0
+if [ $expect90 -eq 1 ]; then
+	( cd kernels/cuda && RAGR_CUDA_SYNC=1 timeout 30 "$BIN/cuda.test" -test.count=1 -test.v -test.run '^TestGemm90' -test.timeout=28s ) >"$LOG/gemm90.log" 2>&1
+	r90=$?
+	grep -E '^(--- FAIL|FAIL|ok|PASS|panic)|^--- SKIP' "$LOG/gemm90.log" | head -20
+	if [ $r90 -eq 0 ] && grep -q -- '--- SKIP: TestGemm90' "$LOG/gemm90.log"; then
+		echo "gpu-run: FAIL: TestGemm90 skipped on this compute 9.0 GPU although sm_90a kernels exist (stage 0 rc=$r0)"
+		r90=90
+	fi
+	if [ $r90 -ne 0 ]; then
+		echo "gpu-run: the sm_90a GEMM failed (rc=$r90; 124 = hang/timeout): RAGR_GEMM90=0 for the later stages"
+		export RAGR_GEMM90=0
+		status=1
+	fi
 fi
+( cd kernels/cuda && RAGR_CUDA_SYNC=1 timeout 70 "$BIN/cuda.test" -test.count=1 -test.v -test.skip '^TestGemm90' -test.timeout=68s ) >"$LOG/tests.log" 2>&1
+rt=$?
+grep -E '^(--- FAIL|FAIL|ok|PASS|panic)|cuda tests on' "$LOG/tests.log" | head -40
 [ $rt -eq 0 ] || status=1
 
 echo "== 1b. tensor CUDA backend tests and the BERT train step on both devices"
@@ -143,8 +172,8 @@ grep -E '^(--- FAIL|FAIL|ok|PASS|panic)|loss cpu|largest gradient|losses fp32|fu
 echo "== 2. compute-sanitizer memcheck"
 if command -v compute-sanitizer >/dev/null; then
 	# -test.short: tests may shrink their largest shapes under the sanitizer
-	( cd kernels/cuda && timeout 55 compute-sanitizer --tool memcheck --error-exitcode 3 \
-		"$BIN/cuda.test" -test.count=1 -test.short -test.timeout=50s ) >"$LOG/sanitizer.log" 2>&1
+	( cd kernels/cuda && timeout 40 compute-sanitizer --tool memcheck --error-exitcode 3 \
+		"$BIN/cuda.test" -test.count=1 -test.short -test.timeout=38s ) >"$LOG/sanitizer.log" 2>&1
 	rs=$?
 	tail -n 5 "$LOG/sanitizer.log"
 else
@@ -179,5 +208,5 @@ rtr=$?
 tail -n 8 "$LOG/train-cuda.log"
 [ $rtb -eq 0 ] && [ $rtp -eq 0 ] && [ $rtr -eq 0 ] || status=1
 
-echo "== summary: sm_90a build rc=$r0 ($n90 module(s) in RAGR_EXTRA_PTX; 2 no nvcc >= 12.3, 124 timeout), kernel tests rc=$rt (90: TestGemm90 skipped), tensor backend tests rc=$rg, bert cuda steps rc=$rbt, sanitizer rc=$rs (0 clean, 3 errors found, 124 timeout), bench rc=$rb, train bench ragr rc=$rtb pytorch/parity rc=$rtp (1 parity failed), ragr train --device cuda rc=$rtr"
+echo "== summary: sm_90a build rc=$r0 ($n90 module(s) in RAGR_EXTRA_PTX; 2 no nvcc >= 12.3, 3 warnings, 124 timeout), sm_90a GEMM tests rc=$r90 (90: skipped, 124: hang; nonzero: RAGR_GEMM90=0 after), kernel tests rc=$rt, tensor backend tests rc=$rg, bert cuda steps rc=$rbt, sanitizer rc=$rs (0 clean, 3 errors found, 124 timeout), bench rc=$rb, train bench ragr rc=$rtb pytorch/parity rc=$rtp (1 parity failed), ragr train --device cuda rc=$rtr"
 exit $status

@@ -58,7 +58,8 @@ type Device struct {
 // JIT-compiles compute_80 PTX for the GPU at hand; sm_90a modules load only
 // on compute capability 9.0), then the PTX files named in RAGR_EXTRA_PTX
 // (comma-separated paths; each must run on the device, and no kernel may be
-// defined twice), and creates the device's stream.
+// defined twice), and creates the device's stream. RAGR_GEMM90=0 in the
+// environment turns the sm_90a GEMM off (CheckWGMMA says so).
 func Open(ordinal int) (*Device, error) {
 	n, err := cu.NumDevices()
 	if err != nil {
@@ -133,6 +134,8 @@ func Open(ordinal int) (*Device, error) {
 	}
 	if why := gemm90Missing(d.Major, d.Minor, d.Has); why != "" {
 		d.wgmmaErr = errors.New(why)
+	} else if os.Getenv(Gemm90Env) == "0" {
+		d.wgmmaErr = fmt.Errorf("the sm_90a GEMM is turned off (%s=0 in the environment)", Gemm90Env)
 	} else {
 		d.wgmmaErr = initTensorMapEncoder()
 	}
@@ -141,7 +144,8 @@ func Open(ordinal int) (*Device, error) {
 
 // CheckWGMMA returns nil when GEMM can take the sm_90a path on d (compute
 // capability 9.0, every ragr_gemm90_* kernel loaded, a driver with
-// cuTensorMapEncodeTiled), else an error saying what is missing.
+// cuTensorMapEncodeTiled, not turned off by RAGR_GEMM90=0), else an error
+// saying what is missing.
 func (d *Device) CheckWGMMA() error { return d.wgmmaErr }
 
 // String describes the device: ordinal, name, compute capability, SMs, memory.

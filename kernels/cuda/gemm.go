@@ -44,11 +44,12 @@ const (
 // Tile picks the mma.sync kernel's block rows: 128, or 64 (the _m64
 // kernels: twice the blocks, for products whose 128-row grid would not fill
 // the GPU); 0 chooses 64 when the 128-row grid has fewer than two blocks per
-// SM. The fp32 kernel has one tile (128×128) and ignores it. TileN picks
-// the sm_90a kernel's block columns, 128 or 256 (blocks are 128×TileN); 0
-// chooses 256 unless that grid (over the batch) has fewer blocks than the
-// device has SMs. Device.ResolveGemm fills in Path, Tile and TileN as GEMM
-// would.
+// SM. The fp32 kernel has one tile (128×128) and ignores it. On the sm_90a
+// path Tile and TileN pick the block tile among 128×256, 128×128 and 64×128
+// (0 leaves a dimension to the automatic choice: the largest tile whose
+// grid, over the batch, still has a block for every SM). Device.ResolveGemm
+// fills in Path, Tile and TileN as GEMM would. RAGR_GEMM90=0 in the
+// environment (read at Open) turns the sm_90a path off.
 //
 // SplitK > 1 (tensor-core types, one matrix, K divisible by SplitK with
 // K/SplitK a multiple of 8) splits the K dimension: the SplitK partial
@@ -118,8 +119,8 @@ func gemmKernel(g *Gemm) string {
 // Name returns the kernel g runs (for errors and benchmark tables; with
 // SplitK, the partial-product kernel "+" the reduction). The choices GEMM
 // makes on its device are not made here: with Path GemmAuto it names the
-// mma.sync kernel, with Tile 0 the 128-row one, with TileN 0 the 256-column
-// sm_90a one; the Gemm that Device.ResolveGemm returns names exactly the
+// mma.sync kernel, with Tile 0 the 128-row one, on the sm_90a path with Tile
+// and TileN 0 the 128×256 one; the Gemm that Device.ResolveGemm returns names exactly the
 // kernel GEMM launches.
 func (g *Gemm) Name() string {
 	if g.SplitK > 1 {
@@ -128,11 +129,17 @@ func (g *Gemm) Name() string {
 		return gemmKernel(&p) + "+" + kname("gemm", "splitk", g.Out.String())
 	}
 	if g.Path == GemmWGMMA && g.In != F32 {
-		bn := g.TileN
-		if bn == 0 {
-			bn = 256
+		t := gemm90Tile{m: g.Tile, n: g.TileN}
+		if t.m == 0 {
+			t.m = 128
 		}
-		return gemm90Kernel(g.In, g.Out, g.TransA, g.TransB, bn)
+		if t.n == 0 {
+			t.n = 256
+			if t.m == 64 {
+				t.n = 128
+			}
+		}
+		return gemm90Kernel(g.In, g.Out, g.TransA, g.TransB, t)
 	}
 	return gemmKernel(g)
 }
@@ -295,7 +302,7 @@ func (d *Device) resolveGemm(g Gemm) (Gemm, gemm90Plan, error) {
 	if g.In != F32 && g.SplitK <= 1 && g.Path != GemmMMA {
 		plan, err := d.planGemm90(&g)
 		if err == nil {
-			g.Path, g.TileN = GemmWGMMA, plan.bn
+			g.Path, g.Tile, g.TileN = GemmWGMMA, plan.tile.m, plan.tile.n
 			return g, plan, nil
 		}
 		if g.Path == GemmWGMMA {
@@ -326,7 +333,7 @@ func (d *Device) planGemm90(g *Gemm) (gemm90Plan, error) {
 	}
 	return planGemm90(gemm90Shape{in: g.In, out: g.Out, transA: g.TransA, transB: g.TransB,
 		m: g.M, n: g.N, k: g.K, batch: g.batch(), a: uint64(g.A), b: uint64(g.B), c: uint64(g.C),
-		lda: g.LDA, ldb: g.LDB, ldc: g.LDC, strideA: g.StrideA, strideB: g.StrideB, strideC: g.StrideC}, g.TileN, d.SMs)
+		lda: g.LDA, ldb: g.LDB, ldc: g.LDC, strideA: g.StrideA, strideB: g.StrideB, strideC: g.StrideC}, g.Tile, g.TileN, d.SMs)
 }
 
 // gemmSplitK runs g (checked, SplitK > 1) as a batched partial product over

@@ -111,7 +111,7 @@ func (d *Device) gemm90(g Gemm, plan *gemm90Plan) error {
 	if err := plan.mapB.encode(&args.b); err != nil {
 		return fmt.Errorf("kernel %s: %w", plan.kernel, err)
 	}
-	return d.Launch(plan.kernel, plan.grid, [3]int{gemm90Threads, 1, 1}, gemm90Shared,
+	return d.Launch(plan.kernel, plan.grid, [3]int{plan.tile.threads(), 1, 1}, plan.tile.shared(),
 		Raw{Bytes: args.a[:], Align: 64}, Raw{Bytes: args.b[:], Align: 64},
 		g.C, g.Bias, int32(g.M), int32(g.N), int32(g.K), int32(g.LDC), g.StrideC, int32(g.batch()),
 		plan.zA, plan.zB, g.Alpha, g.Beta, int32(g.Act), plan.flags)

@@ -3,7 +3,6 @@
 package cuda
 
 import (
-	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -38,7 +37,7 @@ func skipWithoutWGMMA(t *testing.T) {
 }
 
 // TestGemm90 forces the sm_90a path on every kernel (bf16/f16 in, f32 or
-// 16-bit out, nn/nt/tn/tt, BN 128/256) and checks it as TestGemm checks the
+// 16-bit out, nn/nt/tn/tt, tiles 128×256, 128×128, 64×128) and checks it as TestGemm checks the
 // mma.sync kernels: fp32 outputs against the float64 reference at
 // F32Accum, 16-bit outputs bit-for-bit against the fp32 output rounded
 // once, C's gaps untouched, every element written (NaN-poisoned when beta
@@ -70,15 +69,15 @@ func TestGemm90(t *testing.T) {
 						roundTo(in, b)
 						roundTo(in, cInit)
 						want := refGemm(c, l, testutil.To64(a), testutil.To64(b), testutil.To64(cInit), testutil.To64(bias))
-						for _, bn := range []int{128, 256} {
-							force := func(g *Gemm) { g.Path, g.TileN, g.Tile = GemmWGMMA, bn, 0 }
-							what := fmt.Sprintf("%s n%d", gemm90Kernel(in, F32, c.transA, c.transB, bn), bn)
+						for _, tile := range gemm90Tiles {
+							force := func(g *Gemm) { g.Path, g.Tile, g.TileN = GemmWGMMA, tile.m, tile.n }
+							what := gemm90Kernel(in, F32, c.transA, c.transB, tile)
 							got := runGemm(t, c, l, in, F32, 0, a, b, cInit, bias, force)
 							checkGemmOut(t, c, l, what, got, want, tolF32Accum)
 							got16 := runGemm(t, c, l, in, in, 0, a, b, cInit, bias, force)
 							want16 := append([]float32(nil), got...)
 							roundTo(in, want16)
-							checkGemmOut(t, c, l, gemm90Kernel(in, in, c.transA, c.transB, bn), got16, testutil.To64(want16), testutil.Exact)
+							checkGemmOut(t, c, l, gemm90Kernel(in, in, c.transA, c.transB, tile), got16, testutil.To64(want16), testutil.Exact)
 						}
 					})
 				}
@@ -88,8 +87,8 @@ func TestGemm90(t *testing.T) {
 }
 
 // TestGemm90Auto: Path GemmAuto picks the sm_90a kernel for an eligible
-// 512×512×512 bf16 product when the device has it (BN 128: 4×2 blocks of
-// 128×256 would leave SMs idle) and the mma.sync kernel otherwise; an
+// 512×512×512 bf16 product when the device has it (tile 64×128: 8 blocks of
+// 128×256 or 16 of 128×128 would leave most SMs idle) and the mma.sync kernel otherwise; an
 // lda that is not a multiple of 8 falls back to mma.sync, and forcing
 // GemmWGMMA there (or on a device without it) is an error saying why.
 func TestGemm90Auto(t *testing.T) {
@@ -113,8 +112,8 @@ func TestGemm90Auto(t *testing.T) {
 	must(t, err)
 	wgmma := dev.CheckWGMMA() == nil
 	if wgmma {
-		if r.Path != GemmWGMMA || r.TileN != 128 || r.Name() != "ragr_gemm90_bf16f32_nn_n128" {
-			t.Errorf("auto on %v: path %v TileN %d kernel %s, want wgmma 128 ragr_gemm90_bf16f32_nn_n128", dev, r.Path, r.TileN, r.Name())
+		if r.Path != GemmWGMMA || r.Tile != 64 || r.TileN != 128 || r.Name() != "ragr_gemm90_bf16f32_nn_m64n128" {
+			t.Errorf("auto on %v: path %v tile %dx%d kernel %s, want wgmma ragr_gemm90_bf16f32_nn_m64n128", dev, r.Path, r.Tile, r.TileN, r.Name())
 		}
 	} else if r.Path != GemmMMA || !strings.HasPrefix(r.Name(), "ragr_gemm_bf16f32_nn") {
 		t.Errorf("auto without sm_90a kernels: path %v kernel %s, want mma ragr_gemm_bf16f32_nn*", r.Path, r.Name())
@@ -135,7 +134,7 @@ func TestGemm90Auto(t *testing.T) {
 	if !wgmma {
 		wantWhy = dev.CheckWGMMA().Error()
 	}
-	if err == nil || !strings.Contains(err.Error(), wantWhy) || !strings.Contains(err.Error(), "ragr_gemm90_bf16f32_nn_n256") {
+	if err == nil || !strings.Contains(err.Error(), wantWhy) || !strings.Contains(err.Error(), "ragr_gemm90_bf16f32_nn_m128n256") {
 		t.Errorf("forced wgmma with lda %d: error %v, want one naming the kernel and %q", odd.LDA, err, wantWhy)
 	}
 	if err := dev.GEMM(odd); err == nil {

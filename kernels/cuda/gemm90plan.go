@@ -5,30 +5,71 @@ package cuda
 // grid, and the arguments of the two cuTensorMapEncodeTiled calls. The
 // encoding itself and the launch are in gemm90.go (cuda tag).
 //
-// Kernel ABI (kernels/gemm90.cu): ragr_gemm90_<ty>_<op>_n<BN>, ty in
-// {bf16f32, bf16, f16f32, f16}, op in {nn, nt, tn, tt}, BN in {128, 256};
-// parameters (tmA, tmB: CUtensorMap by value, 128 bytes aligned 64; C, bias,
-// M, N, K, ldc, strideC (long long), batch, zA, zB, alpha, beta, act,
-// flags); block 384 threads, grid (ceil(M/128)·ceil(N/BN), 1,
-// min(batch, 65535)), 197888 bytes of dynamic shared memory.
+// Kernel ABI (kernels/gemm90.cu): ragr_gemm90_<ty>_<op>_m<BM>n<BN>, ty in
+// {bf16f32, bf16, f16f32, f16}, op in {nn, nt, tn, tt}, block tile BM×BN in
+// {128×256, 128×128, 64×128}; parameters (tmA, tmB: CUtensorMap by value,
+// 128 bytes aligned 64; C, bias, M, N, K, ldc, strideC (long long), batch,
+// zA, zB, alpha, beta, act, flags); block 128 + 2·BM threads, grid
+// (ceil(M/BM)·ceil(N/BN), 1, min(batch, 65535)), dynamic shared memory
+// 197888 bytes (BM 128) or 99584 (BM 64).
 
 import (
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 )
 
 // maxGridYZ is the largest grid y or z dimension.
 const maxGridYZ = 65535
 
-// Geometry of kernels/gemm90.cu.
-const (
-	gemm90TileM   = 128
-	gemm90Threads = 384
-	gemm90Shared  = 197888
-	gemm90TileK   = 64 // the inner box dimension of every tensor map (128 bytes: the swizzle span)
-)
+// gemm90TileK is the inner box dimension of every tensor map (64 16-bit
+// elements: the 128-byte swizzle span) and the kernels' k-tile.
+const gemm90TileK = 64
+
+// gemm90Tile is a block tile of kernels/gemm90.cu: BM×BN outputs.
+type gemm90Tile struct{ m, n int }
+
+// gemm90Tiles lists the kernels' block tiles in the order the automatic
+// choice tries them: the largest that still gives every SM a block.
+var gemm90Tiles = []gemm90Tile{{128, 256}, {128, 128}, {64, 128}}
+
+// threads is the block size: a producer warpgroup and BM/64 consumers.
+func (t gemm90Tile) threads() int { return 128 + 2*t.m }
+
+// shared is the dynamic shared memory the kernel is launched with (its
+// G9<BM, BN>::SMEM: 192 KiB of stage buffers with BM 128, one block per
+// SM; 96 KiB with BM 64, two).
+func (t gemm90Tile) shared() int {
+	if t.m == 64 {
+		return 99584
+	}
+	return 197888
+}
+
+func (t gemm90Tile) String() string { return fmt.Sprintf("m%dn%d", t.m, t.n) }
+
+// pickGemm90Tile returns the block tile for block rows tm and columns tn
+// (0: automatic): among the tiles that match, the first of gemm90Tiles
+// whose grid (over the batch, as launched) has at least one block per SM,
+// else the last.
+func pickGemm90Tile(tm, tn, m, n, batch, sms int) (gemm90Tile, error) {
+	var cands []gemm90Tile
+	for _, t := range gemm90Tiles {
+		if (tm == 0 || tm == t.m) && (tn == 0 || tn == t.n) {
+			cands = append(cands, t)
+		}
+	}
+	if len(cands) == 0 {
+		return gemm90Tile{}, fmt.Errorf("block tile Tile %d × TileN %d (the sm_90a kernels have 128×256, 128×128 and 64×128)", tm, tn)
+	}
+	nb := int64(min(max(batch, 1), maxGridYZ))
+	for _, t := range cands[:len(cands)-1] {
+		if int64(ceilDiv(m, t.m))*int64(ceilDiv(n, t.n))*nb >= int64(sms) {
+			return t, nil
+		}
+	}
+	return cands[len(cands)-1], nil
+}
 
 // cuTensorMapEncodeTiled's enum values (CUDA 12 cuda.h).
 const (
@@ -77,7 +118,7 @@ type gemm90Shape struct {
 // gemm90Plan is a checked launch of the sm_90a GEMM.
 type gemm90Plan struct {
 	kernel     string
-	bn         int
+	tile       gemm90Tile
 	grid       [3]int
 	mapA, mapB tensorMap
 	zA, zB     int32
@@ -85,14 +126,14 @@ type gemm90Plan struct {
 }
 
 // gemm90Kernel returns the sm_90a kernel's name for the types, transposes
-// and block columns.
-func gemm90Kernel(in, out DType, transA, transB bool, bn int) string {
+// and block tile.
+func gemm90Kernel(in, out DType, transA, transB bool, t gemm90Tile) string {
 	op := [2]string{"n", "t"}
 	ty := in.String()
 	if out == F32 {
 		ty += "f32"
 	}
-	return kname("gemm90", ty, op[b2i(transA)]+op[b2i(transB)], "n"+strconv.Itoa(bn))
+	return kname("gemm90", ty, op[b2i(transA)]+op[b2i(transB)], t.String())
 }
 
 func b2i(b bool) int {
@@ -100,16 +141,6 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// gemm90BN is the automatic block width: 256, unless the grid of 128×256
-// tiles (over the batch, as launched) would leave SMs idle, then 128.
-func gemm90BN(m, n, batch, sms int) int {
-	blocks := int64(ceilDiv(m, gemm90TileM)) * int64(ceilDiv(n, 256)) * int64(min(max(batch, 1), maxGridYZ))
-	if blocks < int64(sms) {
-		return 128
-	}
-	return 256
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
@@ -121,10 +152,11 @@ func vecOK(p uint64, ld int, st int64, batch, w, es int) bool {
 }
 
 // planGemm90 checks that the product s can run on the sm_90a kernels with
-// block width bn (0: gemm90BN on sms SMs) and returns the plan, or an error
-// saying why not (the caller falls back to the mma.sync kernels, or reports
-// it when the path was forced). s has passed Gemm.check.
-func planGemm90(s gemm90Shape, bn, sms int) (gemm90Plan, error) {
+// block rows tm and columns tn (0: pickGemm90Tile's choice on sms SMs) and
+// returns the plan, or an error saying why not (the caller falls back to the
+// mma.sync kernels, or reports it when the path was forced). s has passed
+// Gemm.check.
+func planGemm90(s gemm90Shape, tm, tn, sms int) (gemm90Plan, error) {
 	var p gemm90Plan
 	switch {
 	case s.in != BF16 && s.in != F16:
@@ -135,23 +167,22 @@ func planGemm90(s gemm90Shape, bn, sms int) (gemm90Plan, error) {
 		return p, fmt.Errorf("M, N and K must be at least 1 (M=%d N=%d K=%d)", s.m, s.n, s.k)
 	case s.m > math.MaxInt32 || s.n > math.MaxInt32 || s.k > math.MaxInt32:
 		return p, fmt.Errorf("M, N or K beyond int32")
-	case bn != 0 && bn != 128 && bn != 256:
-		return p, fmt.Errorf("block width TileN %d (128, 256 or 0)", bn)
 	}
 	nb := max(s.batch, 1)
-	if bn == 0 {
-		bn = gemm90BN(s.m, s.n, nb, sms)
+	tile, err := pickGemm90Tile(tm, tn, s.m, s.n, nb, sms)
+	if err != nil {
+		return p, err
 	}
-	tiles := int64(ceilDiv(s.m, gemm90TileM)) * int64(ceilDiv(s.n, bn))
+	tiles := int64(ceilDiv(s.m, tile.m)) * int64(ceilDiv(s.n, tile.n))
 	if tiles > math.MaxInt32 {
-		return p, fmt.Errorf("%d output tiles of %dx%d, beyond the grid's int32", tiles, gemm90TileM, bn)
+		return p, fmt.Errorf("%d output tiles of %dx%d, beyond the grid's int32", tiles, tile.m, tile.n)
 	}
 	dt := tmapDTypeBF16
 	if s.in == F16 {
 		dt = tmapDTypeF16
 	}
 	// A: op(A) is M×K; stored M×K (K innermost), or K×M when transposed.
-	boxA := [3]uint32{gemm90TileK, gemm90TileM, 1}
+	boxA := [3]uint32{gemm90TileK, uint32(tile.m), 1}
 	dimsA := [2]int{s.k, s.m}
 	if s.transA {
 		boxA = [3]uint32{gemm90TileK, gemm90TileK, 1}
@@ -161,18 +192,17 @@ func planGemm90(s gemm90Shape, bn, sms int) (gemm90Plan, error) {
 	boxB := [3]uint32{gemm90TileK, gemm90TileK, 1}
 	dimsB := [2]int{s.n, s.k}
 	if s.transB {
-		boxB = [3]uint32{gemm90TileK, uint32(bn), 1}
+		boxB = [3]uint32{gemm90TileK, uint32(tile.n), 1}
 		dimsB = [2]int{s.k, s.n}
 	}
-	var err error
 	if p.mapA, p.zA, err = gemm90Map("A", dt, s.a, dimsA, s.lda, s.strideA, nb, boxA); err != nil {
 		return p, err
 	}
 	if p.mapB, p.zB, err = gemm90Map("B", dt, s.b, dimsB, s.ldb, s.strideB, nb, boxB); err != nil {
 		return p, err
 	}
-	p.kernel = gemm90Kernel(s.in, s.out, s.transA, s.transB, bn)
-	p.bn = bn
+	p.kernel = gemm90Kernel(s.in, s.out, s.transA, s.transB, tile)
+	p.tile = tile
 	p.grid = [3]int{int(tiles), 1, min(nb, maxGridYZ)}
 	if vecOK(s.c, s.ldc, s.strideC, nb, 2, s.out.Size()) {
 		p.flags |= 4 // C stored in pairs

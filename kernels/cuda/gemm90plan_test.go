@@ -55,6 +55,15 @@ func TestGemm90Maps(t *testing.T) {
 		{"stride with batch 1", func(s *gemm90Shape) { s.strideA, s.strideB = 8, 8 }, 256,
 			want{[3]uint64{150, 200, 1}, [2]uint64{304, 200 * 304}, [3]uint32{64, 128, 1}, 0},
 			want{[3]uint64{300, 150, 1}, [2]uint64{608, 150 * 608}, [3]uint32{64, 64, 1}, 0}},
+		{"nn 64x128 (bn 64 = tile 64×128)", func(s *gemm90Shape) {}, 64,
+			want{[3]uint64{150, 200, 1}, [2]uint64{304, 200 * 304}, [3]uint32{64, 64, 1}, 0},
+			want{[3]uint64{300, 150, 1}, [2]uint64{608, 150 * 608}, [3]uint32{64, 64, 1}, 0}},
+		{"nt 64x128", func(s *gemm90Shape) { s.transB, s.ldb = true, 152 }, 64,
+			want{[3]uint64{150, 200, 1}, [2]uint64{304, 200 * 304}, [3]uint32{64, 64, 1}, 0},
+			want{[3]uint64{150, 300, 1}, [2]uint64{304, 300 * 304}, [3]uint32{64, 128, 1}, 0}},
+		{"tn 64x128", func(s *gemm90Shape) { s.transA, s.lda = true, 200 }, 64,
+			want{[3]uint64{200, 150, 1}, [2]uint64{400, 150 * 400}, [3]uint32{64, 64, 1}, 0},
+			want{[3]uint64{300, 150, 1}, [2]uint64{608, 150 * 608}, [3]uint32{64, 64, 1}, 0}},
 		{"outer stride rounded to 16 bytes", func(s *gemm90Shape) { s.m, s.n, s.k, s.lda, s.ldb, s.ldc = 1, 8, 8, 8, 8, 8 }, 128,
 			want{[3]uint64{8, 1, 1}, [2]uint64{16, 16}, [3]uint32{64, 128, 1}, 0},
 			want{[3]uint64{8, 8, 1}, [2]uint64{16, 128}, [3]uint32{64, 64, 1}, 0}},
@@ -62,7 +71,11 @@ func TestGemm90Maps(t *testing.T) {
 	for _, c := range cases {
 		s := base90()
 		c.mod(&s)
-		p, err := planGemm90(s, c.bn, 132)
+		tm := 128
+		if c.bn == 64 { // the 64×128 tile: A boxes of 64 rows
+			tm, c.bn = 64, 128
+		}
+		p, err := planGemm90(s, tm, c.bn, 132)
 		if err != nil {
 			t.Errorf("%s: %v", c.name, err)
 			continue
@@ -84,8 +97,8 @@ func TestGemm90Maps(t *testing.T) {
 					c.name, &g, x.op, x.z, dt, x.addr, x.w.dims, x.w.strides, x.w.box, x.w.z)
 			}
 		}
-		if p.bn != c.bn {
-			t.Errorf("%s: bn %d, want %d", c.name, p.bn, c.bn)
+		if p.tile != (gemm90Tile{tm, c.bn}) {
+			t.Errorf("%s: tile %v, want %dx%d", c.name, p.tile, tm, c.bn)
 		}
 	}
 }
@@ -95,29 +108,31 @@ func TestGemm90Eligibility(t *testing.T) {
 	cases := []struct {
 		name, why string
 		mod       func(s *gemm90Shape)
-		bn        int
+		tm, bn    int
 	}{
-		{"fp32", "input type f32", func(s *gemm90Shape) { s.in = F32 }, 0},
-		{"bf16 to f16", "output type f16", func(s *gemm90Shape) { s.out = F16 }, 0},
-		{"K 0", "at least 1", func(s *gemm90Shape) { s.k = 0 }, 0},
-		{"M 0", "at least 1", func(s *gemm90Shape) { s.m = 0 }, 0},
-		{"N 0", "at least 1", func(s *gemm90Shape) { s.n = 0 }, 0},
-		{"TileN", "TileN 64", func(s *gemm90Shape) {}, 64},
-		{"lda odd", "lda 151 is not a multiple of 8", func(s *gemm90Shape) { s.lda = 151 }, 0},
-		{"ldb 4 mod 8", "ldb 300 is not a multiple of 8", func(s *gemm90Shape) { s.ldb = 300 }, 0},
-		{"A misaligned", "A at 0x7f0000000008 is not 16-byte aligned", func(s *gemm90Shape) { s.a += 8 }, 0},
-		{"B misaligned", "B at 0x7f0000100002 is not 16-byte aligned", func(s *gemm90Shape) { s.b += 2 }, 0},
-		{"strideA", "strideA 30404 is not a multiple of 8", func(s *gemm90Shape) { s.batch, s.strideA, s.strideC = 2, 30404, 200*304 }, 0},
-		{"strideB", "strideB 12 is not a multiple of 8", func(s *gemm90Shape) { s.batch, s.strideB, s.strideC = 2, 12, 200*304 }, 0},
-		{"stride beyond 2^40", "stride 2 of", func(s *gemm90Shape) { s.batch, s.strideA, s.strideC = 2, 1<<40, 200*304 }, 0},
-		{"row stride beyond 2^40", "stride 1 of", func(s *gemm90Shape) { s.lda = 1 << 39 }, 0},
-		{"batch beyond 2^32-1", "A: dimension 2 of 4294967296", func(s *gemm90Shape) { s.batch, s.strideA = 1<<32, 8 }, 0},
-		{"N beyond int32", "beyond int32", func(s *gemm90Shape) { s.n, s.ldb, s.ldc = 1<<31, 1<<31, 1<<31 }, 0},
+		{"fp32", "input type f32", func(s *gemm90Shape) { s.in = F32 }, 0, 0},
+		{"bf16 to f16", "output type f16", func(s *gemm90Shape) { s.out = F16 }, 0, 0},
+		{"K 0", "at least 1", func(s *gemm90Shape) { s.k = 0 }, 0, 0},
+		{"M 0", "at least 1", func(s *gemm90Shape) { s.m = 0 }, 0, 0},
+		{"N 0", "at least 1", func(s *gemm90Shape) { s.n = 0 }, 0, 0},
+		{"TileN", "TileN 64", func(s *gemm90Shape) {}, 0, 64},
+		{"Tile 64 TileN 256", "Tile 64 × TileN 256", func(s *gemm90Shape) {}, 64, 256},
+		{"Tile 32", "Tile 32 × TileN 0", func(s *gemm90Shape) {}, 32, 0},
+		{"lda odd", "lda 151 is not a multiple of 8", func(s *gemm90Shape) { s.lda = 151 }, 0, 0},
+		{"ldb 4 mod 8", "ldb 300 is not a multiple of 8", func(s *gemm90Shape) { s.ldb = 300 }, 0, 0},
+		{"A misaligned", "A at 0x7f0000000008 is not 16-byte aligned", func(s *gemm90Shape) { s.a += 8 }, 0, 0},
+		{"B misaligned", "B at 0x7f0000100002 is not 16-byte aligned", func(s *gemm90Shape) { s.b += 2 }, 0, 0},
+		{"strideA", "strideA 30404 is not a multiple of 8", func(s *gemm90Shape) { s.batch, s.strideA, s.strideC = 2, 30404, 200*304 }, 0, 0},
+		{"strideB", "strideB 12 is not a multiple of 8", func(s *gemm90Shape) { s.batch, s.strideB, s.strideC = 2, 12, 200*304 }, 0, 0},
+		{"stride beyond 2^40", "stride 2 of", func(s *gemm90Shape) { s.batch, s.strideA, s.strideC = 2, 1<<40, 200*304 }, 0, 0},
+		{"row stride beyond 2^40", "stride 1 of", func(s *gemm90Shape) { s.lda = 1 << 39 }, 0, 0},
+		{"batch beyond 2^32-1", "A: dimension 2 of 4294967296", func(s *gemm90Shape) { s.batch, s.strideA = 1<<32, 8 }, 0, 0},
+		{"N beyond int32", "beyond int32", func(s *gemm90Shape) { s.n, s.ldb, s.ldc = 1<<31, 1<<31, 1<<31 }, 0, 0},
 	}
 	for _, c := range cases {
 		s := base90()
 		c.mod(&s)
-		_, err := planGemm90(s, c.bn, 132)
+		_, err := planGemm90(s, c.tm, c.bn, 132)
 		if err == nil || !strings.Contains(err.Error(), c.why) {
 			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.why)
 		}
@@ -130,65 +145,83 @@ func TestGemm90Eligibility(t *testing.T) {
 	} {
 		s := base90()
 		mod(&s)
-		p, err := planGemm90(s, 0, 132)
+		p, err := planGemm90(s, 0, 0, 132)
 		if err != nil || p.flags != 0 {
 			t.Errorf("%+v: flags %d, error %v; want 0, nil", s, p.flags, err)
 		}
 	}
 	s := base90()
-	if p, err := planGemm90(s, 0, 132); err != nil || p.flags != 4 {
+	if p, err := planGemm90(s, 0, 0, 132); err != nil || p.flags != 4 {
 		t.Errorf("aligned C: flags %d, error %v; want 4, nil", p.flags, err)
 	}
 	s.out = BF16
 	s.c += 4 // bf16 pairs: 4-byte alignment suffices
-	if p, err := planGemm90(s, 0, 132); err != nil || p.flags != 4 {
+	if p, err := planGemm90(s, 0, 0, 132); err != nil || p.flags != 4 {
 		t.Errorf("bf16 C at 4-byte alignment: flags %d, error %v; want 4, nil", p.flags, err)
 	}
 }
 
-// TestGemm90Geometry: block width, grid and kernel names.
+// TestGemm90Geometry: the automatic block tile, grid and kernel names.
 func TestGemm90Geometry(t *testing.T) {
 	cases := []struct {
-		m, n, batch, sms, bn int
+		m, n, batch, sms int
+		tm, tn           int // requested (0: automatic)
+		want             gemm90Tile
 	}{
-		{4096, 4096, 1, 132, 256}, // 32×16 = 512 blocks
-		{512, 512, 1, 132, 128},   // 4×2 = 8 blocks < 132
-		{1024, 768, 1, 132, 128},  // 8×3 = 24
-		{1024, 3072, 1, 132, 128}, // 8×12 = 96 < 132
-		{1024, 3072, 2, 132, 256}, // 192 over the batch
-		{2048, 4096, 1, 132, 256}, // 16×16 = 256
-		{1, 1, 1, 1, 256},         // one block on one SM
+		{4096, 4096, 1, 132, 0, 0, gemm90Tile{128, 256}}, // 32×16 = 512 blocks
+		{2048, 4096, 1, 132, 0, 0, gemm90Tile{128, 256}}, // 16×16 = 256
+		{1024, 3072, 2, 132, 0, 0, gemm90Tile{128, 256}}, // 8×12×2 = 192 over the batch
+		{1024, 3072, 1, 132, 0, 0, gemm90Tile{128, 128}}, // 8×12 = 96 < 132; 8×24 = 192
+		{1024, 768, 1, 132, 0, 0, gemm90Tile{64, 128}},   // 24 and 48 blocks: 16×6 = 96 of 64×128
+		{512, 512, 1, 132, 0, 0, gemm90Tile{64, 128}},    // 8, 16 blocks: 32 of 64×128
+		{1, 1, 1, 1, 0, 0, gemm90Tile{128, 256}},         // one block on one SM
+		{512, 512, 1, 132, 128, 0, gemm90Tile{128, 128}}, // rows pinned: the smaller of the 128-row tiles
+		{4096, 4096, 1, 132, 0, 128, gemm90Tile{128, 128}},
+		{4096, 4096, 1, 132, 64, 0, gemm90Tile{64, 128}},
 	}
 	for _, c := range cases {
-		if got := gemm90BN(c.m, c.n, c.batch, c.sms); got != c.bn {
-			t.Errorf("gemm90BN(%d, %d, batch %d, %d SMs) = %d, want %d", c.m, c.n, c.batch, c.sms, got, c.bn)
+		got, err := pickGemm90Tile(c.tm, c.tn, c.m, c.n, c.batch, c.sms)
+		if err != nil || got != c.want {
+			t.Errorf("pickGemm90Tile(%d, %d, %dx%d, batch %d, %d SMs) = %v, %v; want %v", c.tm, c.tn, c.m, c.n, c.batch, c.sms, got, err, c.want)
+		}
+	}
+	for _, tc := range []struct {
+		t               gemm90Tile
+		threads, shared int
+	}{{gemm90Tile{128, 256}, 384, 197888}, {gemm90Tile{128, 128}, 384, 197888}, {gemm90Tile{64, 128}, 256, 99584}} {
+		if tc.t.threads() != tc.threads || tc.t.shared() != tc.shared {
+			t.Errorf("tile %v: %d threads, %d bytes shared; want %d, %d (kernels/gemm90.cu's G9)", tc.t, tc.t.threads(), tc.t.shared(), tc.threads, tc.shared)
 		}
 	}
 	s := base90()
 	s.batch, s.strideA, s.strideB, s.strideC = 70000, 0, 0, 200*304
-	p, err := planGemm90(s, 0, 132)
+	p, err := planGemm90(s, 0, 0, 132)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := [3]int{2 * 2, 1, 65535}; p.grid != want || p.bn != 256 {
-		t.Errorf("grid %v (bn %d), want %v (256)", p.grid, p.bn, want)
+	if want := [3]int{2 * 2, 1, 65535}; p.grid != want || p.tile != (gemm90Tile{128, 256}) {
+		t.Errorf("grid %v (tile %v), want %v (128x256)", p.grid, p.tile, want)
 	}
-	if p.kernel != "ragr_gemm90_bf16f32_nn_n256" {
+	if p.kernel != "ragr_gemm90_bf16f32_nn_m128n256" {
 		t.Errorf("kernel %s", p.kernel)
+	}
+	s.batch = 1
+	if p, err = planGemm90(s, 0, 0, 132); err != nil || p.grid != [3]int{4 * 3, 1, 1} || p.kernel != "ragr_gemm90_bf16f32_nn_m64n128" {
+		t.Errorf("200x300, one matrix: grid %v kernel %s, %v; want [12 1 1] ragr_gemm90_bf16f32_nn_m64n128", p.grid, p.kernel, err)
 	}
 	names := map[string]bool{}
 	for _, k := range gemm90Kernels() {
 		names[k] = true
 	}
-	if len(names) != 32 {
-		t.Fatalf("%d distinct gemm90 kernels, want 32", len(names))
+	if len(names) != 48 {
+		t.Fatalf("%d distinct gemm90 kernels, want 48", len(names))
 	}
-	for _, k := range []string{"ragr_gemm90_bf16f32_nn_n128", "ragr_gemm90_bf16_tt_n256", "ragr_gemm90_f16f32_tn_n256", "ragr_gemm90_f16_nt_n128"} {
+	for _, k := range []string{"ragr_gemm90_bf16f32_nn_m128n128", "ragr_gemm90_bf16_tt_m128n256", "ragr_gemm90_f16f32_tn_m64n128", "ragr_gemm90_f16_nt_m128n128"} {
 		if !names[k] {
 			t.Errorf("%s not among the gemm90 kernels", k)
 		}
 	}
-	if got := gemm90Kernel(F16, F16, true, false, 128); got != "ragr_gemm90_f16_tn_n128" {
+	if got := gemm90Kernel(F16, F16, true, false, gemm90Tile{64, 128}); got != "ragr_gemm90_f16_tn_m64n128" {
 		t.Errorf("gemm90Kernel = %s", got)
 	}
 }

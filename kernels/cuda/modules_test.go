@@ -142,7 +142,7 @@ func TestGemm90Missing(t *testing.T) {
 		{8, 0, all, "need compute capability 9.0 (this device is sm_80)"},
 		{10, 0, all, "this device is sm_100"},
 		{9, 0, none, "not loaded"},
-		{9, 0, func(k string) bool { return k != "ragr_gemm90_f16_tt_n256" }, "lacks 1 of its 32 kernels (ragr_gemm90_f16_tt_n256"},
+		{9, 0, func(k string) bool { return k != "ragr_gemm90_f16_tt_m64n128" }, "lacks 1 of its 48 kernels (ragr_gemm90_f16_tt_m64n128"},
 	} {
 		if why := gemm90Missing(c.major, c.minor, c.has); !strings.Contains(why, c.want) {
 			t.Errorf("sm_%d%d: %q, want it to contain %q", c.major, c.minor, why, c.want)
