@@ -1,7 +1,11 @@
-// check_attn.cpp — runs kernels/attention.cu's forward and backward in the
-// host emulator (emu.h) and compares O, lse, dQ, dK, dV with a float64
-// reference on the same bf16 inputs. Exits 1 on any failure.
+// check_attn.cpp — runs kernels/attention.cu's forward and backward and
+// kernels/attention90.cu's forward (sm_90a: wgmma, emulated by emu_sm90.h)
+// in the host emulator (emu.h) and compares O, lse, dQ, dK, dV with a
+// float64 reference on the same bf16 inputs. Exits 1 on any failure.
+#include "emu_sm90.h"
+
 #include "../attention.cu"
+#include "../attention90.cu"
 
 #include <random>
 #include <string>
@@ -192,26 +196,50 @@ static void run(const Case& c) {
         msg += buf;
         if (!fin || e > 1.0 / 256) ok = false;
     };
-    std::vector<float> fo = back(gO);
-    chk("O", fo, o);
-    double lerr = 0;
-    for (size_t i = 0; i < lse.size(); i++) {
-        if (std::isinf(lse[i])) {
-            if (!(std::isinf(glse[i]) && glse[i] > 0)) ok = false, msg += " lse-inf-mismatch";
-            const size_t b = i / (c.hq * c.sq), r = i % (c.hq * c.sq), h = r / c.sq, qi = r % c.sq;
-            for (int x = 0; x < D; x++)
-                if (fo[((b * c.sq + qi) * c.hq + h) * D + x] != 0) ok = false;
-            continue;
+    // O and lse of a forward: O at the bf16-operand level, lse within 1e-5
+    // relative, a query with no visible key O = 0 and lse = +inf.
+    auto chkFwd = [&](const char* oname, const std::vector<TO>& gOut, const std::vector<float>& gl) {
+        std::vector<float> fo = back(gOut);
+        chk(oname, fo, o);
+        double lerr = 0;
+        for (size_t i = 0; i < lse.size(); i++) {
+            if (std::isinf(lse[i])) {
+                if (!(std::isinf(gl[i]) && gl[i] > 0)) ok = false, msg += " lse-inf-mismatch";
+                const size_t b = i / (c.hq * c.sq), r = i % (c.hq * c.sq), h = r / c.sq, qi = r % c.sq;
+                for (int x = 0; x < D; x++)
+                    if (fo[((b * c.sq + qi) * c.hq + h) * D + x] != 0) ok = false;
+                continue;
+            }
+            lerr = std::max(lerr, std::fabs(gl[i] - lse[i]) / (1 + std::fabs(lse[i])));
         }
-        lerr = std::max(lerr, std::fabs(glse[i] - lse[i]) / (1 + std::fabs(lse[i])));
-    }
-    if (lerr > 1e-5) ok = false;
-    char buf[64];
-    std::snprintf(buf, sizeof buf, " lse=%.1e", lerr);
-    msg += buf;
+        if (!(lerr <= 1e-5)) ok = false;
+        char buf[64];
+        std::snprintf(buf, sizeof buf, " lse=%.1e", lerr);
+        msg += buf;
+    };
+    chkFwd("O", gO, glse);
     chk("dQ", back(gdQ), dq);
     chk("dK", back(gdK), dk);
     chk("dV", back(gdV), dv);
+
+    // The sm_90a forward on the same inputs.
+    std::vector<TO> gO9(nO, from_f32<TO>(NAN));
+    std::vector<float> glse9(lse.size(), NAN);
+    Fwd fwd9;
+    if constexpr (sizeof(TO) == 4)
+        fwd9 = D == 64 ? ragr_attn90_fwd_d64_bf16f32 : ragr_attn90_fwd_d128_bf16f32;
+    else
+        fwd9 = D == 64 ? ragr_attn90_fwd_d64_bf16 : ragr_attn90_fwd_d128_bf16;
+    emu::block_start_hook = emu::reset_sm90;
+    emu::launch(
+        dim3{(unsigned)((c.sq + 63) / 64), (unsigned)c.hq, (unsigned)c.b}, 128,
+        [&] {
+            fwd9(gO9.data(), glse9.data(), pq, pk, pv, kvl, km, c.b, c.hq, c.hkv, c.sq, c.sk, qs[0], qs[1], qs[2],
+                 ks[0], ks[1], ks[2], vs[0], vs[1], vs[2], sc, c.causal);
+        },
+        D == 64 ? A9<64>::SMEM : A9<128>::SMEM);
+    emu::block_start_hook = nullptr;
+    chkFwd("O90", gO9, glse9);
     std::printf("b=%d hq=%d hkv=%d sq=%d sk=%d d=%d causal=%d len=%d mask=%.1f %s fused=%d:%s %s\n", c.b, c.hq, c.hkv,
                 c.sq, c.sk, D, c.causal, !c.kvlen.empty(), c.maskFrac, f32 ? "f32" : "bf16", c.fused, msg.c_str(),
                 ok ? "ok" : "FAIL");

@@ -108,7 +108,7 @@ static void run(const char* name, Kern kern, const Case& c, int bm, int bn) {
                             : tmap(B.data(), c.n, c.k, ldb, sb, c.batch, 64, 64);
     const int flags = ((uintptr_t)C.data() % (2 * sizeof(TO)) == 0 && ldc % 2 == 0 && sc % 2 == 0) ? 4 : 0;
     const dim3 grid{(unsigned)(((c.m + bm - 1) / bm) * ((c.n + bn - 1) / bn)), 1, (unsigned)std::min(c.batch, 2)};
-    emu::block_start_hook = emu::reset_mbars;
+    emu::block_start_hook = emu::reset_sm90;
     emu::launch(
         grid, 128 + 2 * bm,
         [&] {

@@ -15,7 +15,9 @@
 // - wgmma is deferred: each thread records its operations and computes its
 //   own accumulator elements (layout in sm90.cuh) only when wgmma.wait_group
 //   retires them, reading shared memory then — so a buffer overwritten
-//   before the wait gives wrong results here too. Descriptors are decoded
+//   before the wait gives wrong results here too. A operands from registers
+//   are taken at issue (as the PTX ISA allows the hardware to) from the four
+//   threads of the quad, per the mma.m16n8k16 A-fragment layout. Descriptors are decoded
 //   field by field per the layouts in sm90.cuh's header; only the 128-byte
 //   swizzle is modelled (any other layout type aborts).
 // It cannot check the real hardware's reading of a descriptor: that this
@@ -25,6 +27,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <array>
 #include <map>
 #include <mutex>
 
@@ -43,6 +46,7 @@ inline void reset_mbars() {
     std::lock_guard<std::mutex> l(mbar_mu);
     mbars.clear();
 }
+inline void reset_sm90();  // reset_mbars and the register-sourced wgmma table
 
 // The host-side tensor map: what cuTensorMapEncodeTiled is given (rank 3,
 // 128-byte swizzle, zero fill), stored in the 128 bytes of a TmaDesc.
@@ -176,6 +180,7 @@ struct WgOp {
     uint64_t da, db;
     int ma, nb;
     bool bf;
+    long rs = -1;  // A from registers: this thread's sequence number of such ops (emu::rs_regs key)
 };
 inline thread_local std::vector<WgOp> wg_open;
 inline thread_local std::deque<std::vector<WgOp>> wg_groups;
@@ -198,14 +203,44 @@ inline float wg_load(uint64_t desc, int mn, int k, bool mn_major, bool bf) {
     return ragr_mma::half_to_f(ragr_mma::ld16(emu::smem_window + p, 0), bf);
 }
 
+// The A registers each thread gave its register-sourced wgmma, by (thread,
+// sequence number): a thread's rows need the registers of the four threads
+// of its quad (same lane/4).
+inline std::mutex rs_mu;
+inline std::map<std::pair<int, long>, std::array<uint32_t, 4>> rs_regs;
+inline thread_local long rs_seq;
+
 inline void wg_run(const WgOp& op) {
     const int tid = threadIdx.x % 128, w = tid / 32, lane = tid % 32, g = lane / 4, t = lane % 4;
+    // A from registers: rows g and g+8 of the warp's 16, k = 2t'..2t'+1 (regs
+    // 0/1) and 2t'+8..2t'+9 (regs 2/3) from quad member t'
+    float A[2][16];
+    if (op.rs >= 0) {
+        std::lock_guard<std::mutex> l(rs_mu);
+        for (int tp = 0; tp < 4; tp++) {
+            const int src = (threadIdx.x & ~31) + 4 * g + tp;
+            auto it = rs_regs.find({src, op.rs});
+            if (it == rs_regs.end()) {
+                std::fprintf(stderr, "emu: wgmma A registers of thread %d (op %ld) missing\n", src, op.rs);
+                std::abort();
+            }
+            const auto& r = it->second;
+            for (int h = 0; h < 2; h++) {
+                A[0][2 * tp + h] = ragr_mma::half_to_f((uint16_t)(h ? r[0] >> 16 : r[0] & 0xffff), op.bf);
+                A[1][2 * tp + h] = ragr_mma::half_to_f((uint16_t)(h ? r[1] >> 16 : r[1] & 0xffff), op.bf);
+                A[0][2 * tp + 8 + h] = ragr_mma::half_to_f((uint16_t)(h ? r[2] >> 16 : r[2] & 0xffff), op.bf);
+                A[1][2 * tp + 8 + h] = ragr_mma::half_to_f((uint16_t)(h ? r[3] >> 16 : r[3] & 0xffff), op.bf);
+            }
+        }
+    }
     for (int j = 0; j < op.n / 8; j++)
         for (int i = 0; i < 4; i++) {
             const int row = 16 * w + g + 8 * (i / 2), col = 8 * j + 2 * t + i % 2;
             float acc = op.d[4 * j + i];
-            for (int k = 0; k < 16; k++)
-                acc += wg_load(op.da, row, k, op.ma, op.bf) * wg_load(op.db, col, k, op.nb, op.bf);
+            for (int k = 0; k < 16; k++) {
+                const float a = op.rs >= 0 ? A[i / 2][k] : wg_load(op.da, row, k, op.ma, op.bf);
+                acc += a * wg_load(op.db, col, k, op.nb, op.bf);
+            }
             op.d[4 * j + i] = acc;
         }
 }
@@ -224,6 +259,9 @@ inline void wgmma_wait(float (&)[R]) {
         std::fprintf(stderr, "emu: wgmma.wait_group with uncommitted wgmma operations\n");
         std::abort();
     }
+    // wgmma.wait_group is warp-collective: every thread of the warp has
+    // issued (and published its A registers) before any computes
+    emu::warp().bar.arrive_and_wait();
     while (wg_groups.size() > (size_t)N) {
         for (auto& op : wg_groups.front()) wg_run(op);
         wg_groups.pop_front();
@@ -233,6 +271,33 @@ inline void wgmma_wait(float (&)[R]) {
 template <int MA, int NB, typename T, int R>
 inline void wgmma_record(float (&d)[R], uint64_t da, uint64_t db) {
     wg_open.push_back(WgOp{d, 2 * R, da, db, MA, NB, std::is_same_v<T, __nv_bfloat16>});
+}
+
+inline void fence_proxy_async() {}
+
+template <int MA, int NB>
+inline void wgmma_n64(float (&d)[32], uint64_t da, uint64_t db, __nv_bfloat16*) {
+    wgmma_record<MA, NB, __nv_bfloat16>(d, da, db);
+}
+
+template <int NB, int R>
+inline void wgmma_rs(float (&d)[R], const uint32_t (&a)[4], uint64_t db) {
+    const long seq = rs_seq++;
+    {
+        std::lock_guard<std::mutex> l(rs_mu);
+        rs_regs[{(int)threadIdx.x, seq}] = {a[0], a[1], a[2], a[3]};
+    }
+    WgOp op{d, 2 * R, 0, db, 0, NB, true};
+    op.rs = seq;
+    wg_open.push_back(op);
+}
+template <int NB>
+inline void wgmma_rs_n64(float (&d)[32], const uint32_t (&a)[4], uint64_t db, __nv_bfloat16*) {
+    wgmma_rs<NB>(d, a, db);
+}
+template <int NB>
+inline void wgmma_rs_n128(float (&d)[64], const uint32_t (&a)[4], uint64_t db, __nv_bfloat16*) {
+    wgmma_rs<NB>(d, a, db);
 }
 
 template <int MA, int NB>
@@ -253,3 +318,9 @@ inline void wgmma_n256(float (&d)[128], uint64_t da, uint64_t db, __half*) {
 }
 
 }  // namespace ragr_sm90
+
+inline void emu::reset_sm90() {
+    reset_mbars();
+    std::lock_guard<std::mutex> l(ragr_sm90::rs_mu);
+    ragr_sm90::rs_regs.clear();
+}

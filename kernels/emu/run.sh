@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs the GEMM and attention kernels (kernels/gemm.cu, kernels/gemm90.cu,
-# kernels/attention.cu) in the host emulator (emu.h: every CUDA thread an OS thread, warp
+# kernels/attention.cu, kernels/attention90.cu) in the host emulator (emu.h: every CUDA thread an OS thread, warp
 # collectives following the PTX ISA's fragment layouts) against float64
 # references. Needs g++ >= 12 (C++20: std::barrier, std::atomic_ref<float>,
 # _Float16); no GPU, no CUDA toolkit. About 75 s on 2 cores.

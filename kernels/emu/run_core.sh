@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs the core kernel families (every kernels/*.cu except gemm.cu,
-# gemm90.cu and attention.cu) in the host emulator (emu.h + core_emu.h) against float64
+# gemm90.cu, attention.cu and attention90.cu) in the host emulator (emu.h + core_emu.h) against float64
 # references: indexing, reductions, vector/tail paths, error flags. Needs
 # g++ >= 12 (C++20); no GPU, no CUDA toolkit. Usage: kernels/emu/run_core.sh
 set -eu
