@@ -159,11 +159,14 @@ func TestGemmBenchCasesWGMMA(t *testing.T) {
 			continue
 		}
 		n++
-		if !mma[c.torch] || c.in != BF16 || c.tile != 0 || c.splitK != 0 {
-			t.Errorf("wgmma row %+v: no mma.sync row with torch spec %s, or a forced tile", c, c.torch)
+		if !mma[c.torch] || c.in != BF16 || c.splitK != 0 {
+			t.Errorf("wgmma row %+v: no mma.sync row with torch spec %s", c, c.torch)
+		}
+		if _, err := pickGemm90Tile(c.tile, c.tileN, c.m, c.n, 1, 132); err != nil {
+			t.Errorf("wgmma row %+v: %v", c, err)
 		}
 	}
-	if n != 4 {
-		t.Errorf("%d wgmma rows, want 4 (bf16 4096^3 and the three BERT shapes)", n)
+	if n != 12 {
+		t.Errorf("%d wgmma rows, want 12 (bf16 4096^3, the three BERT shapes and bias+GELU with the automatic tile; 4096^3 on 128x128; the BERT shapes on 128x128 and 64x128)", n)
 	}
 }

@@ -86,9 +86,10 @@ type gemmBenchCase struct {
 	transB  bool
 	bias    bool
 	act     GemmAct
-	tile    int
+	tile    int // block rows (0: as GEMM chooses)
+	tileN   int // sm_90a block columns (0: as GEMM chooses)
 	splitK  int
-	wgmma   bool // the sm_90a kernels (Path GemmWGMMA, TileN automatic); else mma.sync (GemmMMA)
+	wgmma   bool // the sm_90a kernels (Path GemmWGMMA); else mma.sync (GemmMMA)
 	torch   string
 }
 
@@ -98,8 +99,10 @@ type gemmBenchCase struct {
 // layers again with 64-row tiles (which tile fills the GPU better is the
 // question), the FFN-out layer split over K, fp16 4096³, and the fp32 SIMT kernel at 4096³ against fp32
 // torch.matmul with TF32 off; all of these on the mma.sync kernels. Then,
-// when wgmma (the device has the sm_90a kernels), bf16 4096³ and the three
-// BERT shapes on them (block width chosen as GEMM chooses it), against the
+// when wgmma (the device has the sm_90a kernels), bf16 4096³, the three
+// BERT shapes and the fused bias + GELU row on them with the tile GEMM
+// chooses, then 4096³ on 128×128 and the BERT shapes on each smaller tile
+// (which tile wins is the question the first GPU run answers), against the
 // same PyTorch ops. quick keeps the first two rows of each group.
 func gemmBenchCases(quick, wgmma bool) []gemmBenchCase {
 	cs := []gemmBenchCase{
@@ -122,6 +125,14 @@ func gemmBenchCases(quick, wgmma bool) []gemmBenchCase {
 		{in: BF16, out: BF16, m: 1024, n: 768, k: 768, transB: true, wgmma: true, torch: "linear:bf16:1024:768:768"},
 		{in: BF16, out: BF16, m: 1024, n: 3072, k: 768, transB: true, wgmma: true, torch: "linear:bf16:1024:3072:768"},
 		{in: BF16, out: BF16, m: 1024, n: 768, k: 3072, transB: true, wgmma: true, torch: "linear:bf16:1024:768:3072"},
+		{in: BF16, out: BF16, m: 1024, n: 3072, k: 768, transB: true, bias: true, act: GemmGeluErf, wgmma: true, torch: "linear_gelu:bf16:1024:3072:768"},
+		{in: BF16, out: BF16, m: 4096, n: 4096, k: 4096, wgmma: true, tile: 128, tileN: 128, torch: "matmul:bf16:4096:4096:4096"},
+	}
+	for _, t := range [][2]int{{128, 128}, {64, 128}} {
+		for _, mnk := range [][3]int{{1024, 768, 768}, {1024, 3072, 768}, {1024, 768, 3072}} {
+			hopper = append(hopper, gemmBenchCase{in: BF16, out: BF16, m: mnk[0], n: mnk[1], k: mnk[2], transB: true,
+				wgmma: true, tile: t[0], tileN: t[1], torch: fmt.Sprintf("linear:bf16:%d:%d:%d", mnk[0], mnk[1], mnk[2])})
+		}
 	}
 	if quick {
 		cs, hopper = cs[:2], hopper[:2]
@@ -150,7 +161,7 @@ func BenchGemm(d *Device, quick bool) ([]BenchRow, error) {
 
 func benchGemmCase(d *Device, c gemmBenchCase, seed uint64) (BenchRow, error) {
 	g := Gemm{In: c.in, Out: c.out, TransB: c.transB, M: c.m, N: c.n, K: c.k,
-		LDA: c.k, LDB: c.n, LDC: c.n, Alpha: 1, Act: c.act, Tile: c.tile, SplitK: c.splitK, Path: GemmMMA}
+		LDA: c.k, LDB: c.n, LDC: c.n, Alpha: 1, Act: c.act, Tile: c.tile, TileN: c.tileN, SplitK: c.splitK, Path: GemmMMA}
 	if g.Tile == 0 && c.in != F32 && !c.wgmma {
 		g.Tile = gemmTile
 	}
