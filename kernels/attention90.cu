@@ -22,13 +22,30 @@
 //   at D = 64, 82944 at D = 128 (opt-in): the Q tile and two buffers each of
 //   K and V (64 rows), in 128-byte-swizzled atoms of 64 rows × 64 columns
 //   (sm90.cuh), plus 1 KiB for the alignment.
-// Per key tile of 64: the next tile's K and V load (cp.async, every thread)
+//   ragr_attn90_bwd_d64_{bf16,bf16f32}(dK, dV, dQacc, Q, K, V, dO, lse, delta,
+//     kv_len, key_mask, B, Hq, Hkv, Sq, Sk, strides..., scale, causal)
+//   the main backward kernel at D = 64, with attention.cu's
+//   ragr_attn_bwd_d64_* parameters, grid (ceil(Sk/64), Hkv, B) and
+//   semantics (attention.cu's pre and post kernels run around it, as for the
+//   mma.sync one); block 128, dynamic shared memory 58368 bytes: K, V, two
+//   Q and two dO buffers, the dSᵀ tile. D = 128 stays on mma.sync (its dK
+//   and dV accumulators alone would take 128 registers per thread here).
+// Forward, per key tile of 64: the next tile's K and V load (cp.async, every thread)
 // into the other buffers while this one is computed; S = Q·Kᵀ is D/16
 // m64n64k16 wgmma with both operands from shared memory (K-major), the
 // online softmax (exp2 units) runs on the accumulators in registers, P is
 // rounded to bf16 and converted in registers to the A operand of O += P·V,
 // four m64nDk16 wgmma with V (N-major) from shared memory. Causal blocks
 // stop at the diagonal, the heaviest launch first.
+//
+// Backward, per (query head of the group, query block of 64) with the
+// block's 64 keys resident: Sᵀ = K·Qᵀ and dPᵀ = V·dOᵀ (m64n64k16, both
+// operands from shared memory, K-major), Pᵀ recomputed from lse, dSᵀ =
+// Pᵀ∘(dPᵀ − delta); dV += Pᵀ·dO and dK += dSᵀ·Q with Pᵀ / dSᵀ as register A
+// operands and dO / Q N-major from shared memory; dSᵀ stored to shared
+// memory (bf16) and dQ = dS·K with dS read M-major from it, added to the
+// fp32 dQacc with atomics. The next block's Q and dO load while this one is
+// computed.
 //
 // Benchmark: `ragr bench kernels` (rows attn90_*), see kernels/NOTES.md.
 #include <math_constants.h>
@@ -246,6 +263,237 @@ __device__ __forceinline__ void attn90_fwd(TO* __restrict__ O, float* __restrict
     }
 }
 
+
+// Loads rows s0..s0+63 of an fp32 [*][64] matrix (row stride ss) into a tile,
+// rounding to bf16 (plain loads and stores: the caller fences them for
+// wgmma).
+__device__ __forceinline__ void a9_load_f32(uint8_t* tile, const float* __restrict__ base, long long ss, int s0,
+                                            int S) {
+    constexpr int CH = 8, TOTAL = A9_ROWS * CH;
+#pragma unroll
+    for (int i = 0; i < TOTAL / A9_THREADS; i++) {
+        const int q = threadIdx.x + i * A9_THREADS, r = q / CH, c = q % CH;
+        uint4 u = make_uint4(0, 0, 0, 0);
+        if (s0 + r < S) {
+            const float* p = base + (long long)(s0 + r) * ss + c * 8;
+            const float4 x0 = *reinterpret_cast<const float4*>(p), x1 = *reinterpret_cast<const float4*>(p + 4);
+            u.x = pack2<bf16>(x0.x, x0.y), u.y = pack2<bf16>(x0.z, x0.w);
+            u.z = pack2<bf16>(x1.x, x1.y), u.w = pack2<bf16>(x1.z, x1.w);
+        }
+        *reinterpret_cast<uint4*>(tile + a9_off(r, c)) = u;
+    }
+}
+
+__device__ __forceinline__ void a9_load_do(uint8_t* tile, const bf16* __restrict__ base, long long ss, int s0, int S) {
+    a9_load<64>(tile, base, ss, s0, S);
+}
+__device__ __forceinline__ void a9_load_do(uint8_t* tile, const float* __restrict__ base, long long ss, int s0,
+                                           int S) {
+    a9_load_f32(tile, base, ss, s0, S);
+}
+
+constexpr int A9_BWD_SMEM = 7 * 8192 + 1024;
+static_assert(A9_BWD_SMEM == 58368, "attention90: the launcher's shared memory size for the backward");
+
+template <typename TO>
+__device__ __forceinline__ void attn90_bwd(TO* __restrict__ dK, TO* __restrict__ dV, float* __restrict__ dqacc,
+                                           const bf16* __restrict__ Q, const bf16* __restrict__ K,
+                                           const bf16* __restrict__ V, const TO* __restrict__ dO,
+                                           const float* __restrict__ lse, const float* __restrict__ delta,
+                                           const int* __restrict__ kv_len, const unsigned char* __restrict__ key_mask,
+                                           int B, int Hq, int Hkv, int Sq, int Sk, long long q_sb, long long q_ss,
+                                           long long q_sh, long long k_sb, long long k_ss, long long k_sh,
+                                           long long v_sb, long long v_ss, long long v_sh, float scale, int causal) {
+    constexpr int D = 64, BC = 64, BR = 64, NT = 8;
+#ifdef RAGR_EMU
+    uint8_t* raw = emu::dyn_smem_base;
+#else
+    extern __shared__ __align__(16) uint8_t a9b_smem_raw[];
+    uint8_t* raw = a9b_smem_raw;
+#endif
+    uint8_t* smem = raw + ((1024 - (smem_u32(raw) & 1023)) & 1023);
+    // tiles of 8 KiB: K, V, Q buffers 0/1, dO buffers 0/1, dSᵀ
+    uint8_t* Ks = smem;
+    uint8_t* Vs = smem + 8192;
+    auto Qb = [&](int i) { return smem + (2 + i) * 8192; };
+    auto dOb = [&](int i) { return smem + (4 + i) * 8192; };
+    uint8_t* dSs = smem + 6 * 8192;
+
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int g = lane >> 2, tq = lane & 3;
+    const int kb = blockIdx.x, hk = blockIdx.y, b = blockIdx.z, G = Hq / Hkv;
+    const int k0 = kb * BC;
+    const float sl2 = scale * A9_LOG2E;
+    const int kend = kv_len ? min(max(kv_len[b], 0), Sk) : Sk;
+
+    float dk[D / 2], dv[D / 2];
+#pragma unroll
+    for (int i = 0; i < D / 2; i++) dk[i] = dv[i] = 0.0f;
+
+    // This thread's two key rows (accumulator rows g, g+8 of its warp's 16)
+    // and whether any query may see them.
+    const int key0 = k0 + warp * 16 + g, key1 = key0 + 8;
+    bool vis0 = key0 < kend, vis1 = key1 < kend;
+    if (key_mask) {
+        if (vis0) vis0 = key_mask[(long long)b * Sk + key0] != 0;
+        if (vis1) vis1 = key_mask[(long long)b * Sk + key1] != 0;
+    }
+
+    if (k0 < kend) {
+        a9_load<D>(Ks, K + b * k_sb + hk * k_sh, k_ss, k0, Sk);
+        a9_load<D>(Vs, V + b * v_sb + hk * v_sh, v_ss, k0, Sk);
+        const int qstart = causal ? k0 / BR : 0;
+        const int nper = (Sq + BR - 1) / BR - qstart;  // query blocks per head
+        const int nit = nper > 0 ? G * nper : 0;       // (query head, query block) pairs
+        auto load_it = [&](int it, int buf) {
+            const int hq = hk * G + it / nper, q0 = (qstart + it % nper) * BR;
+            a9_load<D>(Qb(buf), Q + b * q_sb + hq * q_sh, q_ss, q0, Sq);
+            a9_load_do(dOb(buf), dO + ((long long)b * Sq * Hq + hq) * D, (long long)Hq * D, q0, Sq);
+        };
+        if (nit > 0) load_it(0, 0);
+        cp_async_commit();
+        const uint32_t ks = smem_u32(Ks), vs = smem_u32(Vs), dss = smem_u32(dSs);
+
+        for (int it = 0; it < nit; it++) {
+            const int hq = hk * G + it / nper, q0 = (qstart + it % nper) * BR;
+            const int cur = it & 1;
+            const float* lseb = lse + ((long long)b * Hq + hq) * Sq;
+            const float* delb = delta + ((long long)b * Hq + hq) * Sq;
+
+            // This iteration's tiles (and K, V) landed; every thread is past
+            // iteration it-1, whose buffers the prefetch below refills.
+            cp_async_wait<0>();
+            fence_proxy_async();
+            __syncthreads();
+            if (it + 1 < nit) load_it(it + 1, cur ^ 1);
+            cp_async_commit();
+
+            // lse and delta of this thread's query columns 8nt + 2tq + e.
+            float ls[NT][2], dl[NT][2];
+#pragma unroll
+            for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    const int q = q0 + nt * 8 + tq * 2 + e;
+                    ls[nt][e] = q < Sq ? lseb[q] * A9_LOG2E : CUDART_INF_F;
+                    dl[nt][e] = q < Sq ? delb[q] : 0.0f;
+                }
+
+            // Sᵀ = K·Qᵀ and dPᵀ = V·dOᵀ (64 keys × 64 queries each).
+            const uint32_t qs = smem_u32(Qb(cur)), dos = smem_u32(dOb(cur));
+            float pt[32], dpt[32];
+#pragma unroll
+            for (int i = 0; i < 32; i++) pt[i] = dpt[i] = 0.0f;
+            wgmma_fence(pt);
+            wgmma_fence(dpt);
+#pragma unroll
+            for (int kd = 0; kd < D / 16; kd++)
+                wgmma_n64<0, 0>(pt, smem_desc(ks + kd * 32, 16, 1024), smem_desc(qs + kd * 32, 16, 1024), (bf16*)nullptr);
+#pragma unroll
+            for (int kd = 0; kd < D / 16; kd++)
+                wgmma_n64<0, 0>(dpt, smem_desc(vs + kd * 32, 16, 1024), smem_desc(dos + kd * 32, 16, 1024),
+                                (bf16*)nullptr);
+            wgmma_commit();
+            wgmma_wait<0>(pt);
+            fence_acc(dpt);
+
+            // Pᵀ (0 where the key is invisible to the query, or the query has
+            // no visible key: lse = +inf), then dSᵀ = Pᵀ∘(dPᵀ − delta).
+#pragma unroll
+            for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    const int q = q0 + nt * 8 + tq * 2 + (e & 1);
+                    const int key = (e >> 1) ? key1 : key0;
+                    bool vis = (e >> 1) ? vis1 : vis0;
+                    if (causal && key > q) vis = false;
+                    pt[4 * nt + e] = vis ? exp2f(pt[4 * nt + e] * sl2 - ls[nt][e & 1]) : 0.0f;
+                }
+            // dV += Pᵀ·dO and dK += dSᵀ·Q: A from registers (k16 slice kq =
+            // queries 16kq..), B N-major (dO, Q: [query][d], 2 KiB per k16).
+            wgmma_fence(dv);
+            wgmma_fence(dk);
+#pragma unroll
+            for (int kq = 0; kq < BR / 16; kq++) {
+                uint32_t pa[4];
+                pa[0] = pack2<bf16>(pt[8 * kq + 0], pt[8 * kq + 1]);
+                pa[1] = pack2<bf16>(pt[8 * kq + 2], pt[8 * kq + 3]);
+                pa[2] = pack2<bf16>(pt[8 * kq + 4], pt[8 * kq + 5]);
+                pa[3] = pack2<bf16>(pt[8 * kq + 6], pt[8 * kq + 7]);
+                wgmma_rs_n64<1>(dv, pa, smem_desc(dos + kq * 2048, 8192, 1024), (bf16*)nullptr);
+            }
+#pragma unroll
+            for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+                for (int e = 0; e < 4; e++) pt[4 * nt + e] *= dpt[4 * nt + e] - dl[nt][e & 1];
+#pragma unroll
+            for (int kq = 0; kq < BR / 16; kq++) {
+                uint32_t sa[4];
+                sa[0] = pack2<bf16>(pt[8 * kq + 0], pt[8 * kq + 1]);
+                sa[1] = pack2<bf16>(pt[8 * kq + 2], pt[8 * kq + 3]);
+                sa[2] = pack2<bf16>(pt[8 * kq + 4], pt[8 * kq + 5]);
+                sa[3] = pack2<bf16>(pt[8 * kq + 6], pt[8 * kq + 7]);
+                wgmma_rs_n64<1>(dk, sa, smem_desc(qs + kq * 2048, 8192, 1024), (bf16*)nullptr);
+            }
+            wgmma_commit();
+
+            // dSᵀ to shared memory (bf16, [key][query] rows of 128 bytes,
+            // swizzled), fenced for the async proxy.
+#pragma unroll
+            for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+                for (int h = 0; h < 2; h++) {
+                    const int row = warp * 16 + g + h * 8, col = nt * 8 + tq * 2;
+                    *reinterpret_cast<uint32_t*>(dSs + a9_off(row, col >> 3) + (col & 7) * 2) =
+                        pack2<bf16>(pt[4 * nt + 2 * h], pt[4 * nt + 2 * h + 1]);
+                }
+            fence_proxy_async();
+            __syncthreads();
+
+            // dQ (64 queries × 64) = dS·K: dS M-major from the dSᵀ tile, K
+            // N-major ([key][d]); 2 KiB per k16 slice of keys.
+            float dq[32];
+#pragma unroll
+            for (int i = 0; i < 32; i++) dq[i] = 0.0f;
+            wgmma_fence(dq);
+#pragma unroll
+            for (int kk = 0; kk < BC / 16; kk++)
+                wgmma_n64<1, 1>(dq, smem_desc(dss + kk * 2048, 8192, 1024), smem_desc(ks + kk * 2048, 8192, 1024),
+                                (bf16*)nullptr);
+            wgmma_commit();
+            wgmma_wait<0>(dq);
+            fence_acc(dv);
+            fence_acc(dk);
+#pragma unroll
+            for (int h = 0; h < 2; h++) {
+                const int q = q0 + warp * 16 + g + h * 8;
+                if (q >= Sq) continue;
+                float* dst = dqacc + (((long long)b * Sq + q) * Hq + hq) * D + tq * 2;
+#pragma unroll
+                for (int dt = 0; dt < D / 8; dt++) {
+                    atomicAdd(dst + dt * 8, dq[4 * dt + 2 * h]);
+                    atomicAdd(dst + dt * 8 + 1, dq[4 * dt + 2 * h + 1]);
+                }
+            }
+        }
+        cp_async_wait<0>();
+    }
+
+    // dK (scaled) and dV for the keys that exist; invisible keys get 0.
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+        const int key = k0 + warp * 16 + g + h * 8;
+        if (key >= Sk) continue;
+        TO* dkr = dK + (((long long)b * Sk + key) * Hkv + hk) * D + tq * 2;
+        TO* dvr = dV + (((long long)b * Sk + key) * Hkv + hk) * D + tq * 2;
+#pragma unroll
+        for (int dt = 0; dt < D / 8; dt++) {
+            a9_store2<TO>(dkr + dt * 8, dk[4 * dt + 2 * h] * scale, dk[4 * dt + 2 * h + 1] * scale);
+            a9_store2<TO>(dvr + dt * 8, dv[4 * dt + 2 * h], dv[4 * dt + 2 * h + 1]);
+        }
+    }
+}
+
 }  // namespace
 
 #define RAGR_ATTN90_FWD(D, NAME, TO)                                                                                 \
@@ -262,3 +510,18 @@ RAGR_ATTN90_FWD(64, bf16, bf16)
 RAGR_ATTN90_FWD(64, bf16f32, float)
 RAGR_ATTN90_FWD(128, bf16, bf16)
 RAGR_ATTN90_FWD(128, bf16f32, float)
+
+#define RAGR_ATTN90_BWD(NAME, TO)                                                                                  \
+    extern "C" __global__ void __launch_bounds__(A9_THREADS) ragr_attn90_bwd_d64_##NAME(                           \
+        TO* __restrict__ dK, TO* __restrict__ dV, float* __restrict__ dqacc, const bf16* __restrict__ Q,           \
+        const bf16* __restrict__ K, const bf16* __restrict__ V, const TO* __restrict__ dO,                         \
+        const float* __restrict__ lse, const float* __restrict__ delta, const int* __restrict__ kv_len,            \
+        const unsigned char* __restrict__ key_mask, int B, int Hq, int Hkv, int Sq, int Sk, long long q_sb,        \
+        long long q_ss, long long q_sh, long long k_sb, long long k_ss, long long k_sh, long long v_sb,            \
+        long long v_ss, long long v_sh, float scale, int causal) {                                                 \
+        attn90_bwd<TO>(dK, dV, dqacc, Q, K, V, dO, lse, delta, kv_len, key_mask, B, Hq, Hkv, Sq, Sk, q_sb, q_ss,   \
+                       q_sh, k_sb, k_ss, k_sh, v_sb, v_ss, v_sh, scale, causal);                                   \
+    }
+
+RAGR_ATTN90_BWD(bf16, bf16)
+RAGR_ATTN90_BWD(bf16f32, float)

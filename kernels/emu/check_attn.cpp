@@ -1,5 +1,5 @@
 // check_attn.cpp — runs kernels/attention.cu's forward and backward and
-// kernels/attention90.cu's forward (sm_90a: wgmma, emulated by emu_sm90.h)
+// kernels/attention90.cu's (sm_90a: wgmma, emulated by emu_sm90.h)
 // in the host emulator (emu.h) and compares O, lse, dQ, dK, dV with a
 // float64 reference on the same bf16 inputs. Exits 1 on any failure.
 #include "emu_sm90.h"
@@ -238,8 +238,33 @@ static void run(const Case& c) {
                  ks[0], ks[1], ks[2], vs[0], vs[1], vs[2], sc, c.causal);
         },
         D == 64 ? A9<64>::SMEM : A9<128>::SMEM);
-    emu::block_start_hook = nullptr;
     chkFwd("O90", gO9, glse9);
+
+    // The sm_90a backward (D = 64) with the same pre and post kernels.
+    if (D == 64) {
+        std::vector<TO> gdQ9(nO, from_f32<TO>(NAN)), gdK9(nK, from_f32<TO>(NAN)), gdV9(nK, from_f32<TO>(NAN));
+        std::vector<float> delta9(lse.size(), NAN), dqacc9(nO, NAN);
+        Bwd bwd9;
+        if constexpr (sizeof(TO) == 4)
+            bwd9 = ragr_attn90_bwd_d64_bf16f32;
+        else
+            bwd9 = ragr_attn90_bwd_d64_bf16;
+        emu::launch(dim3{(unsigned)((rows + 3) / 4), 1, 1}, 128,
+                    [&] { pre(delta9.data(), dqacc9.data(), gO9.data(), gdO.data(), c.b, c.sq, c.hq, D); });
+        emu::launch(
+            dim3{(unsigned)((c.sk + 63) / 64), (unsigned)c.hkv, (unsigned)c.b}, 128,
+            [&] {
+                bwd9(gdK9.data(), gdV9.data(), dqacc9.data(), pq, pk, pv, gdO.data(), glse9.data(), delta9.data(), kvl,
+                     km, c.b, c.hq, c.hkv, c.sq, c.sk, qs[0], qs[1], qs[2], ks[0], ks[1], ks[2], vs[0], vs[1], vs[2], sc,
+                     c.causal);
+            },
+            A9_BWD_SMEM);
+        emu::launch(dim3{4, 1, 1}, 256, [&] { post(gdQ9.data(), dqacc9.data(), (long long)nO, sc); });
+        chk("dQ90", back(gdQ9), dq);
+        chk("dK90", back(gdK9), dk);
+        chk("dV90", back(gdV9), dv);
+    }
+    emu::block_start_hook = nullptr;
     std::printf("b=%d hq=%d hkv=%d sq=%d sk=%d d=%d causal=%d len=%d mask=%.1f %s fused=%d:%s %s\n", c.b, c.hq, c.hkv,
                 c.sq, c.sk, D, c.causal, !c.kvlen.empty(), c.maskFrac, f32 ? "f32" : "bf16", c.fused, msg.c_str(),
                 ok ? "ok" : "FAIL");

@@ -246,6 +246,9 @@ inline void wg_run(const WgOp& op) {
 }
 
 template <int R>
+inline void fence_acc(float (&)[R]) {}
+
+template <int R>
 inline void wgmma_fence(float (&)[R]) {}
 
 inline void wgmma_commit() {
