@@ -127,6 +127,7 @@ func TestParams(t *testing.T) {
 	}
 	// The sm_90a GEMM, when its PTX is embedded: two 128-byte tensor maps
 	// (alignment 64), then the kernel ABI of kernels/cuda/gemm90.go.
+	checkAttn90Params(t)
 	want90 := []Param{{128, 64}, {128, 64}, {8, 8}, {8, 8}, {4, 4}, {4, 4}, {4, 4}, {4, 4}, {8, 8}, {4, 4},
 		{4, 4}, {4, 4}, {4, 4}, {4, 4}, {4, 4}, {4, 4}}
 	if _, ok := byNameModule("gemm90"); !ok {
@@ -151,6 +152,41 @@ func TestParams(t *testing.T) {
 	}
 	if m, _ := byNameModule("gemm90"); len(m.Entries) != n {
 		t.Errorf("the gemm90 module has %d kernels, the ABI %d", len(m.Entries), n)
+	}
+}
+
+// checkAttn90Params: when the sm_90a attention forward's PTX is embedded,
+// its four kernels take exactly the parameters of the mma.sync forward
+// (kernels/cuda launches both with one argument list), and the module
+// defines nothing but ragr_attn90_* kernels.
+func checkAttn90Params(t *testing.T) {
+	t.Helper()
+	m90, ok := byNameModule("attention90")
+	if !ok {
+		return
+	}
+	ref, ok := Find("ragr_attn_fwd_d64_bf16")
+	if !ok || ref.Name != "attention" {
+		t.Fatal("ragr_attn_fwd_d64_bf16 is not in the embedded attention module")
+	}
+	want := ref.Params["ragr_attn_fwd_d64_bf16"]
+	for _, d := range []string{"d64", "d128"} {
+		for _, ty := range []string{"bf16", "bf16f32"} {
+			name := "ragr_attn90_fwd_" + d + "_" + ty
+			m, ok := Find(name)
+			if !ok || m.Name != "attention90" {
+				t.Errorf("%s: not in the embedded attention90 module", name)
+				continue
+			}
+			if got := m.Params[name]; !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: params %v, want those of ragr_attn_fwd_d64_bf16 %v", name, got, want)
+			}
+		}
+	}
+	for _, e := range m90.Entries {
+		if !strings.HasPrefix(e, "ragr_attn90_") {
+			t.Errorf("the attention90 module defines %s (want only ragr_attn90_* kernels)", e)
+		}
 	}
 }
 

@@ -37,6 +37,6 @@ Run on the lent GPU (device tool), one call:
 Results (the tool returns at most 8 files): $OUT/logs.tar.gz (every log:
 sm90a.log, tests.log, tensorgpu.log, bert-cuda.log, sanitizer.log,
 train-cuda.log, ...) plus bench.txt, bench.json, trainbench.txt,
-compare.json and the sm_90a PTX built there (gemm90.ptx); copy the bench
+compare.json and the sm_90a PTX built there (gemm90.ptx, attention90.ptx); copy the bench
 table and each kernel's outcome into kernels/NOTES.md.
 CMD

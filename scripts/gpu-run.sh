@@ -11,7 +11,9 @@
 #   1. the kernel tests (.gpu/cuda.test, every kernel against CPU references):
 #      TestGemm90* first in a process of their own (30 s; a skip on a 9.0 GPU
 #      that has sm_90a kernels, a failure or a hang sets RAGR_GEMM90=0 for
-#      every later stage), then the rest; the tensor CUDA backend's tests (.gpu/tensorgpu.test, every Backend
+#      every later stage), then TestAttention90* in another (20 s; likewise,
+#      when kernels/attention90.cu is marked sm_90a or its PTX committed:
+#      RAGR_ATTN90=0 for every later stage), then the rest; the tensor CUDA backend's tests (.gpu/tensorgpu.test, every Backend
 #      method against the CPU backend) and the BERT train step on both
 #      devices (.gpu/bert.test -test.run CUDA),
 #   2. compute-sanitizer memcheck over the same tests (reported, not fatal:
@@ -22,8 +24,8 @@
 #      weights and batches in PyTorch eager with bf16 autocast): loss curves,
 #      throughput ratio, peak memory; and `ragr train reranker --device cuda`
 #      on the demo config for 20 steps.
-# Stage timeouts: 40 + (30 + 70) + 45 + 35 + 40 + 110 + 110 = 480 s.
-# What comes back in $OUT: logs.tar.gz (device.txt, sm90a.log, gemm90.log, tests.log,
+# Stage timeouts: 40 + (30 + 20 + 70) + 45 + 35 + 40 + 90 + 110 = 480 s.
+# What comes back in $OUT: logs.tar.gz (device.txt, sm90a.log, gemm90.log, attn90.log, tests.log,
 # tensorgpu.log, bert-cuda.log, sanitizer.log, bench.*, trainbench.txt,
 # ragr.json, compare.json, train-cuda.log) plus copies of bench.txt,
 # bench.json, trainbench.txt and compare.json, and the sm_90a PTX stage 0
@@ -62,7 +64,9 @@ status=0
 echo "== 0. sm_90a kernels (sources marked '// Target: sm_90a'; nvcc >= 12.3)"
 # r0: 0 built (or nothing to build), 1 a compile or ptxas error, 2 no nvcc
 # >= 12.3, 3 built only without -Werror, 124 over the stage's 40 s. expect90: the device is compute 9.0
-# and sm_90a kernels exist, so TestGemm90 must run, not skip.
+# and sm_90a kernels exist, so TestGemm90 must run, not skip. expectattn90:
+# the device is compute 9.0 and the sm_90a attention forward exists (source
+# marked sm_90a, or its PTX committed), so TestAttention90 must run, not skip.
 r0=0
 n90=0
 extra=""
@@ -71,6 +75,10 @@ mapfile -t SM90A < <(grep -lx '// Target: sm_90a' kernels/*.cu 2>/dev/null)
 expect90=0
 if [ "$cc" = "9.0" ] && { [ ${#SM90A[@]} -gt 0 ] || grep -qs '^\.target sm_90a' kernels/ptx/*.ptx; }; then
 	expect90=1
+fi
+expectattn90=0
+if [ "$cc" = "9.0" ] && { grep -qsx '// Target: sm_90a' kernels/attention90.cu || grep -qs '^\.target sm_90a' kernels/ptx/attention90.ptx; }; then
+	expectattn90=1
 fi
 if [ ${#SM90A[@]} -eq 0 ]; then
 	echo "no kernels/*.cu has the line '// Target: sm_90a': nothing to build" | tee "$LOG/sm90a.log"
@@ -155,7 +163,26 @@ if [ $expect90 -eq 1 ]; then
 		status=1
 	fi
 fi
-( cd kernels/cuda && RAGR_CUDA_SYNC=1 timeout 70 "$BIN/cuda.test" -test.count=1 -test.v -test.skip '^TestGemm90' -test.timeout=68s ) >"$LOG/tests.log" 2>&1
+# The sm_90a attention forward likewise, in a process of its own: when it
+# fails, skips or hangs, RAGR_ATTN90=0 sends every later stage (the tensor
+# backend, the BERT step, the bench's auto path, training) to the mma.sync
+# forward.
+ra90=- # not run: no sm_90a attention forward, or not a compute 9.0 GPU
+if [ $expectattn90 -eq 1 ]; then
+	( cd kernels/cuda && RAGR_CUDA_SYNC=1 timeout 20 "$BIN/cuda.test" -test.count=1 -test.v -test.run '^TestAttention90' -test.timeout=18s ) >"$LOG/attn90.log" 2>&1
+	ra90=$?
+	grep -E '^(--- FAIL|FAIL|ok|PASS|panic)|^--- SKIP' "$LOG/attn90.log" | head -20
+	if [ $ra90 -eq 0 ] && grep -q -- '--- SKIP: TestAttention90' "$LOG/attn90.log"; then
+		echo "gpu-run: FAIL: TestAttention90 skipped on this compute 9.0 GPU although the sm_90a attention forward exists (stage 0 rc=$r0)"
+		ra90=90
+	fi
+	if [ $ra90 -ne 0 ]; then
+		echo "gpu-run: the sm_90a attention forward failed (rc=$ra90; 124 = hang/timeout): RAGR_ATTN90=0 for the later stages"
+		export RAGR_ATTN90=0
+		status=1
+	fi
+fi
+( cd kernels/cuda && RAGR_CUDA_SYNC=1 timeout 70 "$BIN/cuda.test" -test.count=1 -test.v -test.skip '^TestGemm90|^TestAttention90' -test.timeout=68s ) >"$LOG/tests.log" 2>&1
 rt=$?
 grep -E '^(--- FAIL|FAIL|ok|PASS|panic)|cuda tests on' "$LOG/tests.log" | head -40
 [ $rt -eq 0 ] || status=1
@@ -182,7 +209,7 @@ else
 fi
 
 echo "== 3. ragr bench kernels"
-timeout 110 "$BIN/ragr" bench kernels --json "$LOG/bench.json" >"$LOG/bench.txt" 2>&1
+timeout 90 "$BIN/ragr" bench kernels --json "$LOG/bench.json" >"$LOG/bench.txt" 2>&1
 rb=$?
 cat "$LOG/bench.txt"
 [ $rb -eq 0 ] || status=1
@@ -208,5 +235,5 @@ rtr=$?
 tail -n 8 "$LOG/train-cuda.log"
 [ $rtb -eq 0 ] && [ $rtp -eq 0 ] && [ $rtr -eq 0 ] || status=1
 
-echo "== summary: sm_90a build rc=$r0 ($n90 module(s) in RAGR_EXTRA_PTX; 2 no nvcc >= 12.3, 3 warnings, 124 timeout), sm_90a GEMM tests rc=$r90 (90: skipped, 124: hang; nonzero: RAGR_GEMM90=0 after), kernel tests rc=$rt, tensor backend tests rc=$rg, bert cuda steps rc=$rbt, sanitizer rc=$rs (0 clean, 3 errors found, 124 timeout), bench rc=$rb, train bench ragr rc=$rtb pytorch/parity rc=$rtp (1 parity failed), ragr train --device cuda rc=$rtr"
+echo "== summary: sm_90a build rc=$r0 ($n90 module(s) in RAGR_EXTRA_PTX; 2 no nvcc >= 12.3, 3 warnings, 124 timeout), sm_90a GEMM tests rc=$r90 (90: skipped, 124: hang; nonzero: RAGR_GEMM90=0 after), sm_90a attention tests rc=$ra90 (same codes, -: not run; nonzero: RAGR_ATTN90=0 after), kernel tests rc=$rt, tensor backend tests rc=$rg, bert cuda steps rc=$rbt, sanitizer rc=$rs (0 clean, 3 errors found, 124 timeout), bench rc=$rb, train bench ragr rc=$rtb pytorch/parity rc=$rtp (1 parity failed), ragr train --device cuda rc=$rtr"
 exit $status

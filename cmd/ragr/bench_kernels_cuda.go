@@ -57,6 +57,9 @@ func benchKernels(args []string, stdout, stderr io.Writer) error {
 	if err := d.CheckWGMMA(); want["gemm"] && err != nil {
 		fmt.Fprintln(stdout, "gemm90 (sm_90a) rows not run:", err)
 	}
+	if err := d.CheckAttn90(); want["attention"] && err != nil {
+		fmt.Fprintln(stdout, "attn90 (sm_90a) forward rows not run:", err)
+	}
 
 	cp, err := cuda.BenchCopy(d, *quick)
 	if err != nil {

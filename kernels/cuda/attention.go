@@ -20,6 +20,15 @@ import (
 // with Causal, when j > i (top-left aligned, as torch's is_causal). A query
 // that sees no key gets O = 0 and LSE = +inf (torch gives NaN). Scale 0 means
 // 1/sqrt(D).
+//
+// Path picks the forward's implementation: AttnAuto (0) runs the sm_90a
+// kernels (kernels/attention90.cu: wgmma) when the device has them
+// (Device.CheckAttn90), else the mma.sync kernels (kernels/attention.cu);
+// AttnMMA and AttnWGMMA force one (forcing AttnWGMMA where it cannot run is
+// an error saying why). Both take the same shapes and write the same O and
+// LSE. The backward ignores Path: it always runs the mma.sync kernels, on
+// the O and LSE of either forward. RAGR_ATTN90=0 in the environment (read
+// at Open) turns the sm_90a forward off.
 type Attention struct {
 	B, Hq, Hkv, Sq, Sk, D        int
 	Q, K, V                      DevicePtr
@@ -28,6 +37,7 @@ type Attention struct {
 	Causal                       bool
 	Scale                        float32
 	Out                          DType
+	Path                         AttnPath
 }
 
 const (
@@ -36,21 +46,19 @@ const (
 	attnBlockK  = 64 // backward keys per block
 )
 
-func (a *Attention) suffix() string {
-	if a.Out == F32 {
-		return "bf16f32"
-	}
-	return "bf16"
-}
-
-// FwdKernel and BwdKernel return the kernel names a runs.
+// FwdKernel returns the forward kernel a's Path names: ragr_attn90_fwd_*
+// for AttnWGMMA, ragr_attn_fwd_* otherwise. The choice AttentionForward
+// makes on its device is not made here (AttnAuto names the mma.sync
+// kernel); the Attention that Device.ResolveAttention returns names exactly
+// the kernel AttentionForward launches.
 func (a *Attention) FwdKernel() string {
-	return kname("attn", "fwd", fmt.Sprintf("d%d", a.D), a.suffix())
+	return attnFwdKernel(a.Path, a.D, a.Out)
 }
 
-// BwdKernel returns the main backward kernel's name.
+// BwdKernel returns the main backward kernel's name (mma.sync, whatever
+// the Path).
 func (a *Attention) BwdKernel() string {
-	return kname("attn", "bwd", fmt.Sprintf("d%d", a.D), a.suffix())
+	return kname("attn", "bwd", fmt.Sprintf("d%d", a.D), attnSuffix(a.Out))
 }
 
 func (a *Attention) scale() float32 {
@@ -115,9 +123,28 @@ func (a *Attention) check(kernel string, ptrs ...DevicePtr) error {
 	return nil
 }
 
-// AttentionForward computes O and LSE for a. Nothing is launched when B or
-// Sq is 0.
+// ResolveAttention returns a with the forward path AttentionForward takes on
+// d filled in (AttnMMA or AttnWGMMA), so that its FwdKernel is the kernel
+// AttentionForward launches. The error is the one AttentionForward would
+// return before launching, O and LSE aside (it does not see them): a forced
+// AttnWGMMA the device cannot run, an unknown path, or a shape the kernel
+// cannot take.
+func (d *Device) ResolveAttention(a Attention) (Attention, error) {
+	p, err := resolveAttnPath(a.Path, d.CheckAttn90())
+	if err != nil {
+		return a, fmt.Errorf("kernel %s: %v (B=%d Hq=%d Hkv=%d Sq=%d Sk=%d D=%d)", a.FwdKernel(), err, a.B, a.Hq, a.Hkv, a.Sq, a.Sk, a.D)
+	}
+	a.Path = p
+	return a, a.check(a.FwdKernel())
+}
+
+// AttentionForward computes O and LSE for a, on the path ResolveAttention
+// picks. Nothing is launched when B or Sq is 0.
 func (d *Device) AttentionForward(a Attention, O, LSE DevicePtr) error {
+	a, err := d.ResolveAttention(a)
+	if err != nil {
+		return err
+	}
 	name := a.FwdKernel()
 	if err := a.check(name, O, LSE); err != nil {
 		return err
@@ -127,7 +154,7 @@ func (d *Device) AttentionForward(a Attention, O, LSE DevicePtr) error {
 	}
 	qs, ks, vs := a.strides()
 	grid := [3]int{(a.Sq + attnBlockQ - 1) / attnBlockQ, a.Hq, a.B}
-	return d.Launch(name, grid, [3]int{attnThreads, 1, 1}, 0,
+	return d.Launch(name, grid, [3]int{attnThreads, 1, 1}, attnFwdShared(a.Path, a.D),
 		O, LSE, a.Q, a.K, a.V, a.KVLen, a.KeyMask,
 		int32(a.B), int32(a.Hq), int32(a.Hkv), int32(a.Sq), int32(a.Sk),
 		qs[0], qs[1], qs[2], ks[0], ks[1], ks[2], vs[0], vs[1], vs[2],

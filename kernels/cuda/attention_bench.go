@@ -13,10 +13,13 @@ type attnBenchCase struct {
 // BenchAttention times the fused attention rows of `ragr bench kernels` on
 // d: forward and backward at B=8, H=12, S=512, D=64 (BERT-base, 8×512
 // tokens), bf16 in and out, no mask, then the same with the causal mask and
-// at D=128 (quick: the first forward/backward pair only). The backward row
-// times the whole backward (delta/zero, main kernel, dQ conversion). Its
-// PyTorch counterpart is F.scaled_dot_product_attention on [B, S, H, D]
-// tensors viewed as [B, H, S, D].
+// at D=128 (quick: the first forward/backward pair only). The forward rows
+// run the mma.sync kernels (Path AttnMMA); when d.CheckAttn90() is nil, each
+// is followed by the sm_90a forward (AttnWGMMA) on the same inputs, with the
+// same PyTorch spec. The backward row times the whole backward (delta/zero,
+// main kernel, dQ conversion). Its PyTorch counterpart is
+// F.scaled_dot_product_attention on [B, S, H, D] tensors viewed as
+// [B, H, S, D].
 func BenchAttention(d *Device, quick bool) ([]BenchRow, error) {
 	cs := []attnBenchCase{{8, 12, 512, 64, false}, {8, 12, 512, 64, true}, {4, 16, 1024, 128, false}}
 	if quick {
@@ -24,7 +27,7 @@ func BenchAttention(d *Device, quick bool) ([]BenchRow, error) {
 	}
 	var rows []BenchRow
 	for i, c := range cs {
-		r, err := benchAttnCase(d, c, uint64(100+i))
+		r, err := benchAttnCase(d, c, uint64(100+i), d.CheckAttn90() == nil)
 		rows = append(rows, r...)
 		if err != nil {
 			return rows, err
@@ -33,7 +36,9 @@ func BenchAttention(d *Device, quick bool) ([]BenchRow, error) {
 	return rows, nil
 }
 
-func benchAttnCase(d *Device, c attnBenchCase, seed uint64) ([]BenchRow, error) {
+// benchAttnCase times c's forward (mma.sync, then sm_90a when wgmma) and
+// backward rows.
+func benchAttnCase(d *Device, c attnBenchCase, seed uint64, wgmma bool) ([]BenchRow, error) {
 	n := c.b * c.s * c.h * c.d
 	var bufs []*Buffer
 	defer func() {
@@ -55,7 +60,7 @@ func benchAttnCase(d *Device, c attnBenchCase, seed uint64) ([]BenchRow, error) 
 		return nil, err
 	}
 	bufs = append(bufs, lse)
-	a := Attention{B: c.b, Hq: c.h, Hkv: c.h, Sq: c.s, Sk: c.s, D: c.d, Q: ptrs[0], K: ptrs[1], V: ptrs[2], Causal: c.causal, Out: BF16}
+	a := Attention{B: c.b, Hq: c.h, Hkv: c.h, Sq: c.s, Sk: c.s, D: c.d, Q: ptrs[0], K: ptrs[1], V: ptrs[2], Causal: c.causal, Out: BF16, Path: AttnMMA}
 	shape := fmt.Sprintf("B=%d H=%d S=%d D=%d", c.b, c.h, c.s, c.d)
 	causal := 0
 	if c.causal {
@@ -75,8 +80,18 @@ func benchAttnCase(d *Device, c attnBenchCase, seed uint64) ([]BenchRow, error) 
 		return nil, err
 	}
 	io := float64(n) * 2
-	return []BenchRow{
-		{Kernel: a.FwdKernel(), Shape: shape, Time: fwd, FLOPs: a.FLOPs(), Bytes: 4 * io, Torch: "sdpa_fwd:" + torch},
-		{Kernel: a.BwdKernel(), Shape: shape, Time: bwd, FLOPs: 2.5 * a.FLOPs(), Bytes: 8 * io, Torch: "sdpa_bwd:" + torch},
-	}, nil
+	fwdRow := BenchRow{Kernel: a.FwdKernel(), Shape: shape, Time: fwd, FLOPs: a.FLOPs(), Bytes: 4 * io, Torch: "sdpa_fwd:" + torch}
+	bwdRow := BenchRow{Kernel: a.BwdKernel(), Shape: shape, Time: bwd, FLOPs: 2.5 * a.FLOPs(), Bytes: 8 * io, Torch: "sdpa_bwd:" + torch}
+	if !wgmma {
+		return []BenchRow{fwdRow, bwdRow}, nil
+	}
+	// The sm_90a forward on the same inputs, beside the mma.sync one.
+	a90 := a
+	a90.Path = AttnWGMMA
+	fwd90, err := d.Time(3, benchReps, func() error { return d.AttentionForward(a90, ptrs[3], lse.Ptr()) })
+	if err != nil {
+		return []BenchRow{fwdRow, bwdRow}, err
+	}
+	row90 := BenchRow{Kernel: a90.FwdKernel(), Shape: shape, Time: fwd90, FLOPs: a90.FLOPs(), Bytes: 4 * io, Torch: "sdpa_fwd:" + torch}
+	return []BenchRow{fwdRow, row90, bwdRow}, nil
 }

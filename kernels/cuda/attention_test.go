@@ -5,6 +5,7 @@ package cuda
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -230,73 +231,204 @@ func checkRelL2(t *testing.T, what string, got []float32, want []float64) {
 	}
 }
 
-// TestAttention runs the forward and backward kernels on every case and
-// compares O, lse, dQ, dK, dV with refAttention on the same bf16 inputs.
-// Queries that see no key must give O = 0 exactly and lse = +inf.
+// attnRun is one case on the device: its inputs uploaded, the Attention
+// describing them (Path AttnAuto), dO, and the float64 reference.
+type attnRun struct {
+	c                                      attnCase
+	at                                     Attention
+	pdO                                    DevicePtr
+	wantO, wantLSE, wantDQ, wantDK, wantDV []float64
+}
+
+// newAttnRun draws c's inputs and dO from rng, computes the reference and
+// uploads everything.
+func newAttnRun(t *testing.T, c attnCase, rng *rand.Rand) *attnRun {
+	t.Helper()
+	a := c.data(rng)
+	scale := 1 / math.Sqrt(float64(c.d))
+	dO := testutil.Uniform32(rng, c.b*c.sq*c.hq*c.d, -1, 1)
+	if c.out == BF16 {
+		roundTo(BF16, dO)
+	}
+	r := &attnRun{c: c}
+	r.wantO, r.wantLSE, r.wantDQ, r.wantDK, r.wantDV = refAttention(c, &a, scale, testutil.To64(dO))
+
+	up16 := func(x []float32) DevicePtr { return up(t, roundTo(BF16, append([]float32(nil), x...))) }
+	pq := up16(a.q)
+	pk, pv := pq, pq
+	if !c.fused {
+		pk, pv = up16(a.k), up16(a.v)
+	}
+	r.at = Attention{B: c.b, Hq: c.hq, Hkv: c.hkv, Sq: c.sq, Sk: c.sk, D: c.d,
+		Q: pq, K: pk + DevicePtr(2*a.koff), V: pv + DevicePtr(2*a.voff),
+		QStrides: a.qs, KStrides: a.ks, VStrides: a.vs, Causal: c.causal, Out: c.out}
+	if c.kvLen != nil {
+		r.at.KVLen = up(t, c.kvLen)
+	}
+	if a.mask != nil {
+		r.at.KeyMask = up(t, a.mask)
+	}
+	if c.out == F32 {
+		r.pdO = up(t, dO)
+	} else {
+		r.pdO = up16(dO)
+	}
+	return r
+}
+
+// forward runs the forward on path p into fresh poisoned outputs and
+// returns them with O and lse read back.
+func (r *attnRun) forward(t *testing.T, p AttnPath) (o, lse *devOut, gotO, gotLSE []float32) {
+	t.Helper()
+	c := r.c
+	o, lse = out(t, c.b*c.sq*c.hq*c.d, c.out.Size()), out(t, c.b*c.hq*c.sq, 4)
+	at := r.at
+	at.Path = p
+	must(t, dev.AttentionForward(at, o.ptr(), lse.ptr()))
+	return o, lse, attnOut(t, o, c.out), lse.f32(t)
+}
+
+// checkForward compares O and lse with the reference (O norm-wise at the
+// bf16-operand level, lse at F32Accum); a query that sees no key must have
+// O = 0 exactly (lse = +inf is in the reference).
+func (r *attnRun) checkForward(t *testing.T, gotO, gotLSE []float32) {
+	t.Helper()
+	c := r.c
+	checkRelL2(t, "O", gotO, r.wantO)
+	testutil.AssertClose(t, "lse", gotLSE, r.wantLSE, tolF32Accum)
+	for i, l := range r.wantLSE {
+		if !math.IsInf(l, 1) {
+			continue
+		}
+		b, rem := i/(c.hq*c.sq), i%(c.hq*c.sq)
+		h, q := rem/c.sq, rem%c.sq
+		for x := 0; x < c.d; x++ {
+			if v := gotO[((b*c.sq+q)*c.hq+h)*c.d+x]; v != 0 {
+				t.Fatalf("query (b %d, h %d, i %d) sees no key but O[%d] = %g", b, h, q, x, v)
+			}
+		}
+	}
+}
+
+// backward runs the backward on the forward's O and lse and compares dQ,
+// dK, dV with the reference.
+func (r *attnRun) backward(t *testing.T, o, lse *devOut) {
+	t.Helper()
+	c := r.c
+	es := c.out.Size()
+	nO, nK := c.b*c.sq*c.hq*c.d, c.b*c.sk*c.hkv*c.d
+	dq, dk, dv := out(t, nO, es), out(t, nK, es), out(t, nK, es)
+	must(t, dev.AttentionBackward(r.at, o.ptr(), r.pdO, lse.ptr(), dq.ptr(), dk.ptr(), dv.ptr()))
+	checkRelL2(t, "dQ", attnOut(t, dq, c.out), r.wantDQ)
+	checkRelL2(t, "dK", attnOut(t, dk, c.out), r.wantDK)
+	checkRelL2(t, "dV", attnOut(t, dv, c.out), r.wantDV)
+}
+
+// TestAttention runs the mma.sync forward (Path AttnMMA) and the backward
+// on every case and compares O, lse, dQ, dK, dV with refAttention on the
+// same bf16 inputs. Queries that see no key must give O = 0 exactly and
+// lse = +inf.
 func TestAttention(t *testing.T) {
 	rng := newRand(21)
 	for _, c := range attnCases {
 		t.Run(c.String(), func(t *testing.T) {
-			a := c.data(rng)
-			scale := 1 / math.Sqrt(float64(c.d))
-			dO := testutil.Uniform32(rng, c.b*c.sq*c.hq*c.d, -1, 1)
-			if c.out == BF16 {
-				roundTo(BF16, dO)
-			}
-			wantO, wantLSE, wantDQ, wantDK, wantDV := refAttention(c, &a, scale, testutil.To64(dO))
-
-			up16 := func(x []float32) DevicePtr { return up(t, roundTo(BF16, append([]float32(nil), x...))) }
-			pq := up16(a.q)
-			pk, pv := pq, pq
-			if !c.fused {
-				pk, pv = up16(a.k), up16(a.v)
-			}
-			at := Attention{B: c.b, Hq: c.hq, Hkv: c.hkv, Sq: c.sq, Sk: c.sk, D: c.d,
-				Q: pq, K: pk + DevicePtr(2*a.koff), V: pv + DevicePtr(2*a.voff),
-				QStrides: a.qs, KStrides: a.ks, VStrides: a.vs, Causal: c.causal, Out: c.out}
-			if c.kvLen != nil {
-				at.KVLen = up(t, c.kvLen)
-			}
-			if a.mask != nil {
-				at.KeyMask = up(t, a.mask)
-			}
-			es := c.out.Size()
-			nO, nK := c.b*c.sq*c.hq*c.d, c.b*c.sk*c.hkv*c.d
-			o, lse := out(t, nO, es), out(t, c.b*c.hq*c.sq, 4)
-			must(t, dev.AttentionForward(at, o.ptr(), lse.ptr()))
-			gotO, gotLSE := attnOut(t, o, c.out), lse.f32(t)
-			checkRelL2(t, "O", gotO, wantO)
-			testutil.AssertClose(t, "lse", gotLSE, wantLSE, tolF32Accum)
-			for r, l := range wantLSE {
-				if !math.IsInf(l, 1) {
-					continue
-				}
-				b, rem := r/(c.hq*c.sq), r%(c.hq*c.sq)
-				h, i := rem/c.sq, rem%c.sq
-				for x := 0; x < c.d; x++ {
-					if v := gotO[((b*c.sq+i)*c.hq+h)*c.d+x]; v != 0 {
-						t.Fatalf("query (b %d, h %d, i %d) sees no key but O[%d] = %g", b, h, i, x, v)
-					}
-				}
-			}
-
-			var pdO DevicePtr
-			if c.out == F32 {
-				pdO = up(t, dO)
-			} else {
-				pdO = up16(dO)
-			}
-			dq, dk, dv := out(t, nO, es), out(t, nK, es), out(t, nK, es)
-			must(t, dev.AttentionBackward(at, o.ptr(), pdO, lse.ptr(), dq.ptr(), dk.ptr(), dv.ptr()))
-			checkRelL2(t, "dQ", attnOut(t, dq, c.out), wantDQ)
-			checkRelL2(t, "dK", attnOut(t, dk, c.out), wantDK)
-			checkRelL2(t, "dV", attnOut(t, dv, c.out), wantDV)
+			r := newAttnRun(t, c, rng)
+			o, lse, gotO, gotLSE := r.forward(t, AttnMMA)
+			r.checkForward(t, gotO, gotLSE)
+			r.backward(t, o, lse)
 		})
 	}
 }
 
-// TestAttentionDeterministicForward: the forward has no atomics, so two runs
-// give identical bits.
+// skipWithoutAttn90 skips the test, saying why, when the device cannot run
+// the sm_90a attention forward (scripts/gpu-run.sh fails its attention
+// stage when this skip appears on a 9.0 GPU with sm_90a sources).
+func skipWithoutAttn90(t *testing.T) {
+	t.Helper()
+	if err := dev.CheckAttn90(); err != nil {
+		t.Skipf("attention90 (sm_90a) kernels unavailable on %v: %v", dev, err)
+	}
+}
+
+// TestAttention90 forces the sm_90a forward (Path AttnWGMMA) on
+// TestAttention's cases and checks it as TestAttention checks the mma.sync
+// one, then runs the (mma.sync) backward on its O and lse: both forwards
+// must write the lse the backward reads.
+func TestAttention90(t *testing.T) {
+	skipWithoutAttn90(t)
+	rng := newRand(21)
+	for _, c := range attnCases {
+		t.Run(c.String(), func(t *testing.T) {
+			r := newAttnRun(t, c, rng)
+			o, lse, gotO, gotLSE := r.forward(t, AttnWGMMA)
+			r.checkForward(t, gotO, gotLSE)
+			r.backward(t, o, lse)
+		})
+	}
+}
+
+// TestAttention90MatchesMMA runs both forwards on the same inputs: O within
+// the bf16-operand level norm-wise of the mma.sync kernel's O, lse within
+// F32Accum of its lse (+inf where it is +inf), bf16 outputs and fp32 ones,
+// D 64 and 128, masks, causal and GQA (TestAttention's cases).
+func TestAttention90MatchesMMA(t *testing.T) {
+	skipWithoutAttn90(t)
+	rng := newRand(23)
+	for _, c := range attnCases {
+		t.Run(c.String(), func(t *testing.T) {
+			r := newAttnRun(t, c, rng)
+			_, _, mmaO, mmaLSE := r.forward(t, AttnMMA)
+			_, _, o90, lse90 := r.forward(t, AttnWGMMA)
+			checkRelL2(t, "O (wgmma vs mma)", o90, testutil.To64(mmaO))
+			testutil.AssertClose(t, "lse (wgmma vs mma)", lse90, testutil.To64(mmaLSE), tolF32Accum)
+		})
+	}
+}
+
+// TestAttentionAutoPath: Path AttnAuto resolves to the sm_90a forward
+// exactly when the device has it (CheckAttn90), and ResolveAttention names
+// the kernel AttentionForward launches; forcing AttnWGMMA where it cannot
+// run, or an unknown path, is an error naming the kernel and the reason.
+func TestAttentionAutoPath(t *testing.T) {
+	p := DevicePtr(1 << 20) // aligned, never dereferenced
+	a := Attention{B: 2, Hq: 4, Hkv: 2, Sq: 100, Sk: 100, D: 128, Q: p, K: p, V: p, Out: F32}
+	r, err := dev.ResolveAttention(a)
+	must(t, err)
+	want, wantName := AttnMMA, "ragr_attn_fwd_d128_bf16f32"
+	if dev.CheckAttn90() == nil {
+		want, wantName = AttnWGMMA, "ragr_attn90_fwd_d128_bf16f32"
+	}
+	if r.Path != want || r.FwdKernel() != wantName {
+		t.Errorf("auto on %v (CheckAttn90: %v): path %v kernel %s, want %v %s", dev, dev.CheckAttn90(), r.Path, r.FwdKernel(), want, wantName)
+	}
+	if r.BwdKernel() != "ragr_attn_bwd_d128_bf16f32" {
+		t.Errorf("backward kernel %s, want the mma.sync ragr_attn_bwd_d128_bf16f32", r.BwdKernel())
+	}
+	a.Path = AttnMMA
+	if r, err := dev.ResolveAttention(a); err != nil || r.Path != AttnMMA || r.FwdKernel() != "ragr_attn_fwd_d128_bf16f32" {
+		t.Errorf("forced mma: path %v kernel %s, error %v", r.Path, r.FwdKernel(), err)
+	}
+	a.Path = AttnWGMMA
+	_, err = dev.ResolveAttention(a)
+	if why := dev.CheckAttn90(); why != nil {
+		if err == nil || !strings.Contains(err.Error(), "ragr_attn90_fwd_d128_bf16f32") || !strings.Contains(err.Error(), why.Error()) {
+			t.Errorf("forced wgmma without it: error %v, want one naming ragr_attn90_fwd_d128_bf16f32 and %q", err, why)
+		}
+		if err := dev.AttentionForward(a, p, p); err == nil {
+			t.Error("AttentionForward with a forced, impossible wgmma path: no error")
+		}
+	} else if err != nil {
+		t.Errorf("forced wgmma on a device that has it: %v", err)
+	}
+	a.Path = 9
+	if _, err := dev.ResolveAttention(a); err == nil || !strings.Contains(err.Error(), "unknown attention path 9") {
+		t.Errorf("path 9: error %v", err)
+	}
+}
+
+// TestAttentionDeterministicForward: the forwards have no atomics, so two
+// runs give identical bits (the mma.sync kernel, and the sm_90a one when
+// the device has it).
 func TestAttentionDeterministicForward(t *testing.T) {
 	rng := newRand(22)
 	c := attnCase{b: 2, hq: 4, hkv: 1, sq: 77, sk: 150, d: 64, causal: true, out: BF16}
@@ -304,19 +436,27 @@ func TestAttentionDeterministicForward(t *testing.T) {
 	pq, pk, pv := up(t, roundTo(BF16, a.q)), up(t, roundTo(BF16, a.k)), up(t, roundTo(BF16, a.v))
 	at := Attention{B: c.b, Hq: c.hq, Hkv: c.hkv, Sq: c.sq, Sk: c.sk, D: c.d, Q: pq, K: pk, V: pv, Causal: true, Out: BF16}
 	n := c.b * c.sq * c.hq * c.d
-	o1, o2, lse := out(t, n, 2), out(t, n, 2), out(t, c.b*c.hq*c.sq, 4)
-	must(t, dev.AttentionForward(at, o1.ptr(), lse.ptr()))
-	must(t, dev.AttentionForward(at, o2.ptr(), lse.ptr()))
-	g1, g2 := o1.u16(t), o2.u16(t)
-	for i := range g1 {
-		if g1[i] != g2[i] {
-			t.Fatalf("element %d differs between two runs: %#x vs %#x", i, g1[i], g2[i])
+	paths := []AttnPath{AttnMMA}
+	if dev.CheckAttn90() == nil {
+		paths = append(paths, AttnWGMMA)
+	}
+	for _, p := range paths {
+		at.Path = p
+		o1, o2, lse := out(t, n, 2), out(t, n, 2), out(t, c.b*c.hq*c.sq, 4)
+		must(t, dev.AttentionForward(at, o1.ptr(), lse.ptr()))
+		must(t, dev.AttentionForward(at, o2.ptr(), lse.ptr()))
+		g1, g2 := o1.u16(t), o2.u16(t)
+		for i := range g1 {
+			if g1[i] != g2[i] {
+				t.Fatalf("%s: element %d differs between two runs: %#x vs %#x", at.FwdKernel(), i, g1[i], g2[i])
+			}
 		}
 	}
 }
 
 // TestAttentionErrors: unsupported shapes are errors before launch, naming
-// the kernel.
+// the kernel (on the mma.sync path, and on the sm_90a one when the device
+// has it).
 func TestAttentionErrors(t *testing.T) {
 	p := DevicePtr(1 << 20) // aligned, never dereferenced
 	base := Attention{B: 1, Hq: 4, Hkv: 2, Sq: 8, Sk: 8, D: 64, Q: p, K: p, V: p, Out: BF16}
@@ -332,20 +472,27 @@ func TestAttentionErrors(t *testing.T) {
 		"null Q":           func(a *Attention) { a.Q = 0 },
 		"too many batches": func(a *Attention) { a.B = 70000 },
 	}
-	for name, mod := range cases {
-		a := base
-		mod(&a)
-		err := dev.AttentionForward(a, p, p)
-		if err == nil {
-			t.Errorf("%s: forward: no error", name)
-		} else if !strings.Contains(err.Error(), "ragr_attn_fwd") {
-			t.Errorf("%s: forward error %q does not name the kernel", name, err)
-		}
-		err = dev.AttentionBackward(a, p, p, p, p, p, p)
-		if err == nil {
-			t.Errorf("%s: backward: no error", name)
-		} else if !strings.Contains(err.Error(), "ragr_attn_bwd") {
-			t.Errorf("%s: backward error %q does not name the kernel", name, err)
+	fwd := map[AttnPath]string{AttnMMA: "ragr_attn_fwd"}
+	if dev.CheckAttn90() == nil {
+		fwd[AttnWGMMA] = "ragr_attn90_fwd"
+	}
+	for path, kernel := range fwd {
+		for name, mod := range cases {
+			a := base
+			a.Path = path
+			mod(&a)
+			err := dev.AttentionForward(a, p, p)
+			if err == nil {
+				t.Errorf("%s (%v): forward: no error", name, path)
+			} else if !strings.Contains(err.Error(), kernel) {
+				t.Errorf("%s (%v): forward error %q does not name the kernel %s", name, path, err, kernel)
+			}
+			err = dev.AttentionBackward(a, p, p, p, p, p, p)
+			if err == nil {
+				t.Errorf("%s (%v): backward: no error", name, path)
+			} else if !strings.Contains(err.Error(), "ragr_attn_bwd") {
+				t.Errorf("%s (%v): backward error %q does not name the kernel", name, path, err)
+			}
 		}
 	}
 }

@@ -41,14 +41,15 @@ type Device struct {
 	// TotalMem is the device memory in bytes.
 	TotalMem int64
 
-	mu       sync.Mutex
-	modules  map[string]cu.Module // by module name
-	skipped  map[string]string    // embedded modules not loaded (another architecture's target): name -> target
-	wgmmaErr error                // why the sm_90a GEMM cannot run (nil: it can)
-	entryMod map[string]string    // kernel name -> module name
-	params   map[string][]kernels.Param
-	funcs    map[string]cu.Function // looked up lazily
-	syncEach atomic.Bool
+	mu        sync.Mutex
+	modules   map[string]cu.Module // by module name
+	skipped   map[string]string    // embedded modules not loaded (another architecture's target): name -> target
+	wgmmaErr  error                // why the sm_90a GEMM cannot run (nil: it can)
+	attn90Err error                // why the sm_90a attention forward cannot run (nil: it can)
+	entryMod  map[string]string    // kernel name -> module name
+	params    map[string][]kernels.Param
+	funcs     map[string]cu.Function // looked up lazily
+	syncEach  atomic.Bool
 
 	pool pool
 }
@@ -59,7 +60,8 @@ type Device struct {
 // on compute capability 9.0), then the PTX files named in RAGR_EXTRA_PTX
 // (comma-separated paths; each must run on the device, and no kernel may be
 // defined twice), and creates the device's stream. RAGR_GEMM90=0 in the
-// environment turns the sm_90a GEMM off (CheckWGMMA says so).
+// environment turns the sm_90a GEMM off (CheckWGMMA says so), RAGR_ATTN90=0
+// the sm_90a attention forward (CheckAttn90 says so).
 func Open(ordinal int) (*Device, error) {
 	n, err := cu.NumDevices()
 	if err != nil {
@@ -139,6 +141,7 @@ func Open(ordinal int) (*Device, error) {
 	} else {
 		d.wgmmaErr = initTensorMapEncoder()
 	}
+	d.attn90Err = attn90Unavailable(d.Major, d.Minor, d.Has, os.Getenv(Attn90Env))
 	return d, nil
 }
 
@@ -147,6 +150,11 @@ func Open(ordinal int) (*Device, error) {
 // cuTensorMapEncodeTiled, not turned off by RAGR_GEMM90=0), else an error
 // saying what is missing.
 func (d *Device) CheckWGMMA() error { return d.wgmmaErr }
+
+// CheckAttn90 returns nil when AttentionForward can take the sm_90a path
+// on d (compute capability 9.0, every ragr_attn90_* kernel loaded, not
+// turned off by RAGR_ATTN90=0), else an error saying what is missing.
+func (d *Device) CheckAttn90() error { return d.attn90Err }
 
 // String describes the device: ordinal, name, compute capability, SMs, memory.
 func (d *Device) String() string {

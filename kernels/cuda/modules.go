@@ -5,6 +5,7 @@ package cuda
 // device can run, plus the files named in RAGR_EXTRA_PTX.
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -26,6 +27,12 @@ const ExtraPTXEnv = "RAGR_EXTRA_PTX"
 // failed, so the later stages do not run on a kernel that gave wrong
 // results).
 const Gemm90Env = "RAGR_GEMM90"
+
+// Attn90Env names the environment variable that, set to 0, turns the sm_90a
+// attention forward (kernels/attention90.cu) off even where its kernels are
+// loaded: AttnAuto then runs the mma.sync forward and CheckAttn90 says why
+// (scripts/gpu-run.sh sets it when TestAttention90 failed, skipped or hung).
+const Attn90Env = "RAGR_ATTN90"
 
 // loadModule is one module to load: its parsed PTX and where it came from.
 type loadModule struct {
@@ -122,20 +129,50 @@ func gemm90Kernels() []string {
 // capability major.minor with the kernels for which has is true ("" when
 // it can: capability 9.0 and all 48 kernels loaded).
 func gemm90Missing(major, minor int, has func(string) bool) string {
+	return sm90aMissing("GEMM", "gemm90", gemm90Kernels(), major, minor, has)
+}
+
+// attn90Missing returns why the sm_90a attention forward cannot run on a
+// device of capability major.minor with the kernels for which has is true
+// ("" when it can: capability 9.0 and all 4 kernels loaded).
+func attn90Missing(major, minor int, has func(string) bool) string {
+	return sm90aMissing("attention", "attention90", attn90Kernels(), major, minor, has)
+}
+
+// attn90Unavailable returns why the sm_90a attention forward cannot run on
+// a device of capability major.minor with the kernels for which has is true
+// when RAGR_ATTN90 has the value env: nil when it can (capability 9.0, all
+// 4 kernels loaded, env not "0").
+func attn90Unavailable(major, minor int, has func(string) bool, env string) error {
+	if why := attn90Missing(major, minor, has); why != "" {
+		return errors.New(why)
+	}
+	if env == "0" {
+		return fmt.Errorf("the sm_90a attention forward is turned off (%s=0 in the environment)", Attn90Env)
+	}
+	return nil
+}
+
+// sm90aMissing returns why the kernels ks of the sm_90a module (kernels/
+// module.cu; what names it in messages) cannot run on a device of
+// capability major.minor with the kernels for which has is true: "" when
+// the capability is 9.0 and every kernel is loaded.
+func sm90aMissing(what, module string, ks []string, major, minor int, has func(string) bool) string {
 	if major != 9 || minor != 0 {
-		return fmt.Sprintf("the sm_90a GEMM kernels need compute capability 9.0 (this device is sm_%d%d)", major, minor)
+		return fmt.Sprintf("the sm_90a %s kernels need compute capability 9.0 (this device is sm_%d%d)", what, major, minor)
 	}
 	var missing []string
-	for _, k := range gemm90Kernels() {
+	for _, k := range ks {
 		if !has(k) {
 			missing = append(missing, k)
 		}
 	}
 	switch {
-	case len(missing) == len(gemm90Kernels()):
-		return fmt.Sprintf("the sm_90a GEMM kernels are not loaded (no embedded kernels/ptx/gemm90.ptx: compile kernels/gemm90.cu with `make kernels90 OUT=dir` (nvcc >= 12.3) and set %s=dir/gemm90.ptx)", ExtraPTXEnv)
+	case len(missing) == len(ks):
+		return fmt.Sprintf("the sm_90a %s kernels are not loaded (no embedded kernels/ptx/%s.ptx: compile kernels/%s.cu with `make kernels90 OUT=dir` (nvcc >= 12.3) and set %s=dir/%s.ptx)",
+			what, module, module, ExtraPTXEnv, module)
 	case len(missing) > 0:
-		return fmt.Sprintf("the loaded sm_90a GEMM module lacks %d of its %d kernels (%s, ...)", len(missing), len(gemm90Kernels()), missing[0])
+		return fmt.Sprintf("the loaded sm_90a %s module lacks %d of its %d kernels (%s, ...)", what, len(missing), len(ks), missing[0])
 	}
 	return ""
 }

@@ -149,3 +149,38 @@ func TestGemm90Missing(t *testing.T) {
 		}
 	}
 }
+
+// TestAttn90Unavailable: why the sm_90a attention forward is unavailable,
+// RAGR_ATTN90=0 included.
+func TestAttn90Unavailable(t *testing.T) {
+	all := func(string) bool { return true }
+	none := func(string) bool { return false }
+	if err := attn90Unavailable(9, 0, all, ""); err != nil {
+		t.Errorf("everything present: %v", err)
+	}
+	if err := attn90Unavailable(9, 0, all, "1"); err != nil {
+		t.Errorf("everything present, %s=1: %v", Attn90Env, err)
+	}
+	for _, c := range []struct {
+		major, minor int
+		has          func(string) bool
+		env          string
+		want         string
+	}{
+		{8, 0, all, "", "the sm_90a attention kernels need compute capability 9.0 (this device is sm_80)"},
+		{10, 0, all, "", "this device is sm_100"},
+		{9, 0, none, "", "not loaded (no embedded kernels/ptx/attention90.ptx: compile kernels/attention90.cu with `make kernels90 OUT=dir` (nvcc >= 12.3) and set RAGR_EXTRA_PTX=dir/attention90.ptx)"},
+		{9, 0, func(k string) bool { return k != "ragr_attn90_fwd_d128_bf16f32" }, "", "lacks 1 of its 4 kernels (ragr_attn90_fwd_d128_bf16f32"},
+		{9, 0, all, "0", "turned off (RAGR_ATTN90=0 in the environment)"},
+		{8, 6, all, "0", "need compute capability 9.0"},
+	} {
+		err := attn90Unavailable(c.major, c.minor, c.has, c.env)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("sm_%d%d %s=%q: %v, want an error containing %q", c.major, c.minor, Attn90Env, c.env, err, c.want)
+		}
+	}
+	// The GEMM's message names its own module.
+	if why := gemm90Missing(9, 0, none); !strings.Contains(why, "GEMM kernels are not loaded (no embedded kernels/ptx/gemm90.ptx: compile kernels/gemm90.cu") {
+		t.Errorf("gemm90 not loaded: %q", why)
+	}
+}

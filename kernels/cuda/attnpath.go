@@ -1,0 +1,108 @@
+package cuda
+
+// The choice between the two fused-attention forwards (no cgo, no build
+// tag: tested in the default build by attnpath_test.go).
+
+import (
+	"fmt"
+	"sort"
+)
+
+// AttnPath selects the fused-attention forward implementation
+// (Attention.Path). The backward always runs the mma.sync kernels; both
+// forwards write the same O and lse, so either feeds it.
+type AttnPath int
+
+// The fused-attention forward paths.
+const (
+	AttnAuto  AttnPath = iota // the sm_90a forward when the device has it (Device.CheckAttn90), else mma.sync
+	AttnMMA                   // kernels/attention.cu (mma.sync, cp.async): every GPU from sm_80
+	AttnWGMMA                 // kernels/attention90.cu (wgmma): compute capability 9.0 with its kernels loaded
+)
+
+// String returns "auto", "mma" or "wgmma".
+func (p AttnPath) String() string {
+	switch p {
+	case AttnAuto:
+		return "auto"
+	case AttnMMA:
+		return "mma"
+	case AttnWGMMA:
+		return "wgmma"
+	}
+	return fmt.Sprintf("AttnPath(%d)", int(p))
+}
+
+// Shared memory of the sm_90a forward (dynamic; above 48 KiB at D = 128,
+// which Launch opts in to): kernels/attention90.cu's ABI.
+const (
+	attn90SharedD64  = 41984
+	attn90SharedD128 = 82944
+)
+
+// attnSuffix is the type suffix of the attention kernels writing out:
+// "bf16f32" for F32, else "bf16".
+func attnSuffix(out DType) string {
+	if out == F32 {
+		return "bf16f32"
+	}
+	return "bf16"
+}
+
+// attnFwdKernel returns the forward kernel's name on path p (AttnWGMMA:
+// ragr_attn90_fwd_*, any other: ragr_attn_fwd_*) for head dimension d and
+// output type out.
+func attnFwdKernel(p AttnPath, d int, out DType) string {
+	family := "attn"
+	if p == AttnWGMMA {
+		family = "attn90"
+	}
+	return kname(family, "fwd", fmt.Sprintf("d%d", d), attnSuffix(out))
+}
+
+// attnFwdShared returns the dynamic shared memory (bytes) the forward on
+// path p takes at head dimension d: 0 for the mma.sync kernels (static
+// shared memory only), attn90SharedD64 or attn90SharedD128 for sm_90a.
+func attnFwdShared(p AttnPath, d int) int {
+	if p != AttnWGMMA {
+		return 0
+	}
+	if d == 128 {
+		return attn90SharedD128
+	}
+	return attn90SharedD64
+}
+
+// attn90Kernels lists every kernel of the sm_90a attention ABI, sorted.
+func attn90Kernels() []string {
+	var ks []string
+	for _, d := range []int{64, 128} {
+		for _, out := range []DType{BF16, F32} {
+			ks = append(ks, attnFwdKernel(AttnWGMMA, d, out))
+		}
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// resolveAttnPath returns the forward path p resolves to on a device where
+// avail says why the sm_90a forward cannot run (nil: it can): AttnAuto
+// becomes AttnWGMMA or AttnMMA; AttnWGMMA where it cannot run, or an
+// unknown path, is an error (avail's message, or the path's number).
+func resolveAttnPath(p AttnPath, avail error) (AttnPath, error) {
+	switch p {
+	case AttnAuto:
+		if avail == nil {
+			return AttnWGMMA, nil
+		}
+		return AttnMMA, nil
+	case AttnMMA:
+		return AttnMMA, nil
+	case AttnWGMMA:
+		if avail != nil {
+			return p, fmt.Errorf("the sm_90a attention forward cannot run: %w", avail)
+		}
+		return AttnWGMMA, nil
+	}
+	return p, fmt.Errorf("unknown attention path %d (auto, mma, wgmma)", int(p))
+}
