@@ -155,10 +155,11 @@ func TestParams(t *testing.T) {
 	}
 }
 
-// checkAttn90Params: when the sm_90a attention forward's PTX is embedded,
-// its four kernels take exactly the parameters of the mma.sync forward
-// (kernels/cuda launches both with one argument list), and the module
-// defines nothing but ragr_attn90_* kernels.
+// checkAttn90Params: when the sm_90a attention's PTX is embedded, its four
+// forward kernels take exactly the parameters of the mma.sync forward and
+// its two backward kernels those of the mma.sync backward (kernels/cuda
+// launches both with one argument list), and the module defines nothing
+// but ragr_attn90_* kernels.
 func checkAttn90Params(t *testing.T) {
 	t.Helper()
 	m90, ok := byNameModule("attention90")
@@ -181,6 +182,22 @@ func checkAttn90Params(t *testing.T) {
 			if got := m.Params[name]; !reflect.DeepEqual(got, want) {
 				t.Errorf("%s: params %v, want those of ragr_attn_fwd_d64_bf16 %v", name, got, want)
 			}
+		}
+	}
+	bref, ok := Find("ragr_attn_bwd_d64_bf16")
+	if !ok || bref.Name != "attention" {
+		t.Fatal("ragr_attn_bwd_d64_bf16 is not in the embedded attention module")
+	}
+	wantBwd := bref.Params["ragr_attn_bwd_d64_bf16"]
+	for _, ty := range []string{"bf16", "bf16f32"} {
+		name := "ragr_attn90_bwd_d64_" + ty
+		m, ok := Find(name)
+		if !ok || m.Name != "attention90" {
+			t.Errorf("%s: not in the embedded attention90 module", name)
+			continue
+		}
+		if got := m.Params[name]; !reflect.DeepEqual(got, wantBwd) {
+			t.Errorf("%s: params %v, want those of ragr_attn_bwd_d64_bf16 %v", name, got, wantBwd)
 		}
 	}
 	for _, e := range m90.Entries {

@@ -21,14 +21,14 @@ import (
 // that sees no key gets O = 0 and LSE = +inf (torch gives NaN). Scale 0 means
 // 1/sqrt(D).
 //
-// Path picks the forward's implementation: AttnAuto (0) runs the sm_90a
-// kernels (kernels/attention90.cu: wgmma) when the device has them
+// Path picks the implementation: AttnAuto (0) runs the sm_90a kernels
+// (kernels/attention90.cu: wgmma) when the device has them
 // (Device.CheckAttn90), else the mma.sync kernels (kernels/attention.cu);
 // AttnMMA and AttnWGMMA force one (forcing AttnWGMMA where it cannot run is
 // an error saying why). Both take the same shapes and write the same O and
-// LSE. The backward ignores Path: it always runs the mma.sync kernels, on
-// the O and LSE of either forward. RAGR_ATTN90=0 in the environment (read
-// at Open) turns the sm_90a forward off.
+// LSE, dQ, dK, dV. The backward's main kernel follows Path at D = 64; at
+// D = 128 it is always the mma.sync one. RAGR_ATTN90=0 in the environment
+// (read at Open) turns the sm_90a kernels off.
 type Attention struct {
 	B, Hq, Hkv, Sq, Sk, D        int
 	Q, K, V                      DevicePtr
@@ -55,10 +55,10 @@ func (a *Attention) FwdKernel() string {
 	return attnFwdKernel(a.Path, a.D, a.Out)
 }
 
-// BwdKernel returns the main backward kernel's name (mma.sync, whatever
-// the Path).
+// BwdKernel returns the main backward kernel a's Path names (as FwdKernel:
+// resolve AttnAuto with Device.ResolveAttention first).
 func (a *Attention) BwdKernel() string {
-	return kname("attn", "bwd", fmt.Sprintf("d%d", a.D), attnSuffix(a.Out))
+	return attnBwdKernel(a.Path, a.D, a.Out)
 }
 
 func (a *Attention) scale() float32 {
@@ -166,6 +166,10 @@ func (d *Device) AttentionForward(a Attention, O, LSE DevicePtr) error {
 // workspace of B·Sq·Hq·(D+1) elements from the device pool for the length of
 // the call (returned to the pool before it returns; the stream orders reuse).
 func (d *Device) AttentionBackward(a Attention, O, dO, LSE, dQ, dK, dV DevicePtr) error {
+	a, err := d.ResolveAttention(a)
+	if err != nil {
+		return err
+	}
 	name := a.BwdKernel()
 	if err := a.check(name, O, dO, LSE, dQ, dK, dV); err != nil {
 		return err
@@ -195,7 +199,7 @@ func (d *Device) AttentionBackward(a Attention, O, dO, LSE, dQ, dK, dV DevicePtr
 	if a.Sk > 0 {
 		qs, ks, vs := a.strides()
 		grid := [3]int{(a.Sk + attnBlockK - 1) / attnBlockK, a.Hkv, a.B}
-		if err := d.Launch(name, grid, [3]int{attnThreads, 1, 1}, 0,
+		if err := d.Launch(name, grid, [3]int{attnThreads, 1, 1}, attnBwdShared(a.Path, a.D),
 			dK, dV, dqacc, a.Q, a.K, a.V, dO, LSE, delta, a.KVLen, a.KeyMask,
 			int32(a.B), int32(a.Hq), int32(a.Hkv), int32(a.Sq), int32(a.Sk),
 			qs[0], qs[1], qs[2], ks[0], ks[1], ks[2], vs[0], vs[1], vs[2],

@@ -15,8 +15,8 @@ type attnBenchCase struct {
 // tokens), bf16 in and out, no mask, then the same with the causal mask and
 // at D=128 (quick: the first forward/backward pair only). The forward rows
 // run the mma.sync kernels (Path AttnMMA); when d.CheckAttn90() is nil, each
-// is followed by the sm_90a forward (AttnWGMMA) on the same inputs, with the
-// same PyTorch spec. The backward row times the whole backward (delta/zero,
+// pair is followed by the sm_90a forward (AttnWGMMA) and, at D = 64, its
+// backward on the same inputs, with the same PyTorch specs. The backward row times the whole backward (delta/zero,
 // main kernel, dQ conversion). Its PyTorch counterpart is
 // F.scaled_dot_product_attention on [B, S, H, D] tensors viewed as
 // [B, H, S, D].
@@ -36,8 +36,8 @@ func BenchAttention(d *Device, quick bool) ([]BenchRow, error) {
 	return rows, nil
 }
 
-// benchAttnCase times c's forward (mma.sync, then sm_90a when wgmma) and
-// backward rows.
+// benchAttnCase times c's forward and backward rows (mma.sync, then sm_90a
+// when wgmma).
 func benchAttnCase(d *Device, c attnBenchCase, seed uint64, wgmma bool) ([]BenchRow, error) {
 	n := c.b * c.s * c.h * c.d
 	var bufs []*Buffer
@@ -85,7 +85,8 @@ func benchAttnCase(d *Device, c attnBenchCase, seed uint64, wgmma bool) ([]Bench
 	if !wgmma {
 		return []BenchRow{fwdRow, bwdRow}, nil
 	}
-	// The sm_90a forward on the same inputs, beside the mma.sync one.
+	// The sm_90a forward (and backward at D = 64) on the same inputs, beside
+	// the mma.sync ones.
 	a90 := a
 	a90.Path = AttnWGMMA
 	fwd90, err := d.Time(3, benchReps, func() error { return d.AttentionForward(a90, ptrs[3], lse.Ptr()) })
@@ -93,5 +94,15 @@ func benchAttnCase(d *Device, c attnBenchCase, seed uint64, wgmma bool) ([]Bench
 		return []BenchRow{fwdRow, bwdRow}, err
 	}
 	row90 := BenchRow{Kernel: a90.FwdKernel(), Shape: shape, Time: fwd90, FLOPs: a90.FLOPs(), Bytes: 4 * io, Torch: "sdpa_fwd:" + torch}
-	return []BenchRow{fwdRow, row90, bwdRow}, nil
+	rows := []BenchRow{fwdRow, row90, bwdRow}
+	if c.d == 64 {
+		bwd90, err := d.Time(3, benchReps, func() error {
+			return d.AttentionBackward(a90, ptrs[3], ptrs[4], lse.Ptr(), ptrs[5], ptrs[6], ptrs[7])
+		})
+		if err != nil {
+			return rows, err
+		}
+		rows = append(rows, BenchRow{Kernel: a90.BwdKernel(), Shape: shape, Time: bwd90, FLOPs: 2.5 * a90.FLOPs(), Bytes: 8 * io, Torch: "sdpa_bwd:" + torch})
+	}
+	return rows, nil
 }

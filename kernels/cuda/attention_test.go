@@ -310,21 +310,23 @@ func (r *attnRun) checkForward(t *testing.T, gotO, gotLSE []float32) {
 	}
 }
 
-// backward runs the backward on the forward's O and lse and compares dQ,
-// dK, dV with the reference.
-func (r *attnRun) backward(t *testing.T, o, lse *devOut) {
+// backward runs the backward on path p on the forward's O and lse and
+// compares dQ, dK, dV with the reference.
+func (r *attnRun) backward(t *testing.T, p AttnPath, o, lse *devOut) {
 	t.Helper()
+	at := r.at
+	at.Path = p
 	c := r.c
 	es := c.out.Size()
 	nO, nK := c.b*c.sq*c.hq*c.d, c.b*c.sk*c.hkv*c.d
 	dq, dk, dv := out(t, nO, es), out(t, nK, es), out(t, nK, es)
-	must(t, dev.AttentionBackward(r.at, o.ptr(), r.pdO, lse.ptr(), dq.ptr(), dk.ptr(), dv.ptr()))
+	must(t, dev.AttentionBackward(at, o.ptr(), r.pdO, lse.ptr(), dq.ptr(), dk.ptr(), dv.ptr()))
 	checkRelL2(t, "dQ", attnOut(t, dq, c.out), r.wantDQ)
 	checkRelL2(t, "dK", attnOut(t, dk, c.out), r.wantDK)
 	checkRelL2(t, "dV", attnOut(t, dv, c.out), r.wantDV)
 }
 
-// TestAttention runs the mma.sync forward (Path AttnMMA) and the backward
+// TestAttention runs the mma.sync forward and backward (Path AttnMMA)
 // on every case and compares O, lse, dQ, dK, dV with refAttention on the
 // same bf16 inputs. Queries that see no key must give O = 0 exactly and
 // lse = +inf.
@@ -335,7 +337,7 @@ func TestAttention(t *testing.T) {
 			r := newAttnRun(t, c, rng)
 			o, lse, gotO, gotLSE := r.forward(t, AttnMMA)
 			r.checkForward(t, gotO, gotLSE)
-			r.backward(t, o, lse)
+			r.backward(t, AttnMMA, o, lse)
 		})
 	}
 }
@@ -362,7 +364,7 @@ func TestAttention90(t *testing.T) {
 			r := newAttnRun(t, c, rng)
 			o, lse, gotO, gotLSE := r.forward(t, AttnWGMMA)
 			r.checkForward(t, gotO, gotLSE)
-			r.backward(t, o, lse)
+			r.backward(t, AttnWGMMA, o, lse) // the sm_90a backward at D = 64, mma.sync at 128
 		})
 	}
 }
@@ -402,7 +404,18 @@ func TestAttentionAutoPath(t *testing.T) {
 		t.Errorf("auto on %v (CheckAttn90: %v): path %v kernel %s, want %v %s", dev, dev.CheckAttn90(), r.Path, r.FwdKernel(), want, wantName)
 	}
 	if r.BwdKernel() != "ragr_attn_bwd_d128_bf16f32" {
-		t.Errorf("backward kernel %s, want the mma.sync ragr_attn_bwd_d128_bf16f32", r.BwdKernel())
+		t.Errorf("backward kernel %s, want the mma.sync ragr_attn_bwd_d128_bf16f32 (D = 128)", r.BwdKernel())
+	}
+	a64 := a
+	a64.D = 64
+	r64, err := dev.ResolveAttention(a64)
+	must(t, err)
+	wantBwd := "ragr_attn_bwd_d64_bf16f32"
+	if dev.CheckAttn90() == nil {
+		wantBwd = "ragr_attn90_bwd_d64_bf16f32"
+	}
+	if r64.BwdKernel() != wantBwd {
+		t.Errorf("backward kernel at D = 64: %s, want %s", r64.BwdKernel(), wantBwd)
 	}
 	a.Path = AttnMMA
 	if r, err := dev.ResolveAttention(a); err != nil || r.Path != AttnMMA || r.FwdKernel() != "ragr_attn_fwd_d128_bf16f32" {

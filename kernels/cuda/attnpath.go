@@ -8,14 +8,15 @@ import (
 	"sort"
 )
 
-// AttnPath selects the fused-attention forward implementation
-// (Attention.Path). The backward always runs the mma.sync kernels; both
-// forwards write the same O and lse, so either feeds it.
+// AttnPath selects the fused-attention implementation (Attention.Path): the
+// forward, and the main backward kernel at D = 64 (D = 128's backward is
+// mma.sync on every path). Both forwards write the same O and lse, so
+// either feeds either backward.
 type AttnPath int
 
 // The fused-attention forward paths.
 const (
-	AttnAuto  AttnPath = iota // the sm_90a forward when the device has it (Device.CheckAttn90), else mma.sync
+	AttnAuto  AttnPath = iota // the sm_90a kernels when the device has them (Device.CheckAttn90), else mma.sync
 	AttnMMA                   // kernels/attention.cu (mma.sync, cp.async): every GPU from sm_80
 	AttnWGMMA                 // kernels/attention90.cu (wgmma): compute capability 9.0 with its kernels loaded
 )
@@ -33,11 +34,12 @@ func (p AttnPath) String() string {
 	return fmt.Sprintf("AttnPath(%d)", int(p))
 }
 
-// Shared memory of the sm_90a forward (dynamic; above 48 KiB at D = 128,
-// which Launch opts in to): kernels/attention90.cu's ABI.
+// Shared memory of the sm_90a kernels (dynamic; above 48 KiB Launch opts
+// in): kernels/attention90.cu's ABI.
 const (
-	attn90SharedD64  = 41984
-	attn90SharedD128 = 82944
+	attn90SharedD64    = 41984
+	attn90SharedD128   = 82944
+	attn90SharedBwdD64 = 58368
 )
 
 // attnSuffix is the type suffix of the attention kernels writing out:
@@ -73,6 +75,25 @@ func attnFwdShared(p AttnPath, d int) int {
 	return attn90SharedD64
 }
 
+// attnBwdKernel returns the main backward kernel's name on path p:
+// ragr_attn90_bwd_d64_* for AttnWGMMA at D = 64, ragr_attn_bwd_d*_*
+// otherwise.
+func attnBwdKernel(p AttnPath, d int, out DType) string {
+	if p == AttnWGMMA && d == 64 {
+		return kname("attn90", "bwd", "d64", attnSuffix(out))
+	}
+	return kname("attn", "bwd", fmt.Sprintf("d%d", d), attnSuffix(out))
+}
+
+// attnBwdShared returns the dynamic shared memory the main backward kernel
+// on path p takes at head dimension d.
+func attnBwdShared(p AttnPath, d int) int {
+	if p == AttnWGMMA && d == 64 {
+		return attn90SharedBwdD64
+	}
+	return 0
+}
+
 // attn90Kernels lists every kernel of the sm_90a attention ABI, sorted.
 func attn90Kernels() []string {
 	var ks []string
@@ -80,6 +101,9 @@ func attn90Kernels() []string {
 		for _, out := range []DType{BF16, F32} {
 			ks = append(ks, attnFwdKernel(AttnWGMMA, d, out))
 		}
+	}
+	for _, out := range []DType{BF16, F32} {
+		ks = append(ks, attnBwdKernel(AttnWGMMA, 64, out))
 	}
 	sort.Strings(ks)
 	return ks
@@ -100,7 +124,7 @@ func resolveAttnPath(p AttnPath, avail error) (AttnPath, error) {
 		return AttnMMA, nil
 	case AttnWGMMA:
 		if avail != nil {
-			return p, fmt.Errorf("the sm_90a attention forward cannot run: %w", avail)
+			return p, fmt.Errorf("the sm_90a attention kernels cannot run: %w", avail)
 		}
 		return AttnWGMMA, nil
 	}

@@ -7,8 +7,9 @@ import (
 	"testing"
 )
 
-// TestAttnFwdKernel: the kernel names and shared memory of both forward
-// paths (kernels/attention.cu and kernels/attention90.cu's ABI).
+// TestAttnFwdKernel: the kernel names and shared memory of both paths'
+// forward and main backward kernels (kernels/attention.cu and
+// kernels/attention90.cu's ABI).
 func TestAttnFwdKernel(t *testing.T) {
 	cases := []struct {
 		p      AttnPath
@@ -32,7 +33,28 @@ func TestAttnFwdKernel(t *testing.T) {
 			t.Errorf("attnFwdShared(%v, %d) = %d, want %d", c.p, c.d, got, c.shared)
 		}
 	}
-	want := []string{"ragr_attn90_fwd_d128_bf16", "ragr_attn90_fwd_d128_bf16f32", "ragr_attn90_fwd_d64_bf16", "ragr_attn90_fwd_d64_bf16f32"}
+	bwd := []struct {
+		p      AttnPath
+		d      int
+		out    DType
+		name   string
+		shared int
+	}{
+		{AttnAuto, 64, BF16, "ragr_attn_bwd_d64_bf16", 0},
+		{AttnMMA, 64, F32, "ragr_attn_bwd_d64_bf16f32", 0},
+		{AttnWGMMA, 64, BF16, "ragr_attn90_bwd_d64_bf16", 58368},
+		{AttnWGMMA, 64, F32, "ragr_attn90_bwd_d64_bf16f32", 58368},
+		{AttnWGMMA, 128, BF16, "ragr_attn_bwd_d128_bf16", 0}, // D = 128: mma.sync on every path
+	}
+	for _, c := range bwd {
+		if got := attnBwdKernel(c.p, c.d, c.out); got != c.name {
+			t.Errorf("attnBwdKernel(%v, %d, %v) = %s, want %s", c.p, c.d, c.out, got, c.name)
+		}
+		if got := attnBwdShared(c.p, c.d); got != c.shared {
+			t.Errorf("attnBwdShared(%v, %d) = %d, want %d", c.p, c.d, got, c.shared)
+		}
+	}
+	want := []string{"ragr_attn90_bwd_d64_bf16", "ragr_attn90_bwd_d64_bf16f32", "ragr_attn90_fwd_d128_bf16", "ragr_attn90_fwd_d128_bf16f32", "ragr_attn90_fwd_d64_bf16", "ragr_attn90_fwd_d64_bf16f32"}
 	if got := attn90Kernels(); !reflect.DeepEqual(got, want) {
 		t.Errorf("attn90Kernels() = %v, want %v", got, want)
 	}
@@ -58,7 +80,7 @@ func TestResolveAttnPath(t *testing.T) {
 		{AttnMMA, nil, AttnMMA, ""},
 		{AttnMMA, off, AttnMMA, ""},
 		{AttnWGMMA, nil, AttnWGMMA, ""},
-		{AttnWGMMA, off, 0, "the sm_90a attention forward cannot run: the sm_90a attention kernels need compute capability 9.0"},
+		{AttnWGMMA, off, 0, "the sm_90a attention kernels cannot run: the sm_90a attention kernels need compute capability 9.0"},
 		{AttnPath(3), nil, 0, "unknown attention path 3"},
 		{AttnPath(-1), off, 0, "unknown attention path -1"},
 	}

@@ -45,7 +45,7 @@ type Device struct {
 	modules   map[string]cu.Module // by module name
 	skipped   map[string]string    // embedded modules not loaded (another architecture's target): name -> target
 	wgmmaErr  error                // why the sm_90a GEMM cannot run (nil: it can)
-	attn90Err error                // why the sm_90a attention forward cannot run (nil: it can)
+	attn90Err error                // why the sm_90a attention kernels cannot run (nil: it can)
 	entryMod  map[string]string    // kernel name -> module name
 	params    map[string][]kernels.Param
 	funcs     map[string]cu.Function // looked up lazily

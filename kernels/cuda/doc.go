@@ -8,8 +8,8 @@
 //
 // Everything except this file, layout.go (dtypes, names, launch geometry,
 // shape checks, argument-struct layouts), gemm90plan.go (the sm_90a GEMM's
-// eligibility, block width and tensor-map arguments), attnpath.go (the
-// choice between the mma.sync and sm_90a attention forwards, their kernel
+// eligibility, block tiles and tensor-map arguments), attnpath.go (the
+// choice between the mma.sync and sm_90a attention kernels, their kernel
 // names and shared memory), modules.go (which PTX modules a device loads,
 // RAGR_EXTRA_PTX, why the sm_90a kernels are unavailable) and their tests
 // (layout_test.go, gemm90plan_test.go, attnpath_test.go, modules_test.go,

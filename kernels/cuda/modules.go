@@ -132,14 +132,14 @@ func gemm90Missing(major, minor int, has func(string) bool) string {
 	return sm90aMissing("GEMM", "gemm90", gemm90Kernels(), major, minor, has)
 }
 
-// attn90Missing returns why the sm_90a attention forward cannot run on a
+// attn90Missing returns why the sm_90a attention kernels cannot run on a
 // device of capability major.minor with the kernels for which has is true
 // ("" when it can: capability 9.0 and all 4 kernels loaded).
 func attn90Missing(major, minor int, has func(string) bool) string {
 	return sm90aMissing("attention", "attention90", attn90Kernels(), major, minor, has)
 }
 
-// attn90Unavailable returns why the sm_90a attention forward cannot run on
+// attn90Unavailable returns why the sm_90a attention kernels cannot run on
 // a device of capability major.minor with the kernels for which has is true
 // when RAGR_ATTN90 has the value env: nil when it can (capability 9.0, all
 // 4 kernels loaded, env not "0").

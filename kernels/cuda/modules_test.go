@@ -170,7 +170,7 @@ func TestAttn90Unavailable(t *testing.T) {
 		{8, 0, all, "", "the sm_90a attention kernels need compute capability 9.0 (this device is sm_80)"},
 		{10, 0, all, "", "this device is sm_100"},
 		{9, 0, none, "", "not loaded (no embedded kernels/ptx/attention90.ptx: compile kernels/attention90.cu with `make kernels90 OUT=dir` (nvcc >= 12.3) and set RAGR_EXTRA_PTX=dir/attention90.ptx)"},
-		{9, 0, func(k string) bool { return k != "ragr_attn90_fwd_d128_bf16f32" }, "", "lacks 1 of its 4 kernels (ragr_attn90_fwd_d128_bf16f32"},
+		{9, 0, func(k string) bool { return k != "ragr_attn90_fwd_d128_bf16f32" }, "", "lacks 1 of its 6 kernels (ragr_attn90_fwd_d128_bf16f32"},
 		{9, 0, all, "0", "turned off (RAGR_ATTN90=0 in the environment)"},
 		{8, 6, all, "0", "need compute capability 9.0"},
 	} {
