@@ -55,6 +55,7 @@
 // Benchmark: `ragr bench kernels` (rows attn_*), see kernels/NOTES.md.
 #include <math_constants.h>
 
+#include "attn_softmax.cuh"
 #include "mma.cuh"
 
 using namespace ragr_mma;
@@ -63,8 +64,6 @@ typedef __nv_bfloat16 bf16;
 namespace {
 
 constexpr int AT_THREADS = 128;
-constexpr float AT_LOG2E = 1.4426950408889634f;
-constexpr float AT_LN2 = 0.6931471805599453f;
 
 // Offset of (row, 16-byte chunk) in a [rows][D] bf16 tile: chunk ^= row%8, so
 // the 8 rows an ldmatrix phase reads fall in 8 different bank groups.
@@ -112,17 +111,6 @@ __device__ __forceinline__ void load_rows(bf16* s, const float* __restrict__ bas
     }
 }
 
-template <typename TO>
-__device__ __forceinline__ void store2(TO* p, float x0, float x1);
-template <>
-__device__ __forceinline__ void store2<float>(float* p, float x0, float x1) {
-    *reinterpret_cast<float2*>(p) = make_float2(x0, x1);
-}
-template <>
-__device__ __forceinline__ void store2<bf16>(bf16* p, float x0, float x1) {
-    *reinterpret_cast<__nv_bfloat162*>(p) = __floats2bfloat162_rn(x0, x1);
-}
-
 // Number of key rows of batch b that any query may see.
 __device__ __forceinline__ int kv_end(const int* __restrict__ kv_len, int b, int Sk) {
     if (!kv_len) return Sk;
@@ -149,7 +137,7 @@ __device__ __forceinline__ void attn_fwd(TO* __restrict__ O, float* __restrict__
     const int qb = gridDim.x - 1 - blockIdx.x;  // longest causal rows first
     const int hq = blockIdx.y, b = blockIdx.z, hk = hq / (Hq / Hkv);
     const int q0 = qb * BR;
-    const float sl2 = scale * AT_LOG2E;
+    const float sl2 = scale * ragr_attn::LOG2E;
 
     const bf16* Qb = Q + b * q_sb + hq * q_sh;
     const bf16* Kb = K + b * k_sb + hk * k_sh;
@@ -199,45 +187,10 @@ __device__ __forceinline__ void attn_fwd(TO* __restrict__ O, float* __restrict__
         if (j + 1 < nkb) load_rows<D, BC>(Ks, Kb, k_ss, k0 + BC, Sk);
         cp_async_commit();
 
-        // Scale to log2 units and mask.
-        const bool need_mask = key_mask != nullptr || k0 + BC > kend || (causal && k0 + BC - 1 > q0);
-#pragma unroll
-        for (int nt = 0; nt < NT; nt++) {
-#pragma unroll
-            for (int e = 0; e < 4; e++) {
-                float x = s[nt][e] * sl2;
-                if (need_mask) {
-                    const int col = k0 + nt * 8 + tq * 2 + (e & 1), row = row0 + (e >> 1) * 8;
-                    bool vis = col < kend && !(causal && col > row);
-                    if (vis && key_mask) vis = key_mask[(long long)b * Sk + col] != 0;
-                    if (!vis) x = -CUDART_INF_F;
-                }
-                s[nt][e] = x;
-            }
-        }
-        // Online softmax, two rows per thread (e < 2: row0, else row0 + 8).
-#pragma unroll
-        for (int h = 0; h < 2; h++) {
-            float mx = -CUDART_INF_F;
-#pragma unroll
-            for (int nt = 0; nt < NT; nt++) mx = fmaxf(mx, fmaxf(s[nt][2 * h], s[nt][2 * h + 1]));
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-            const float mnew = fmaxf(mrow[h], mx);
-            const float muse = mnew == -CUDART_INF_F ? 0.0f : mnew;
-            const float corr = exp2f(mrow[h] - muse);
-            float sum = 0.0f;
-#pragma unroll
-            for (int nt = 0; nt < NT; nt++) {
-                s[nt][2 * h] = exp2f(s[nt][2 * h] - muse);
-                s[nt][2 * h + 1] = exp2f(s[nt][2 * h + 1] - muse);
-                sum += s[nt][2 * h] + s[nt][2 * h + 1];
-            }
-            lrow[h] = lrow[h] * corr + sum;
-            mrow[h] = mnew;
-#pragma unroll
-            for (int dt = 0; dt < DT; dt++) o[dt][2 * h] *= corr, o[dt][2 * h + 1] *= corr;
-        }
+        // Scale, mask, online softmax (attn_softmax.cuh).
+        ragr_attn::softmax_tile<NT, DT>([&](int nt, int e) -> float& { return s[nt][e]; },
+                                        [&](int dt, int e) -> float& { return o[dt][e]; }, mrow, lrow, k0, q0, row0,
+                                        tq, b, Sk, kend, causal, key_mask, sl2);
 
         cp_async_wait<1>();  // V_j
         __syncthreads();
@@ -261,20 +214,8 @@ __device__ __forceinline__ void attn_fwd(TO* __restrict__ O, float* __restrict__
         cp_async_commit();
     }
     cp_async_wait<0>();
-
-#pragma unroll
-    for (int h = 0; h < 2; h++) {
-        float l = lrow[h];
-        l += __shfl_xor_sync(0xffffffffu, l, 1);
-        l += __shfl_xor_sync(0xffffffffu, l, 2);
-        const int row = row0 + h * 8;
-        if (row >= Sq) continue;
-        const float inv = l > 0.0f ? 1.0f / l : 0.0f;
-        TO* orow = O + (((long long)b * Sq + row) * Hq + hq) * D;
-#pragma unroll
-        for (int dt = 0; dt < DT; dt++) store2<TO>(orow + dt * 8 + tq * 2, o[dt][2 * h] * inv, o[dt][2 * h + 1] * inv);
-        if (tq == 0) lse[((long long)b * Hq + hq) * Sq + row] = l > 0.0f ? (mrow[h] + log2f(l)) * AT_LN2 : CUDART_INF_F;
-    }
+    ragr_attn::write_out<D, TO>([&](int dt, int e) -> float& { return o[dt][e]; }, mrow, lrow, O, lse, row0, tq, b, hq,
+                                Hq, Sq);
 }
 
 // ---------------------------------------------------------------------------
@@ -340,7 +281,7 @@ __device__ __forceinline__ void attn_bwd(TO* __restrict__ dK, TO* __restrict__ d
     const int g = lane >> 2, tq = lane & 3, mi = lane >> 3, r8 = lane & 7;
     const int kb = blockIdx.x, hk = blockIdx.y, b = blockIdx.z, G = Hq / Hkv;
     const int k0 = kb * BC;
-    const float sl2 = scale * AT_LOG2E;
+    const float sl2 = scale * ragr_attn::LOG2E;
     const int kend = kv_end(kv_len, b, Sk);
 
     float dk[DT][4], dv[DT][4];
@@ -395,14 +336,7 @@ __device__ __forceinline__ void attn_bwd(TO* __restrict__ dK, TO* __restrict__ d
 
                 // lse and delta of this thread's query columns.
                 float ls[QT][2], dl[QT][2];
-#pragma unroll
-                for (int nt = 0; nt < QT; nt++)
-#pragma unroll
-                    for (int e = 0; e < 2; e++) {
-                        const int q = q0 + nt * 8 + tq * 2 + e;
-                        ls[nt][e] = q < Sq ? lseb[q] * AT_LOG2E : CUDART_INF_F;
-                        dl[nt][e] = q < Sq ? delb[q] : 0.0f;
-                    }
+                ragr_attn::load_lse_delta<QT>(ls, dl, lseb, delb, q0, tq, Sq);
                 if (PF)
                     cp_async_wait<1>();  // all but the prefetch
                 else
@@ -425,17 +359,8 @@ __device__ __forceinline__ void attn_bwd(TO* __restrict__ dK, TO* __restrict__ d
                         mma16816<bf16>(pt[2 * np + 1], kf, t4[2], t4[3]);
                     }
                 }
-#pragma unroll
-                for (int nt = 0; nt < QT; nt++)
-#pragma unroll
-                    for (int e = 0; e < 4; e++) {
-                        const int q = q0 + nt * 8 + tq * 2 + (e & 1);
-                        const int key = (e >> 1) ? key1 : key0;
-                        bool vis = (e >> 1) ? vis1 : vis0;
-                        if (causal && key > q) vis = false;
-                        // lse = +inf (no visible key, or q >= Sq) gives 0.
-                        pt[nt][e] = vis ? exp2f(pt[nt][e] * sl2 - ls[nt][e & 1]) : 0.0f;
-                    }
+                ragr_attn::probs_t<QT>([&](int nt, int e) -> float& { return pt[nt][e]; }, ls, key0, key1, vis0, vis1,
+                                       q0, tq, causal, sl2);
 
                 // dV += Pᵀ·dO ; dPᵀ = V·dOᵀ
                 float dpt[QT][4];
@@ -539,19 +464,10 @@ __device__ __forceinline__ void attn_bwd(TO* __restrict__ dK, TO* __restrict__ d
         cp_async_wait<0>();
     }
 
-    // Write dK (scaled) and dV for the keys that exist; invisible keys get 0.
-#pragma unroll
-    for (int h = 0; h < 2; h++) {
-        const int key = k0 + warp * 16 + g + h * 8;
-        if (key >= Sk) continue;
-        TO* dkr = dK + (((long long)b * Sk + key) * Hkv + hk) * D + tq * 2;
-        TO* dvr = dV + (((long long)b * Sk + key) * Hkv + hk) * D + tq * 2;
-#pragma unroll
-        for (int dt = 0; dt < DT; dt++) {
-            store2<TO>(dkr + dt * 8, dk[dt][2 * h] * scale, dk[dt][2 * h + 1] * scale);
-            store2<TO>(dvr + dt * 8, dv[dt][2 * h], dv[dt][2 * h + 1]);
-        }
-    }
+    // dK (scaled) and dV for the keys that exist; invisible keys get 0.
+    ragr_attn::write_dkdv<D, TO>([&](int dt, int e) -> float& { return dk[dt][e]; },
+                                 [&](int dt, int e) -> float& { return dv[dt][e]; }, dK, dV, key0, tq, b, hk, Hkv, Sk,
+                                 scale);
 }
 
 }  // namespace

@@ -50,6 +50,7 @@
 // Benchmark: `ragr bench kernels` (rows attn90_*), see kernels/NOTES.md.
 #include <math_constants.h>
 
+#include "attn_softmax.cuh"
 #include "sm90.cuh"
 
 using namespace ragr_mma;
@@ -59,8 +60,6 @@ typedef __nv_bfloat16 bf16;
 namespace {
 
 constexpr int A9_THREADS = 128, A9_ROWS = 64;
-constexpr float A9_LOG2E = 1.4426950408889634f;
-constexpr float A9_LN2 = 0.6931471805599453f;
 
 // Shared memory of the D variant: 5 tiles (Q, K×2, V×2) of 64 rows × D.
 template <int D>
@@ -85,17 +84,6 @@ __device__ __forceinline__ void a9_load(uint8_t* tile, const bf16* __restrict__ 
         const bool ok = s0 + r < S;
         cp_async16(tile + a9_off(r, c), ok ? base + (long long)(s0 + r) * ss + c * 8 : base, ok ? 16 : 0);
     }
-}
-
-template <typename TO>
-__device__ __forceinline__ void a9_store2(TO* p, float x0, float x1);
-template <>
-__device__ __forceinline__ void a9_store2<float>(float* p, float x0, float x1) {
-    *reinterpret_cast<float2*>(p) = make_float2(x0, x1);
-}
-template <>
-__device__ __forceinline__ void a9_store2<bf16>(bf16* p, float x0, float x1) {
-    *reinterpret_cast<uint32_t*>(p) = pack2<bf16>(x0, x1);
 }
 
 // O += P·V for one k16 slice of keys: D = 64 or 128 columns.
@@ -134,7 +122,7 @@ __device__ __forceinline__ void attn90_fwd(TO* __restrict__ O, float* __restrict
     const int qb = gridDim.x - 1 - blockIdx.x;  // longest causal rows first
     const int hq = blockIdx.y, b = blockIdx.z, hk = hq / (Hq / Hkv);
     const int q0 = qb * A9_ROWS;
-    const float sl2 = scale * A9_LOG2E;
+    const float sl2 = scale * ragr_attn::LOG2E;
 
     const bf16* Qb = Q + b * q_sb + hq * q_sh;
     const bf16* Kb = K + b * k_sb + hk * k_sh;
@@ -187,46 +175,11 @@ __device__ __forceinline__ void attn90_fwd(TO* __restrict__ O, float* __restrict
         wgmma_commit();
         wgmma_wait<0>(s);
 
-        // Scale to log2 units and mask: s[4nt+e] is row row0 + 8(e/2), key
-        // k0 + 8nt + 2tq + e%2.
-        const bool need_mask = key_mask != nullptr || k0 + BC > kend || (causal && k0 + BC - 1 > q0);
-#pragma unroll
-        for (int nt = 0; nt < NT; nt++) {
-#pragma unroll
-            for (int e = 0; e < 4; e++) {
-                float x = s[4 * nt + e] * sl2;
-                if (need_mask) {
-                    const int col = k0 + nt * 8 + tq * 2 + (e & 1), row = row0 + (e >> 1) * 8;
-                    bool vis = col < kend && !(causal && col > row);
-                    if (vis && key_mask) vis = key_mask[(long long)b * Sk + col] != 0;
-                    if (!vis) x = -CUDART_INF_F;
-                }
-                s[4 * nt + e] = x;
-            }
-        }
-        // Online softmax, two rows per thread (e < 2: row0, else row0 + 8).
-#pragma unroll
-        for (int h = 0; h < 2; h++) {
-            float mx = -CUDART_INF_F;
-#pragma unroll
-            for (int nt = 0; nt < NT; nt++) mx = fmaxf(mx, fmaxf(s[4 * nt + 2 * h], s[4 * nt + 2 * h + 1]));
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-            const float mnew = fmaxf(mrow[h], mx);
-            const float muse = mnew == -CUDART_INF_F ? 0.0f : mnew;
-            const float corr = exp2f(mrow[h] - muse);
-            float sum = 0.0f;
-#pragma unroll
-            for (int nt = 0; nt < NT; nt++) {
-                s[4 * nt + 2 * h] = exp2f(s[4 * nt + 2 * h] - muse);
-                s[4 * nt + 2 * h + 1] = exp2f(s[4 * nt + 2 * h + 1] - muse);
-                sum += s[4 * nt + 2 * h] + s[4 * nt + 2 * h + 1];
-            }
-            lrow[h] = lrow[h] * corr + sum;
-            mrow[h] = mnew;
-#pragma unroll
-            for (int dt = 0; dt < DT; dt++) o[4 * dt + 2 * h] *= corr, o[4 * dt + 2 * h + 1] *= corr;
-        }
+        // Scale, mask, online softmax (attn_softmax.cuh); s[4nt+e] is row
+        // row0 + 8(e/2), key k0 + 8nt + 2tq + e%2.
+        ragr_attn::softmax_tile<NT, DT>([&](int nt, int e) -> float& { return s[4 * nt + e]; },
+                                        [&](int dt, int e) -> float& { return o[4 * dt + e]; }, mrow, lrow, k0, q0, row0,
+                                        tq, b, Sk, kend, causal, key_mask, sl2);
 
         // O += P·V: P's k16 slice kk is two adjacent n8 accumulator blocks
         // (the A fragment layout); V is N-major: 64-column atoms 8 KiB apart
@@ -246,23 +199,9 @@ __device__ __forceinline__ void attn90_fwd(TO* __restrict__ O, float* __restrict
         wgmma_wait<0>(o);
     }
     cp_async_wait<0>();
-
-#pragma unroll
-    for (int h = 0; h < 2; h++) {
-        float l = lrow[h];
-        l += __shfl_xor_sync(0xffffffffu, l, 1);
-        l += __shfl_xor_sync(0xffffffffu, l, 2);
-        const int row = row0 + h * 8;
-        if (row >= Sq) continue;
-        const float inv = l > 0.0f ? 1.0f / l : 0.0f;
-        TO* orow = O + (((long long)b * Sq + row) * Hq + hq) * D;
-#pragma unroll
-        for (int dt = 0; dt < DT; dt++)
-            a9_store2<TO>(orow + dt * 8 + tq * 2, o[4 * dt + 2 * h] * inv, o[4 * dt + 2 * h + 1] * inv);
-        if (tq == 0) lse[((long long)b * Hq + hq) * Sq + row] = l > 0.0f ? (mrow[h] + log2f(l)) * A9_LN2 : CUDART_INF_F;
-    }
+    ragr_attn::write_out<D, TO>([&](int dt, int e) -> float& { return o[4 * dt + e]; }, mrow, lrow, O, lse, row0, tq, b,
+                                hq, Hq, Sq);
 }
-
 
 // Loads rows s0..s0+63 of an fp32 [*][64] matrix (row stride ss) into a tile,
 // rounding to bf16 (plain loads and stores: the caller fences them for
@@ -323,7 +262,7 @@ __device__ __forceinline__ void attn90_bwd(TO* __restrict__ dK, TO* __restrict__
     const int g = lane >> 2, tq = lane & 3;
     const int kb = blockIdx.x, hk = blockIdx.y, b = blockIdx.z, G = Hq / Hkv;
     const int k0 = kb * BC;
-    const float sl2 = scale * A9_LOG2E;
+    const float sl2 = scale * ragr_attn::LOG2E;
     const int kend = kv_len ? min(max(kv_len[b], 0), Sk) : Sk;
 
     float dk[D / 2], dv[D / 2];
@@ -370,14 +309,7 @@ __device__ __forceinline__ void attn90_bwd(TO* __restrict__ dK, TO* __restrict__
 
             // lse and delta of this thread's query columns 8nt + 2tq + e.
             float ls[NT][2], dl[NT][2];
-#pragma unroll
-            for (int nt = 0; nt < NT; nt++)
-#pragma unroll
-                for (int e = 0; e < 2; e++) {
-                    const int q = q0 + nt * 8 + tq * 2 + e;
-                    ls[nt][e] = q < Sq ? lseb[q] * A9_LOG2E : CUDART_INF_F;
-                    dl[nt][e] = q < Sq ? delb[q] : 0.0f;
-                }
+            ragr_attn::load_lse_delta<NT>(ls, dl, lseb, delb, q0, tq, Sq);
 
             // Sᵀ = K·Qᵀ and dPᵀ = V·dOᵀ (64 keys × 64 queries each).
             const uint32_t qs = smem_u32(Qb(cur)), dos = smem_u32(dOb(cur));
@@ -399,16 +331,8 @@ __device__ __forceinline__ void attn90_bwd(TO* __restrict__ dK, TO* __restrict__
 
             // Pᵀ (0 where the key is invisible to the query, or the query has
             // no visible key: lse = +inf), then dSᵀ = Pᵀ∘(dPᵀ − delta).
-#pragma unroll
-            for (int nt = 0; nt < NT; nt++)
-#pragma unroll
-                for (int e = 0; e < 4; e++) {
-                    const int q = q0 + nt * 8 + tq * 2 + (e & 1);
-                    const int key = (e >> 1) ? key1 : key0;
-                    bool vis = (e >> 1) ? vis1 : vis0;
-                    if (causal && key > q) vis = false;
-                    pt[4 * nt + e] = vis ? exp2f(pt[4 * nt + e] * sl2 - ls[nt][e & 1]) : 0.0f;
-                }
+            ragr_attn::probs_t<NT>([&](int nt, int e) -> float& { return pt[4 * nt + e]; }, ls, key0, key1, vis0, vis1, q0,
+                                   tq, causal, sl2);
             // dV += Pᵀ·dO and dK += dSᵀ·Q: A from registers (k16 slice kq =
             // queries 16kq..), B N-major (dO, Q: [query][d], 2 KiB per k16).
             wgmma_fence(dv);
@@ -480,18 +404,9 @@ __device__ __forceinline__ void attn90_bwd(TO* __restrict__ dK, TO* __restrict__
     }
 
     // dK (scaled) and dV for the keys that exist; invisible keys get 0.
-#pragma unroll
-    for (int h = 0; h < 2; h++) {
-        const int key = k0 + warp * 16 + g + h * 8;
-        if (key >= Sk) continue;
-        TO* dkr = dK + (((long long)b * Sk + key) * Hkv + hk) * D + tq * 2;
-        TO* dvr = dV + (((long long)b * Sk + key) * Hkv + hk) * D + tq * 2;
-#pragma unroll
-        for (int dt = 0; dt < D / 8; dt++) {
-            a9_store2<TO>(dkr + dt * 8, dk[4 * dt + 2 * h] * scale, dk[4 * dt + 2 * h + 1] * scale);
-            a9_store2<TO>(dvr + dt * 8, dv[4 * dt + 2 * h], dv[4 * dt + 2 * h + 1]);
-        }
-    }
+    ragr_attn::write_dkdv<D, TO>([&](int dt, int e) -> float& { return dk[4 * dt + e]; },
+                                 [&](int dt, int e) -> float& { return dv[4 * dt + e]; }, dK, dV, key0, tq, b, hk, Hkv,
+                                 Sk, scale);
 }
 
 }  // namespace

@@ -65,7 +65,7 @@ echo "== 0. sm_90a kernels (sources marked '// Target: sm_90a'; nvcc >= 12.3)"
 # r0: 0 built (or nothing to build), 1 a compile or ptxas error, 2 no nvcc
 # >= 12.3, 3 built only without -Werror, 124 over the stage's 40 s. expect90: the device is compute 9.0
 # and sm_90a kernels exist, so TestGemm90 must run, not skip. expectattn90:
-# the device is compute 9.0 and the sm_90a attention forward exists (source
+# the device is compute 9.0 and the sm_90a attention kernels exist (source
 # marked sm_90a, or its PTX committed), so TestAttention90 must run, not skip.
 r0=0
 n90=0
@@ -163,21 +163,21 @@ if [ $expect90 -eq 1 ]; then
 		status=1
 	fi
 fi
-# The sm_90a attention forward likewise, in a process of its own: when it
+# The sm_90a attention kernels likewise, in a process of its own: when it
 # fails, skips or hangs, RAGR_ATTN90=0 sends every later stage (the tensor
 # backend, the BERT step, the bench's auto path, training) to the mma.sync
 # forward.
-ra90=- # not run: no sm_90a attention forward, or not a compute 9.0 GPU
+ra90=- # not run: no sm_90a attention kernels, or not a compute 9.0 GPU
 if [ $expectattn90 -eq 1 ]; then
 	( cd kernels/cuda && RAGR_CUDA_SYNC=1 timeout 20 "$BIN/cuda.test" -test.count=1 -test.v -test.run '^TestAttention90' -test.timeout=18s ) >"$LOG/attn90.log" 2>&1
 	ra90=$?
 	grep -E '^(--- FAIL|FAIL|ok|PASS|panic)|^--- SKIP' "$LOG/attn90.log" | head -20
 	if [ $ra90 -eq 0 ] && grep -q -- '--- SKIP: TestAttention90' "$LOG/attn90.log"; then
-		echo "gpu-run: FAIL: TestAttention90 skipped on this compute 9.0 GPU although the sm_90a attention forward exists (stage 0 rc=$r0)"
+		echo "gpu-run: FAIL: TestAttention90 skipped on this compute 9.0 GPU although the sm_90a attention kernels exist (stage 0 rc=$r0)"
 		ra90=90
 	fi
 	if [ $ra90 -ne 0 ]; then
-		echo "gpu-run: the sm_90a attention forward failed (rc=$ra90; 124 = hang/timeout): RAGR_ATTN90=0 for the later stages"
+		echo "gpu-run: the sm_90a attention kernels failed (rc=$ra90; 124 = hang/timeout): RAGR_ATTN90=0 for the later stages"
 		export RAGR_ATTN90=0
 		status=1
 	fi

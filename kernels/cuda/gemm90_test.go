@@ -51,24 +51,7 @@ func TestGemm90(t *testing.T) {
 				for _, in := range []DType{BF16, F16} {
 					t.Run(in.String()+"_"+c.String(), func(t *testing.T) {
 						l := c.layout()
-						a := testutil.Uniform32(rng, l.na, -1, 1)
-						b := testutil.Uniform32(rng, l.nb, -1, 1)
-						bias := testutil.Uniform32(rng, c.n, -1, 1)
-						cInit := make([]float32, l.nc)
-						for i := range cInit {
-							switch {
-							case !inC(c, l, i):
-								cInit[i] = gapSentinel
-							case c.beta == 0:
-								cInit[i] = float32(math.NaN())
-							default:
-								cInit[i] = float32(rng.Float64()*2 - 1)
-							}
-						}
-						roundTo(in, a)
-						roundTo(in, b)
-						roundTo(in, cInit)
-						want := refGemm(c, l, testutil.To64(a), testutil.To64(b), testutil.To64(cInit), testutil.To64(bias))
+						a, b, bias, cInit, want := gemmInputs(rng, c, l, in)
 						for _, tile := range gemm90Tiles {
 							force := func(g *Gemm) { g.Path, g.Tile, g.TileN = GemmWGMMA, tile.m, tile.n }
 							what := gemm90Kernel(in, F32, c.transA, c.transB, tile)

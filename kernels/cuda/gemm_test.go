@@ -5,6 +5,7 @@ package cuda
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -246,6 +247,35 @@ func runGemm(t *testing.T, c gemmCase, l gemmLayout, in, out DType, tile int, a,
 	return toF32(out, got)
 }
 
+// gemmInputs draws c's operands (A, B, bias uniform in [-1, 1)) and C's
+// initial contents (gapSentinel in the gaps between rows, NaN where beta
+// == 0 so that every element must be written, else uniform), rounds A, B
+// and C to in when in is a 16-bit type (the kernel sees rounded values, and
+// so does the reference), and returns them with the float64 reference.
+func gemmInputs(rng *rand.Rand, c gemmCase, l gemmLayout, in DType) (a, b, bias, cInit []float32, want []float64) {
+	a = testutil.Uniform32(rng, l.na, -1, 1)
+	b = testutil.Uniform32(rng, l.nb, -1, 1)
+	bias = testutil.Uniform32(rng, max(c.n, 1), -1, 1)
+	cInit = make([]float32, l.nc)
+	for i := range cInit {
+		switch {
+		case !inC(c, l, i):
+			cInit[i] = gapSentinel
+		case c.beta == 0:
+			cInit[i] = float32(math.NaN())
+		default:
+			cInit[i] = float32(rng.Float64()*2 - 1)
+		}
+	}
+	if in != F32 {
+		roundTo(in, a)
+		roundTo(in, b)
+		roundTo(in, cInit) // C is rounded for the 16-bit output run; keep both runs equal
+	}
+	want = refGemm(c, l, testutil.To64(a), testutil.To64(b), testutil.To64(cInit), testutil.To64(bias))
+	return a, b, bias, cInit, want
+}
+
 // TestGemm checks every GEMM kernel against a float64 reference computed
 // from the same (rounded) inputs: fp32-output kernels at the F32Accum level,
 // 16-bit-output kernels bit-for-bit against the fp32-output kernel's result
@@ -257,26 +287,7 @@ func TestGemm(t *testing.T) {
 		for _, in := range []DType{F32, BF16, F16} {
 			t.Run(in.String()+"_"+c.String(), func(t *testing.T) {
 				l := c.layout()
-				a := testutil.Uniform32(rng, l.na, -1, 1)
-				b := testutil.Uniform32(rng, l.nb, -1, 1)
-				bias := testutil.Uniform32(rng, max(c.n, 1), -1, 1)
-				cInit := make([]float32, l.nc)
-				for i := range cInit {
-					switch {
-					case !inC(c, l, i):
-						cInit[i] = gapSentinel
-					case c.beta == 0:
-						cInit[i] = float32(math.NaN())
-					default:
-						cInit[i] = float32(rng.Float64()*2 - 1)
-					}
-				}
-				if in != F32 { // the kernel sees rounded values: so does the reference
-					roundTo(in, a)
-					roundTo(in, b)
-					roundTo(in, cInit) // C is rounded for the 16-bit output run; keep both runs equal
-				}
-				want := refGemm(c, l, testutil.To64(a), testutil.To64(b), testutil.To64(cInit), testutil.To64(bias))
+				a, b, bias, cInit, want := gemmInputs(rng, c, l, in)
 				if in == F32 {
 					checkGemmOut(t, c, l, "f32", runGemm(t, c, l, in, F32, 0, a, b, cInit, bias), want, tolF32Accum)
 					return
@@ -357,24 +368,7 @@ func TestGemmSplitK(t *testing.T) {
 		for _, in := range []DType{BF16, F16} {
 			t.Run(fmt.Sprintf("%v_split%d_%v", in, tc.split, c), func(t *testing.T) {
 				l := c.layout()
-				a := testutil.Uniform32(rng, l.na, -1, 1)
-				b := testutil.Uniform32(rng, l.nb, -1, 1)
-				bias := testutil.Uniform32(rng, c.n, -1, 1)
-				cInit := make([]float32, l.nc)
-				for i := range cInit {
-					switch {
-					case !inC(c, l, i):
-						cInit[i] = gapSentinel
-					case c.beta == 0:
-						cInit[i] = float32(math.NaN())
-					default:
-						cInit[i] = float32(rng.Float64()*2 - 1)
-					}
-				}
-				roundTo(in, a)
-				roundTo(in, b)
-				roundTo(in, cInit)
-				want := refGemm(c, l, testutil.To64(a), testutil.To64(b), testutil.To64(cInit), testutil.To64(bias))
+				a, b, bias, cInit, want := gemmInputs(rng, c, l, in)
 				run := func(out DType) []float32 {
 					var pa, pb, pc, pbias DevicePtr
 					pa, pb = up(t, roundTo(in, append([]float32(nil), a...))), up(t, roundTo(in, append([]float32(nil), b...)))

@@ -6,6 +6,8 @@
 #include <random>
 #include <string>
 
+#include "check_util.h"
+
 struct Case {
     int m, n, k, batch;
     bool ta, tb;
@@ -19,18 +21,6 @@ struct Case {
 static std::mt19937_64 rng(7);
 static float urand() { return std::uniform_real_distribution<float>(-1, 1)(rng); }
 
-template <typename T>
-static T cvt(float x);
-template <>
-float cvt<float>(float x) { return x; }
-template <>
-__nv_bfloat16 cvt<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
-template <>
-__half cvt<__half>(float x) { return __float2half_rn(x); }
-
-static float back(float x) { return x; }
-static float back(__nv_bfloat16 x) { return __bfloat162float(x); }
-static float back(__half x) { return __half2float(x); }
 
 typedef void (*Kern)(void*, const void*, const void*, const float*, int, int, int, int, int, int, long long, long long,
                      long long, int, float, float, int, int);

@@ -10,6 +10,8 @@
 #include <random>
 #include <string>
 
+#include "check_util.h"
+
 struct Case {
     int m, n, k, batch;
     bool ta, tb;
@@ -23,18 +25,6 @@ struct Case {
 static std::mt19937_64 rng(11);
 static float urand() { return std::uniform_real_distribution<float>(-1, 1)(rng); }
 
-template <typename T>
-static T cvt(float x);
-template <>
-float cvt<float>(float x) { return x; }
-template <>
-__nv_bfloat16 cvt<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
-template <>
-__half cvt<__half>(float x) { return __float2half_rn(x); }
-
-static float back(float x) { return x; }
-static float back(__nv_bfloat16 x) { return __bfloat162float(x); }
-static float back(__half x) { return __half2float(x); }
 
 // The launcher's tensor map for one operand stored rows×cols with leading
 // dimension ld (elements) and batch stride st (0: broadcast).
