@@ -143,45 +143,35 @@ fi
 [ $r0 -eq 0 ] || status=1
 
 echo "== 1. kernel tests"
-# The sm_90a GEMM first, in its own process with its own timeout: it has not
-# run on a GPU before, and a hang (an mbarrier protocol the hardware reads
-# differently) must not cost the other stages. When it fails, skips or hangs,
-# RAGR_GEMM90=0 turns it off for every later stage, so they measure and train
-# on the mma.sync kernels instead of on a kernel known to be wrong.
+# The sm_90a kernels first, each family in a process of its own with its own
+# timeout: they have not run on a GPU before, and a hang (an mbarrier
+# protocol the hardware reads differently) must not cost the other stages.
+# gated_test TEST SECONDS ENV LOG WHAT runs the tests matching ^TEST; when
+# they fail, skip or hang it exports ENV=0, which turns that family off for
+# every later stage (the tensor backend, the BERT step, the bench's auto
+# paths, training), so they measure and train on the mma.sync kernels
+# instead of on a kernel known to be wrong. Its exit status: the test
+# binary's (124: hang), 90 for a skip.
+gated_test() {
+	local test=$1 secs=$2 env=$3 log=$4 what=$5 rc
+	( cd kernels/cuda && RAGR_CUDA_SYNC=1 timeout "$secs" "$BIN/cuda.test" -test.count=1 -test.v -test.run "^$test" -test.timeout=$((secs - 2))s ) >"$LOG/$log" 2>&1
+	rc=$?
+	grep -E '^(--- FAIL|FAIL|ok|PASS|panic)|^--- SKIP' "$LOG/$log" | head -20
+	if [ $rc -eq 0 ] && grep -q -- "--- SKIP: $test" "$LOG/$log"; then
+		echo "gpu-run: FAIL: $test skipped on this compute 9.0 GPU although $what exist (stage 0 rc=$r0)"
+		rc=90
+	fi
+	if [ $rc -ne 0 ]; then
+		echo "gpu-run: $what failed (rc=$rc; 124 = hang/timeout): $env=0 for the later stages"
+		export "$env=0"
+		status=1
+	fi
+	return $rc
+}
 r90=0
-if [ $expect90 -eq 1 ]; then
-	( cd kernels/cuda && RAGR_CUDA_SYNC=1 timeout 30 "$BIN/cuda.test" -test.count=1 -test.v -test.run '^TestGemm90' -test.timeout=28s ) >"$LOG/gemm90.log" 2>&1
-	r90=$?
-	grep -E '^(--- FAIL|FAIL|ok|PASS|panic)|^--- SKIP' "$LOG/gemm90.log" | head -20
-	if [ $r90 -eq 0 ] && grep -q -- '--- SKIP: TestGemm90' "$LOG/gemm90.log"; then
-		echo "gpu-run: FAIL: TestGemm90 skipped on this compute 9.0 GPU although sm_90a kernels exist (stage 0 rc=$r0)"
-		r90=90
-	fi
-	if [ $r90 -ne 0 ]; then
-		echo "gpu-run: the sm_90a GEMM failed (rc=$r90; 124 = hang/timeout): RAGR_GEMM90=0 for the later stages"
-		export RAGR_GEMM90=0
-		status=1
-	fi
-fi
-# The sm_90a attention kernels likewise, in a process of its own: when it
-# fails, skips or hangs, RAGR_ATTN90=0 sends every later stage (the tensor
-# backend, the BERT step, the bench's auto path, training) to the mma.sync
-# forward.
+[ $expect90 -eq 1 ] && { gated_test TestGemm90 30 RAGR_GEMM90 gemm90.log "the sm_90a GEMM kernels"; r90=$?; }
 ra90=- # not run: no sm_90a attention kernels, or not a compute 9.0 GPU
-if [ $expectattn90 -eq 1 ]; then
-	( cd kernels/cuda && RAGR_CUDA_SYNC=1 timeout 20 "$BIN/cuda.test" -test.count=1 -test.v -test.run '^TestAttention90' -test.timeout=18s ) >"$LOG/attn90.log" 2>&1
-	ra90=$?
-	grep -E '^(--- FAIL|FAIL|ok|PASS|panic)|^--- SKIP' "$LOG/attn90.log" | head -20
-	if [ $ra90 -eq 0 ] && grep -q -- '--- SKIP: TestAttention90' "$LOG/attn90.log"; then
-		echo "gpu-run: FAIL: TestAttention90 skipped on this compute 9.0 GPU although the sm_90a attention kernels exist (stage 0 rc=$r0)"
-		ra90=90
-	fi
-	if [ $ra90 -ne 0 ]; then
-		echo "gpu-run: the sm_90a attention kernels failed (rc=$ra90; 124 = hang/timeout): RAGR_ATTN90=0 for the later stages"
-		export RAGR_ATTN90=0
-		status=1
-	fi
-fi
+[ $expectattn90 -eq 1 ] && { gated_test TestAttention90 20 RAGR_ATTN90 attn90.log "the sm_90a attention kernels"; ra90=$?; }
 ( cd kernels/cuda && RAGR_CUDA_SYNC=1 timeout 70 "$BIN/cuda.test" -test.count=1 -test.v -test.skip '^TestGemm90|^TestAttention90' -test.timeout=68s ) >"$LOG/tests.log" 2>&1
 rt=$?
 grep -E '^(--- FAIL|FAIL|ok|PASS|panic)|cuda tests on' "$LOG/tests.log" | head -40
