@@ -1,6 +1,6 @@
 package cuda
 
-// The choice between the two fused-attention forwards (no cgo, no build
+// The choice between the two fused-attention implementations (no cgo, no build
 // tag: tested in the default build by attnpath_test.go).
 
 import (
@@ -14,7 +14,7 @@ import (
 // either feeds either backward.
 type AttnPath int
 
-// The fused-attention forward paths.
+// The fused-attention paths.
 const (
 	AttnAuto  AttnPath = iota // the sm_90a kernels when the device has them (Device.CheckAttn90), else mma.sync
 	AttnMMA                   // kernels/attention.cu (mma.sync, cp.async): every GPU from sm_80

@@ -61,7 +61,7 @@ type Device struct {
 // (comma-separated paths; each must run on the device, and no kernel may be
 // defined twice), and creates the device's stream. RAGR_GEMM90=0 in the
 // environment turns the sm_90a GEMM off (CheckWGMMA says so), RAGR_ATTN90=0
-// the sm_90a attention forward (CheckAttn90 says so).
+// the sm_90a attention kernels (CheckAttn90 says so).
 func Open(ordinal int) (*Device, error) {
 	n, err := cu.NumDevices()
 	if err != nil {
@@ -151,7 +151,7 @@ func Open(ordinal int) (*Device, error) {
 // saying what is missing.
 func (d *Device) CheckWGMMA() error { return d.wgmmaErr }
 
-// CheckAttn90 returns nil when AttentionForward can take the sm_90a path
+// CheckAttn90 returns nil when AttentionForward and AttentionBackward can take the sm_90a path
 // on d (compute capability 9.0, every ragr_attn90_* kernel loaded, not
 // turned off by RAGR_ATTN90=0), else an error saying what is missing.
 func (d *Device) CheckAttn90() error { return d.attn90Err }

@@ -3,6 +3,7 @@
 package cuda
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -151,5 +152,83 @@ func TestGemmBenchCasesWGMMA(t *testing.T) {
 	}
 	if n != 12 {
 		t.Errorf("%d wgmma rows, want 12 (bf16 4096^3, the three BERT shapes and bias+GELU with the automatic tile; 4096^3 on 128x128; the BERT shapes on 128x128 and 64x128)", n)
+	}
+}
+
+// TestGemm90Probe reads back how the sm_90a kernels see their operands, so
+// that a failure says what went wrong rather than only that something did
+// (the shared-memory descriptors and swizzles have no GPU-independent
+// check): with op(A) the identity, C = op(B); a run with op(B)[k][n] = k+1
+// and one with n+1 (small integers, exact in bf16, fp16 and fp32) give, for
+// every output, the row and column of op(B) the kernel actually read; the
+// same with op(B) the identity probes A. Every operand major (nn, nt, tn,
+// tt) on every block tile, 128×128×128 bf16.
+func TestGemm90Probe(t *testing.T) {
+	skipWithoutWGMMA(t)
+	const n = 128
+	for _, ta := range []bool{false, true} {
+		for _, tb := range []bool{false, true} {
+			for _, tile := range gemm90Tiles {
+				c := gemmCase{m: n, n: n, k: n, batch: 1, transA: ta, transB: tb, pad: -1, alpha: 1}
+				l := c.layout()
+				name := gemm90Kernel(BF16, F32, ta, tb, tile)
+				force := func(g *Gemm) { g.Path, g.Tile, g.TileN = GemmWGMMA, tile.m, tile.n }
+				// fill sets the stored matrix of op(X)[r][col] = f(r, col)
+				// (stored transposed when trans).
+				fill := func(size, ld int, trans bool, f func(r, col int) float32) []float32 {
+					x := make([]float32, size)
+					for r := 0; r < n; r++ {
+						for col := 0; col < n; col++ {
+							if trans {
+								x[col*ld+r] = f(r, col)
+							} else {
+								x[r*ld+col] = f(r, col)
+							}
+						}
+					}
+					return x
+				}
+				eye := func(r, col int) float32 {
+					if r == col {
+						return 1
+					}
+					return 0
+				}
+				rowCode := func(r, _ int) float32 { return float32(r + 1) }
+				colCode := func(_, col int) float32 { return float32(col + 1) }
+				cInit := make([]float32, l.nc)
+				for _, probe := range []string{"B", "A"} {
+					var runs [2][]float32
+					for i, code := range []func(r, col int) float32{rowCode, colCode} {
+						var a, b []float32
+						if probe == "B" {
+							a, b = fill(l.na, l.lda, ta, eye), fill(l.nb, l.ldb, tb, code)
+						} else {
+							a, b = fill(l.na, l.lda, ta, code), fill(l.nb, l.ldb, tb, eye)
+						}
+						runs[i] = runGemm(t, c, l, BF16, F32, 0, a, b, cInit, nil, force)
+					}
+					// C[m][j] must be op(B)[m][j] (probe B) or op(A)[m][j]
+					// (probe A): row code m+1, column code j+1.
+					bad := 0
+					var msg strings.Builder
+					for m := 0; m < n; m++ {
+						for j := 0; j < n; j++ {
+							gr, gc := runs[0][m*l.ldc+j], runs[1][m*l.ldc+j]
+							if gr == float32(m+1) && gc == float32(j+1) {
+								continue
+							}
+							if bad++; bad <= 6 {
+								fmt.Fprintf(&msg, "\n  C[%d][%d] read op(%s)[%g][%g] (1-based codes; want [%d][%d]; a non-integer is a sum of several)",
+									m, j, probe, gr, gc, m+1, j+1)
+							}
+						}
+					}
+					if bad > 0 {
+						t.Errorf("%s: %d of %d outputs read the wrong element of op(%s):%s", name, bad, n*n, probe, msg.String())
+					}
+				}
+			}
+		}
 	}
 }

@@ -29,7 +29,7 @@ const ExtraPTXEnv = "RAGR_EXTRA_PTX"
 const Gemm90Env = "RAGR_GEMM90"
 
 // Attn90Env names the environment variable that, set to 0, turns the sm_90a
-// attention forward (kernels/attention90.cu) off even where its kernels are
+// attention kernels (kernels/attention90.cu) off even where they are
 // loaded: AttnAuto then runs the mma.sync forward and CheckAttn90 says why
 // (scripts/gpu-run.sh sets it when TestAttention90 failed, skipped or hung).
 const Attn90Env = "RAGR_ATTN90"
@@ -148,7 +148,7 @@ func attn90Unavailable(major, minor int, has func(string) bool, env string) erro
 		return errors.New(why)
 	}
 	if env == "0" {
-		return fmt.Errorf("the sm_90a attention forward is turned off (%s=0 in the environment)", Attn90Env)
+		return fmt.Errorf("the sm_90a attention kernels are turned off (%s=0 in the environment)", Attn90Env)
 	}
 	return nil
 }
