@@ -12,8 +12,18 @@
 // Launch: blocks stride over rows (any grid; the launcher uses
 // min(rows, 32*SMs)); block = a multiple of 32 up to 1024 threads (the
 // launcher uses about cols/4, clamped to [32, 1024]); no dynamic shared
-// memory. Short rows leave most of a warp idle: a warp-per-row variant is
-// the next step if the benchmark shows it (kernels/NOTES.md).
+// memory.
+//
+// Warp-per-row variants for rows of at most C = 128, 256, 512 or 1024
+// columns (the launcher picks the smallest C >= cols; the block kernels
+// above take longer rows):
+//   ragr_softmax_fwd_w<C>_f32, ragr_log_softmax_fwd_w<C>_f32,
+//   ragr_softmax_bwd_w<C>_f32, ragr_log_softmax_bwd_w<C>_f32
+// with the same parameters and results: each warp holds a whole row in
+// registers (C/32 values per lane, coalesced loads all issued before the
+// first use), reduces with shuffles, and writes once — one read and one
+// write per element, no shared memory, no block barriers. Warps stride over
+// rows: block 128 (4 rows at a time), any grid.
 //
 // Benchmark: ragr bench kernels (rows softmax_fwd_f32 ...).
 #include "common.cuh"
@@ -49,6 +59,104 @@ extern "C" __global__ void ragr_softmax_fwd_f32(float* __restrict__ y, const flo
 extern "C" __global__ void ragr_log_softmax_fwd_f32(float* __restrict__ y, const float* __restrict__ x, long long rows, int cols) {
 	softmax_fwd<true>(y, x, rows, cols);
 }
+
+// ---------------------------------------------------------------------------
+// Warp per row (cols <= 32*V)
+
+// The warp's first row and the stride between its rows.
+__device__ __forceinline__ long long warp_row0() {
+	return (long long)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+}
+__device__ __forceinline__ long long warp_rows_stride() { return (long long)gridDim.x * (blockDim.x >> 5); }
+
+// The row's elements lane + 32i (i < V) into v, pad beyond cols.
+template <int V>
+__device__ __forceinline__ void warp_load_row(float (&v)[V], const float* __restrict__ p, int cols, float pad) {
+	const int lane = threadIdx.x & 31;
+#pragma unroll
+	for (int i = 0; i < V; i++) {
+		const int j = lane + 32 * i;
+		v[i] = j < cols ? p[j] : pad;
+	}
+}
+
+template <bool LOG, int V>
+__device__ __forceinline__ void softmax_fwd_warp(float* __restrict__ y, const float* __restrict__ x, long long rows,
+                                                 int cols) {
+	const int lane = threadIdx.x & 31;
+	for (long long r = warp_row0(); r < rows; r += warp_rows_stride()) {
+		float v[V];
+		warp_load_row<V>(v, x + r * cols, cols, -INFINITY);
+		float m = -INFINITY;
+#pragma unroll
+		for (int i = 0; i < V; i++) m = nan_max(m, v[i]);
+		m = warp_max(m);  // NaN if the row holds one
+		float s = 0.f;
+#pragma unroll
+		for (int i = 0; i < V; i++) s += expf(v[i] - m);  // padding: exp(-inf) = 0; an all -inf row: NaN
+		s = warp_sum(s);
+		float* yr = y + r * cols;
+		if (LOG) {
+			const float ls = logf(s);
+#pragma unroll
+			for (int i = 0; i < V; i++)
+				if (lane + 32 * i < cols) yr[lane + 32 * i] = (v[i] - m) - ls;
+		} else {
+			const float inv = 1.f / s;
+#pragma unroll
+			for (int i = 0; i < V; i++)
+				if (lane + 32 * i < cols) yr[lane + 32 * i] = expf(v[i] - m) * inv;
+		}
+	}
+}
+
+// dx = y*(dy - sum(dy*y)) (LOG: dx = dy - exp(y)*sum(dy)); dx may alias dy
+// (every lane reads its elements before writing them).
+template <bool LOG, int V>
+__device__ __forceinline__ void softmax_bwd_warp(float* dx, const float* dy, const float* __restrict__ y, long long rows,
+                                                 int cols) {
+	const int lane = threadIdx.x & 31;
+	for (long long r = warp_row0(); r < rows; r += warp_rows_stride()) {
+		float g[V], o[V];
+		warp_load_row<V>(g, dy + r * cols, cols, 0.f);
+		warp_load_row<V>(o, y + r * cols, cols, 0.f);
+		float s = 0.f;
+#pragma unroll
+		for (int i = 0; i < V; i++) s += LOG ? g[i] : g[i] * o[i];
+		s = warp_sum(s);
+		float* dxr = dx + r * cols;
+#pragma unroll
+		for (int i = 0; i < V; i++)
+			if (lane + 32 * i < cols) dxr[lane + 32 * i] = LOG ? g[i] - expf(o[i]) * s : o[i] * (g[i] - s);
+	}
+}
+
+#define RAGR_SOFTMAX_WARP(C)                                                                                     \
+	extern "C" __global__ void ragr_softmax_fwd_w##C##_f32(float* __restrict__ y, const float* __restrict__ x,    \
+	                                                       long long rows, int cols) {                           \
+		softmax_fwd_warp<false, C / 32>(y, x, rows, cols);                                                    \
+	}                                                                                                         \
+	extern "C" __global__ void ragr_log_softmax_fwd_w##C##_f32(float* __restrict__ y, const float* __restrict__ x, \
+	                                                           long long rows, int cols) {                       \
+		softmax_fwd_warp<true, C / 32>(y, x, rows, cols);                                                     \
+	}                                                                                                         \
+	extern "C" __global__ void ragr_softmax_bwd_w##C##_f32(float* dx, const float* dy, const float* __restrict__ y, \
+	                                                       long long rows, int cols) {                           \
+		softmax_bwd_warp<false, C / 32>(dx, dy, y, rows, cols);                                               \
+	}                                                                                                         \
+	extern "C" __global__ void ragr_log_softmax_bwd_w##C##_f32(float* dx, const float* dy,                       \
+	                                                           const float* __restrict__ y, long long rows,       \
+	                                                           int cols) {                                       \
+		softmax_bwd_warp<true, C / 32>(dx, dy, y, rows, cols);                                                \
+	}
+
+RAGR_SOFTMAX_WARP(128)
+RAGR_SOFTMAX_WARP(256)
+RAGR_SOFTMAX_WARP(512)
+RAGR_SOFTMAX_WARP(1024)
+
+// ---------------------------------------------------------------------------
+// Block per row
 
 extern "C" __global__ void ragr_softmax_bwd_f32(float* dx, const float* dy, const float* __restrict__ y, long long rows, int cols) {
 	__shared__ float scratch[32];

@@ -266,8 +266,8 @@ func coreBenchCases(d *Device, quick bool) []benchCase {
 		rowsCase("ragr_reduce_max_rows_f32", "max_rows", M, K, 4, 1, func(in []DevicePtr, o DevicePtr) error {
 			return d.ReduceMax(o, o+DevicePtr(4*M), in[0], M, K, 1)
 		}),
-		rowsCase("ragr_softmax_fwd_f32", "softmax_fwd", attnRows, 512, 8, 1, func(in []DevicePtr, o DevicePtr) error { return d.Softmax(o, in[0], attnRows, 512) }),
-		rowsCase("ragr_softmax_bwd_f32", "softmax_bwd", attnRows, 512, 12, 2, func(in []DevicePtr, o DevicePtr) error {
+		rowsCase(mustWarp("ragr_softmax_fwd_f32", 512), "softmax_fwd", attnRows, 512, 8, 1, func(in []DevicePtr, o DevicePtr) error { return d.Softmax(o, in[0], attnRows, 512) }),
+		rowsCase(mustWarp("ragr_softmax_bwd_f32", 512), "softmax_bwd", attnRows, 512, 12, 2, func(in []DevicePtr, o DevicePtr) error {
 			return d.SoftmaxBackward(o, in[0], in[1], attnRows, 512)
 		}),
 		rowsCase("ragr_log_softmax_fwd_f32", "log_softmax_fwd", vrows, vocab, 8, 1, func(in []DevicePtr, o DevicePtr) error {
@@ -479,4 +479,14 @@ func multiCase(d *Device, kernel, torch string, nt, tsz int64, bytesPer float64)
 			step := 0
 			return func() error { step++; return d.AdamWStep(tab, 1e-4, 0.9, 0.999, 1e-8, step, 0) }, nil
 		}}
+}
+
+// mustWarp is softmaxWarpKernel for a bench row's fixed width (the kernel
+// the launcher runs, named in the table).
+func mustWarp(name string, cols int) string {
+	w, ok := softmaxWarpKernel(name, cols)
+	if !ok {
+		panic("mustWarp: no warp-per-row variant for " + name)
+	}
+	return w
 }

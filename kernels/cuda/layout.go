@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // Raw is a kernel argument passed by value as its bytes (a C struct, such
@@ -222,4 +223,21 @@ func widen(x float32) float64 {
 		return float64(x)
 	}
 	return f
+}
+
+// softmaxWarpBlock is the warp-per-row softmax kernels' block: 4 rows at a
+// time.
+const softmaxWarpBlock = 128
+
+// softmaxWarpKernel returns the warp-per-row variant of the softmax kernel
+// name (ragr_<op>_f32) for rows of cols columns — the one for the smallest
+// of 128, 256, 512, 1024 columns that holds the row — and false for longer
+// rows (kernels/softmax.cu).
+func softmaxWarpKernel(name string, cols int) (string, bool) {
+	for _, c := range []int{128, 256, 512, 1024} {
+		if cols <= c {
+			return strings.TrimSuffix(name, "_f32") + "_w" + strconv.Itoa(c) + "_f32", true
+		}
+	}
+	return "", false
 }

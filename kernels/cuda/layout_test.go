@@ -144,3 +144,26 @@ func TestNamesAndScalars(t *testing.T) {
 		t.Error("widen(+Inf) is not +Inf")
 	}
 }
+
+// TestSoftmaxWarpKernel: rows up to 1024 columns take the smallest
+// warp-per-row size class that holds them (kernels/softmax.cu), longer rows
+// the block kernels.
+func TestSoftmaxWarpKernel(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		cols int
+		want string
+	}{
+		{"ragr_softmax_fwd_f32", 1, "ragr_softmax_fwd_w128_f32"},
+		{"ragr_softmax_fwd_f32", 128, "ragr_softmax_fwd_w128_f32"},
+		{"ragr_log_softmax_fwd_f32", 129, "ragr_log_softmax_fwd_w256_f32"},
+		{"ragr_softmax_bwd_f32", 512, "ragr_softmax_bwd_w512_f32"},
+		{"ragr_log_softmax_bwd_f32", 1024, "ragr_log_softmax_bwd_w1024_f32"},
+		{"ragr_softmax_fwd_f32", 1025, ""},
+	} {
+		got, ok := softmaxWarpKernel(c.name, c.cols)
+		if got != c.want || ok != (c.want != "") {
+			t.Errorf("softmaxWarpKernel(%s, %d) = %q, %v; want %q", c.name, c.cols, got, ok, c.want)
+		}
+	}
+}

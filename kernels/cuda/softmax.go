@@ -25,10 +25,21 @@ func (d *Device) LogSoftmaxBackward(dx, dy, y DevicePtr, rows int64, cols int) e
 	return d.rowsLaunch("ragr_log_softmax_bwd_f32", rows, cols, dx, dy, y)
 }
 
+// rowsLaunch runs the softmax kernel name (ragr_<op>_f32) over rows: rows
+// of at most 1024 columns on its warp-per-row variant (softmaxWarpKernel),
+// longer ones on the block-per-row kernel.
 func (d *Device) rowsLaunch(name string, rows int64, cols int, ptrs ...any) error {
 	if err := checkRows(name, rows, cols); err != nil || rows == 0 {
 		return err
 	}
 	args := append(ptrs, rows, int32(cols))
+	if w, ok := softmaxWarpKernel(name, cols); ok {
+		const warps = softmaxWarpBlock / 32
+		g := (rows + warps - 1) / warps
+		if m := int64(16 * d.SMs); g > m {
+			g = m
+		}
+		return d.Launch(w, [3]int{int(g), 1, 1}, [3]int{softmaxWarpBlock, 1, 1}, 0, args...)
+	}
 	return d.launchRows(name, rows, cols, args...)
 }

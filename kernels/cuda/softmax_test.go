@@ -14,7 +14,7 @@ import (
 func TestSoftmax(t *testing.T) {
 	r := newRand(30)
 	for _, rows := range []int{1, 7} {
-		for _, cols := range []int{1, 3, 17, 1000, 4097, 30522} {
+		for _, cols := range []int{1, 3, 17, 200, 512, 1000, 1024, 1025, 4097, 30522} { // warp per row up to 1024 (each size class), blocks beyond
 			n := rows * cols
 			x := testutil.Normal32(r, n, 4)
 			dy := testutil.Normal32(r, n, 1)

@@ -360,36 +360,78 @@ static void test_reduce() {
 }
 
 static void test_softmax() {
-    for (int cols : {1, 17, 1000}) {
-        const long long rows = 3;
-        auto x = rvec(rows * cols, -4, 4), dy = rvec(rows * cols);
-        Out<float> y(rows * cols), ly(rows * cols), dx(rows * cols), ldx(rows * cols);
-        const int blk = cols > 100 ? 256 : 32;
-        launch(2, blk, [&] { ragr_softmax_fwd_f32(y.p(), x.data(), rows, cols); });
-        launch(2, blk, [&] { ragr_log_softmax_fwd_f32(ly.p(), x.data(), rows, cols); });
-        launch(2, blk, [&] { ragr_softmax_bwd_f32(dx.p(), dy.data(), y.p(), rows, cols); });
-        launch(2, blk, [&] { ragr_log_softmax_bwd_f32(ldx.p(), dy.data(), ly.p(), rows, cols); });
-        std::vector<double> wy(rows * cols), wl(rows * cols), wdx(rows * cols), wldx(rows * cols);
-        for (long long r = 0; r < rows; r++) {
-            double m = -INFINITY, s = 0, sdy = 0, sdyy = 0;
-            for (int j = 0; j < cols; j++) m = std::max(m, (double)x[r * cols + j]);
-            for (int j = 0; j < cols; j++) s += std::exp(x[r * cols + j] - m);
-            for (int j = 0; j < cols; j++) {
-                wy[r * cols + j] = std::exp(x[r * cols + j] - m) / s;
-                wl[r * cols + j] = x[r * cols + j] - m - std::log(s);
-                sdy += dy[r * cols + j], sdyy += (double)dy[r * cols + j] * y[r * cols + j];
+    typedef void (*Fwd)(float*, const float*, long long, int);
+    typedef void (*Bwd)(float*, const float*, const float*, long long, int);
+    struct Variant {
+        const char* name;
+        int maxCols, blk;  // blk 0: the block kernels' choice
+        Fwd fwd, lfwd;
+        Bwd bwd, lbwd;
+    };
+    const Variant variants[] = {
+        {"block", 1 << 30, 0, ragr_softmax_fwd_f32, ragr_log_softmax_fwd_f32, ragr_softmax_bwd_f32, ragr_log_softmax_bwd_f32},
+        {"w128", 128, 128, ragr_softmax_fwd_w128_f32, ragr_log_softmax_fwd_w128_f32, ragr_softmax_bwd_w128_f32,
+         ragr_log_softmax_bwd_w128_f32},
+        {"w256", 256, 128, ragr_softmax_fwd_w256_f32, ragr_log_softmax_fwd_w256_f32, ragr_softmax_bwd_w256_f32,
+         ragr_log_softmax_bwd_w256_f32},
+        {"w512", 512, 64, ragr_softmax_fwd_w512_f32, ragr_log_softmax_fwd_w512_f32, ragr_softmax_bwd_w512_f32,
+         ragr_log_softmax_bwd_w512_f32},
+        {"w1024", 1024, 128, ragr_softmax_fwd_w1024_f32, ragr_log_softmax_fwd_w1024_f32, ragr_softmax_bwd_w1024_f32,
+         ragr_log_softmax_bwd_w1024_f32},
+    };
+    for (int cols : {1, 17, 200, 300, 1000}) {
+        for (const Variant& vr : variants) {
+            if (cols > vr.maxCols) continue;
+            // rows > warps in the grid for the warp kernels: rows stride
+            const long long rows = vr.blk ? 11 : 3;
+            auto x = rvec(rows * cols, -4, 4), dy = rvec(rows * cols);
+            Out<float> y(rows * cols), ly(rows * cols), dx(rows * cols), ldx(rows * cols);
+            const int blk = vr.blk ? vr.blk : cols > 100 ? 256 : 32;
+            launch(2, blk, [&] { vr.fwd(y.p(), x.data(), rows, cols); });
+            launch(2, blk, [&] { vr.lfwd(ly.p(), x.data(), rows, cols); });
+            launch(2, blk, [&] { vr.bwd(dx.p(), dy.data(), y.p(), rows, cols); });
+            launch(2, blk, [&] { vr.lbwd(ldx.p(), dy.data(), ly.p(), rows, cols); });
+            std::vector<double> wy(rows * cols), wl(rows * cols), wdx(rows * cols), wldx(rows * cols);
+            for (long long r = 0; r < rows; r++) {
+                double m = -INFINITY, s = 0, sdy = 0, sdyy = 0;
+                for (int j = 0; j < cols; j++) m = std::max(m, (double)x[r * cols + j]);
+                for (int j = 0; j < cols; j++) s += std::exp(x[r * cols + j] - m);
+                for (int j = 0; j < cols; j++) {
+                    wy[r * cols + j] = std::exp(x[r * cols + j] - m) / s;
+                    wl[r * cols + j] = x[r * cols + j] - m - std::log(s);
+                    sdy += dy[r * cols + j], sdyy += (double)dy[r * cols + j] * y[r * cols + j];
+                }
+                for (int j = 0; j < cols; j++) {
+                    wdx[r * cols + j] = y[r * cols + j] * (dy[r * cols + j] - sdyy);
+                    wldx[r * cols + j] = dy[r * cols + j] - std::exp((double)ly[r * cols + j]) * sdy;
+                }
             }
-            for (int j = 0; j < cols; j++) {
-                wdx[r * cols + j] = y[r * cols + j] * (dy[r * cols + j] - sdyy);
-                wldx[r * cols + j] = dy[r * cols + j] - std::exp((double)ly[r * cols + j]) * sdy;
-            }
+            std::string nm = std::string("softmax ") + vr.name + " cols=" + std::to_string(cols);
+            check(nm + " fwd", y.p(), wy.data(), wy.size(), 1e-5, 1e-7);
+            check(nm + " log fwd", ly.p(), wl.data(), wl.size(), 1e-5, 1e-6);
+            check(nm + " bwd", dx.p(), wdx.data(), wdx.size(), 1e-4, 1e-6);
+            check(nm + " log bwd", ldx.p(), wldx.data(), wldx.size(), 1e-4, 1e-6);
+            guards(nm, y), guards(nm, ly), guards(nm, dx), guards(nm, ldx);
         }
-        std::string nm = "softmax cols=" + std::to_string(cols);
-        check(nm + " fwd", y.p(), wy.data(), wy.size(), 1e-5, 1e-7);
-        check(nm + " log fwd", ly.p(), wl.data(), wl.size(), 1e-5, 1e-6);
-        check(nm + " bwd", dx.p(), wdx.data(), wdx.size(), 1e-4, 1e-6);
-        check(nm + " log bwd", ldx.p(), wldx.data(), wldx.size(), 1e-4, 1e-6);
-        guards(nm, y), guards(nm, ly), guards(nm, dx), guards(nm, ldx);
+    }
+    // Rows of all -inf and rows holding a NaN give NaN rows, on both kernels.
+    for (const Variant& vr : variants) {
+        if (vr.maxCols < 40) continue;
+        const int cols = 40;
+        std::vector<float> x(2 * cols, 0.5f);
+        for (int j = 0; j < cols; j++) x[j] = -INFINITY;
+        x[cols + 7] = NAN;
+        Out<float> y(2 * cols), ly(2 * cols);
+        const int blk = vr.blk ? vr.blk : 32;
+        launch(1, blk, [&] { vr.fwd(y.p(), x.data(), 2, cols); });
+        launch(1, blk, [&] { vr.lfwd(ly.p(), x.data(), 2, cols); });
+        int bad = 0;
+        for (int j = 0; j < 2 * cols; j++) bad += !std::isnan(y.p()[j]) + !std::isnan(ly.p()[j]);
+        checks++;
+        if (bad) {
+            failures++;
+            std::printf("FAIL softmax %s: %d outputs of -inf / NaN rows are not NaN\n", vr.name, bad);
+        }
     }
 }
 
