@@ -45,6 +45,24 @@ __device__ __forceinline__ float warp_max(float v) {
 	return v;
 }
 
+// Warp-per-row kernels (softmax.cu, norm.cu): warps stride over rows.
+// The warp's first row and the stride between its rows.
+__device__ __forceinline__ long long warp_row0() {
+	return (long long)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+}
+__device__ __forceinline__ long long warp_rows_stride() { return (long long)gridDim.x * (blockDim.x >> 5); }
+
+// The row's elements lane + 32i (i < V) into v, pad beyond cols.
+template <int V>
+__device__ __forceinline__ void warp_load_row(float (&v)[V], const float* __restrict__ p, int cols, float pad) {
+	const int lane = threadIdx.x & 31;
+#pragma unroll
+	for (int i = 0; i < V; i++) {
+		const int j = lane + 32 * i;
+		v[i] = j < cols ? p[j] : pad;
+	}
+}
+
 // block_sum: every thread of the block must call it; scratch holds 32 floats.
 __device__ __forceinline__ float block_sum(float v, float* scratch) {
 	const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;

@@ -23,6 +23,15 @@
 // min(rows, 2*SMs)); block 32..1024 threads (about cols/4); colsum: 1-D
 // grid over columns, block 256.
 //
+// Warp-per-row variants for rows of at most C = 128, 256, 512, 768 or 1024
+// columns (the launcher picks the smallest C >= cols; 768 is BERT-base's
+// width): ragr_{layernorm,rmsnorm}_{fwd,bwd}_w<C>_f32, same parameters and
+// results. A warp holds its row (and gamma, beta) in registers, C/32 values
+// per lane: the forward reads x once and writes y once; the backward's
+// partials are per warp — part[2][nwarps][cols] with nwarps = gridDim.x ·
+// blockDim.x/32 the colsum's nparts — kept in registers until the end.
+// Warps stride over rows; block 128, any grid.
+//
 // Benchmark: ragr bench kernels (rows layernorm_fwd_f32 ...).
 #include "common.cuh"
 
@@ -145,6 +154,121 @@ extern "C" __global__ void ragr_rmsnorm_bwd_f32(float* __restrict__ dx, float* _
                                                 const float* __restrict__ gamma, long long rows, int cols) {
 	norm_bwd<false>(dx, part, dy, x, nullptr, rstd, gamma, rows, cols);
 }
+
+// ---------------------------------------------------------------------------
+// Warp per row (cols <= 32*V)
+
+template <bool LN, int V>
+__device__ __forceinline__ void norm_fwd_warp(float* __restrict__ y, float* __restrict__ mean, float* __restrict__ rstd,
+                                              const float* __restrict__ x, const float* __restrict__ gamma,
+                                              const float* __restrict__ beta, long long rows, int cols, float eps) {
+	const int lane = threadIdx.x & 31;
+	float gm[V], bt[V];
+	warp_load_row<V>(gm, gamma, cols, 0.f);
+	if (LN) warp_load_row<V>(bt, beta, cols, 0.f);
+	for (long long r = warp_row0(); r < rows; r += warp_rows_stride()) {
+		float v[V];
+		warp_load_row<V>(v, x + r * cols, cols, 0.f);
+		float mu = 0.f;
+		if (LN) {
+			float s = 0.f;
+#pragma unroll
+			for (int i = 0; i < V; i++) s += v[i];
+			mu = warp_sum(s) / (float)cols;
+		}
+		float q = 0.f;
+#pragma unroll
+		for (int i = 0; i < V; i++) {
+			const float d = lane + 32 * i < cols ? v[i] - mu : 0.f;
+			q += d * d;
+		}
+		const float rs = 1.f / sqrtf(warp_sum(q) / (float)cols + eps);
+		float* yr = y + r * cols;
+#pragma unroll
+		for (int i = 0; i < V; i++)
+			if (lane + 32 * i < cols) yr[lane + 32 * i] = LN ? (v[i] - mu) * rs * gm[i] + bt[i] : gm[i] * (v[i] * rs);
+		if (lane == 0) {
+			if (LN) mean[r] = mu;
+			rstd[r] = rs;
+		}
+	}
+}
+
+template <bool LN, int V>
+__device__ __forceinline__ void norm_bwd_warp(float* __restrict__ dx, float* __restrict__ part,
+                                              const float* __restrict__ dy, const float* __restrict__ x,
+                                              const float* __restrict__ mean, const float* __restrict__ rstd,
+                                              const float* __restrict__ gamma, long long rows, int cols) {
+	const int lane = threadIdx.x & 31;
+	const long long w = warp_row0(), nw = warp_rows_stride();
+	float gm[V], ag[V], ab[V];
+	warp_load_row<V>(gm, gamma, cols, 0.f);
+#pragma unroll
+	for (int i = 0; i < V; i++) ag[i] = 0.f, ab[i] = 0.f;
+	for (long long r = w; r < rows; r += nw) {
+		float xv[V], dv[V];
+		warp_load_row<V>(xv, x + r * cols, cols, 0.f);
+		warp_load_row<V>(dv, dy + r * cols, cols, 0.f);
+		const float mu = LN ? mean[r] : 0.f, rs = rstd[r];
+		float sg = 0.f, sgx = 0.f;
+#pragma unroll
+		for (int i = 0; i < V; i++) {
+			if (lane + 32 * i >= cols) continue;
+			const float g = dv[i] * gm[i], xh = (xv[i] - mu) * rs;
+			sg += g;
+			sgx += g * xh;
+		}
+		sg = LN ? warp_sum(sg) / (float)cols : 0.f;  // RMSNorm has no mean term
+		sgx = warp_sum(sgx) / (float)cols;
+		float* dxr = dx + r * cols;
+#pragma unroll
+		for (int i = 0; i < V; i++) {
+			if (lane + 32 * i >= cols) continue;
+			const float dd = dv[i], xh = (xv[i] - mu) * rs;
+			dxr[lane + 32 * i] = rs * (dd * gm[i] - sg - xh * sgx);
+			ag[i] += dd * xh;
+			ab[i] += dd;
+		}
+	}
+	float* pg = part + w * cols;
+	float* pb = part + (nw + w) * cols;
+#pragma unroll
+	for (int i = 0; i < V; i++) {
+		if (lane + 32 * i >= cols) continue;
+		pg[lane + 32 * i] = ag[i];
+		if (LN) pb[lane + 32 * i] = ab[i];
+	}
+}
+
+#define RAGR_NORM_WARP(C)                                                                                          \
+	extern "C" __global__ void ragr_layernorm_fwd_w##C##_f32(                                                      \
+	    float* __restrict__ y, float* __restrict__ mean, float* __restrict__ rstd, const float* __restrict__ x,    \
+	    const float* __restrict__ gamma, const float* __restrict__ beta, long long rows, int cols, float eps) {   \
+		norm_fwd_warp<true, C / 32>(y, mean, rstd, x, gamma, beta, rows, cols, eps);                            \
+	}                                                                                                           \
+	extern "C" __global__ void ragr_layernorm_bwd_w##C##_f32(                                                      \
+	    float* __restrict__ dx, float* __restrict__ part, const float* __restrict__ dy, const float* __restrict__ x, \
+	    const float* __restrict__ mean, const float* __restrict__ rstd, const float* __restrict__ gamma,          \
+	    long long rows, int cols) {                                                                               \
+		norm_bwd_warp<true, C / 32>(dx, part, dy, x, mean, rstd, gamma, rows, cols);                             \
+	}                                                                                                           \
+	extern "C" __global__ void ragr_rmsnorm_fwd_w##C##_f32(float* __restrict__ y, float* __restrict__ rstd,        \
+	                                                       const float* __restrict__ x,                             \
+	                                                       const float* __restrict__ gamma, long long rows,         \
+	                                                       int cols, float eps) {                                   \
+		norm_fwd_warp<false, C / 32>(y, nullptr, rstd, x, gamma, nullptr, rows, cols, eps);                     \
+	}                                                                                                           \
+	extern "C" __global__ void ragr_rmsnorm_bwd_w##C##_f32(                                                        \
+	    float* __restrict__ dx, float* __restrict__ part, const float* __restrict__ dy, const float* __restrict__ x, \
+	    const float* __restrict__ rstd, const float* __restrict__ gamma, long long rows, int cols) {              \
+		norm_bwd_warp<false, C / 32>(dx, part, dy, x, nullptr, rstd, gamma, rows, cols);                         \
+	}
+
+RAGR_NORM_WARP(128)
+RAGR_NORM_WARP(256)
+RAGR_NORM_WARP(512)
+RAGR_NORM_WARP(768)
+RAGR_NORM_WARP(1024)
 
 extern "C" __global__ void ragr_norm_colsum_f32(float* __restrict__ out, const float* __restrict__ part, int nparts, int cols) {
 	RAGR_GRID_STRIDE(j, (long long)cols) {

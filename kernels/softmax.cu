@@ -63,23 +63,6 @@ extern "C" __global__ void ragr_log_softmax_fwd_f32(float* __restrict__ y, const
 // ---------------------------------------------------------------------------
 // Warp per row (cols <= 32*V)
 
-// The warp's first row and the stride between its rows.
-__device__ __forceinline__ long long warp_row0() {
-	return (long long)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
-}
-__device__ __forceinline__ long long warp_rows_stride() { return (long long)gridDim.x * (blockDim.x >> 5); }
-
-// The row's elements lane + 32i (i < V) into v, pad beyond cols.
-template <int V>
-__device__ __forceinline__ void warp_load_row(float (&v)[V], const float* __restrict__ p, int cols, float pad) {
-	const int lane = threadIdx.x & 31;
-#pragma unroll
-	for (int i = 0; i < V; i++) {
-		const int j = lane + 32 * i;
-		v[i] = j < cols ? p[j] : pad;
-	}
-}
-
 template <bool LOG, int V>
 __device__ __forceinline__ void softmax_fwd_warp(float* __restrict__ y, const float* __restrict__ x, long long rows,
                                                  int cols) {

@@ -225,19 +225,42 @@ func widen(x float32) float64 {
 	return f
 }
 
-// softmaxWarpBlock is the warp-per-row softmax kernels' block: 4 rows at a
-// time.
-const softmaxWarpBlock = 128
+// warpRowBlock is the warp-per-row kernels' block (softmax, norms): 4 rows
+// at a time.
+const warpRowBlock = 128
 
 // softmaxWarpKernel returns the warp-per-row variant of the softmax kernel
 // name (ragr_<op>_f32) for rows of cols columns — the one for the smallest
 // of 128, 256, 512, 1024 columns that holds the row — and false for longer
 // rows (kernels/softmax.cu).
 func softmaxWarpKernel(name string, cols int) (string, bool) {
-	for _, c := range []int{128, 256, 512, 1024} {
+	return warpRowKernel(name, cols, []int{128, 256, 512, 1024})
+}
+
+// normWarpKernel is softmaxWarpKernel for the LayerNorm / RMSNorm kernels
+// (kernels/norm.cu), whose size classes add 768 (BERT-base's width).
+func normWarpKernel(name string, cols int) (string, bool) {
+	return warpRowKernel(name, cols, []int{128, 256, 512, 768, 1024})
+}
+
+// warpRowKernel returns name (ragr_<op>_f32) with _w<C> before the dtype
+// for the smallest size class C >= cols, or false when cols exceeds them.
+func warpRowKernel(name string, cols int, classes []int) (string, bool) {
+	for _, c := range classes {
 		if cols <= c {
 			return strings.TrimSuffix(name, "_f32") + "_w" + strconv.Itoa(c) + "_f32", true
 		}
 	}
 	return "", false
+}
+
+// warpRowGrid is the grid of a warp-per-row kernel (block warpRowBlock):
+// enough blocks for one warp per row, at most perSM blocks per SM.
+func warpRowGrid(rows int64, sms, perSM int) int {
+	const warps = warpRowBlock / 32
+	g := (rows + warps - 1) / warps
+	if m := int64(perSM * sms); g > m {
+		g = m
+	}
+	return int(max(g, 1))
 }

@@ -167,3 +167,33 @@ func TestSoftmaxWarpKernel(t *testing.T) {
 		}
 	}
 }
+
+// TestNormWarpKernel: the norms' size classes include BERT-base's 768;
+// warpRowGrid gives a warp per row up to perSM blocks per SM.
+func TestNormWarpKernel(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		cols int
+		want string
+	}{
+		{"ragr_layernorm_fwd_f32", 768, "ragr_layernorm_fwd_w768_f32"},
+		{"ragr_layernorm_bwd_f32", 513, "ragr_layernorm_bwd_w768_f32"},
+		{"ragr_rmsnorm_fwd_f32", 896, "ragr_rmsnorm_fwd_w1024_f32"},
+		{"ragr_rmsnorm_bwd_f32", 100, "ragr_rmsnorm_bwd_w128_f32"},
+		{"ragr_layernorm_fwd_f32", 1025, ""},
+	} {
+		got, ok := normWarpKernel(c.name, c.cols)
+		if got != c.want || ok != (c.want != "") {
+			t.Errorf("normWarpKernel(%s, %d) = %q, %v; want %q", c.name, c.cols, got, ok, c.want)
+		}
+	}
+	for _, c := range []struct {
+		rows       int64
+		sms, perSM int
+		want       int
+	}{{1, 132, 16, 1}, {7, 132, 16, 2}, {16384, 132, 16, 2112}, {16384, 132, 2, 264}, {400, 132, 16, 100}} {
+		if got := warpRowGrid(c.rows, c.sms, c.perSM); got != c.want {
+			t.Errorf("warpRowGrid(%d, %d, %d) = %d, want %d", c.rows, c.sms, c.perSM, got, c.want)
+		}
+	}
+}

@@ -15,7 +15,30 @@ func (d *Device) LayerNorm(y, mean, rstd, x, gamma, beta DevicePtr, rows int64, 
 	if gamma == 0 || beta == 0 {
 		return fmt.Errorf("kernel %s: gamma and beta are required (shape [%d, %d])", name, rows, cols)
 	}
-	return d.launchRows(name, rows, cols, y, mean, rstd, x, gamma, beta, rows, int32(cols), eps)
+	return d.normFwd(name, rows, cols, y, mean, rstd, x, gamma, beta, rows, int32(cols), eps)
+}
+
+// normFwd launches a norm forward: the warp-per-row variant for rows of at
+// most 1024 columns (normWarpKernel), the block kernel otherwise.
+func (d *Device) normFwd(name string, rows int64, cols int, args ...any) error {
+	if w, ok := normWarpKernel(name, cols); ok {
+		return d.Launch(w, [3]int{warpRowGrid(rows, d.SMs, 16), 1, 1}, [3]int{warpRowBlock, 1, 1}, 0, args...)
+	}
+	return d.launchRows(name, rows, cols, args...)
+}
+
+// normBwdLaunch picks a norm backward's kernel and launch: the
+// warp-per-row variant (rows of at most 1024 columns: one partial row per
+// warp, at most 2 blocks per SM) or the block kernel (one partial row per
+// block, normBwdGrid blocks). It returns the kernel, grid, block and the
+// number of partial rows the colsum pass sums.
+func (d *Device) normBwdLaunch(name string, rows int64, cols int) (kernel string, grid, block, nparts int) {
+	if w, ok := normWarpKernel(name, cols); ok {
+		g := warpRowGrid(rows, d.SMs, 2)
+		return w, g, warpRowBlock, g * warpRowBlock / 32
+	}
+	g := d.normBwdGrid(rows)
+	return name, g, rowBlock(cols), g
 }
 
 // normBwdGrid is the number of blocks (and partial rows) of the backward
@@ -42,20 +65,20 @@ func (d *Device) LayerNormBackward(dx, dgamma, dbeta, dy, x, mean, rstd, gamma D
 	if rows == 0 {
 		return nil
 	}
-	g := d.normBwdGrid(rows)
-	part, err := d.Alloc(2 * int64(g) * int64(cols) * 4)
+	k, g, blk, np := d.normBwdLaunch(name, rows, cols)
+	part, err := d.Alloc(2 * int64(np) * int64(cols) * 4)
 	if err != nil {
 		return err
 	}
 	defer part.Free()
-	err = d.Launch(name, [3]int{g, 1, 1}, [3]int{rowBlock(cols), 1, 1}, 0, dx, part, dy, x, mean, rstd, gamma, rows, int32(cols))
+	err = d.Launch(k, [3]int{g, 1, 1}, [3]int{blk, 1, 1}, 0, dx, part, dy, x, mean, rstd, gamma, rows, int32(cols))
 	if err != nil {
 		return err
 	}
-	if err := d.colsum(dgamma, part.Ptr(), g, cols); err != nil {
+	if err := d.colsum(dgamma, part.Ptr(), np, cols); err != nil {
 		return err
 	}
-	return d.colsum(dbeta, part.At(int64(g)*int64(cols)*4), g, cols)
+	return d.colsum(dbeta, part.At(int64(np)*int64(cols)*4), np, cols)
 }
 
 func (d *Device) colsum(out, part DevicePtr, nparts, cols int) error {
@@ -72,7 +95,7 @@ func (d *Device) RMSNorm(y, rstd, x, gamma DevicePtr, rows int64, cols int, eps 
 	if gamma == 0 {
 		return fmt.Errorf("kernel %s: gamma is required (shape [%d, %d])", name, rows, cols)
 	}
-	return d.launchRows(name, rows, cols, y, rstd, x, gamma, rows, int32(cols), eps)
+	return d.normFwd(name, rows, cols, y, rstd, x, gamma, rows, int32(cols), eps)
 }
 
 // RMSNormBackward computes dx and adds gamma's gradient into dgamma [cols]
@@ -86,15 +109,15 @@ func (d *Device) RMSNormBackward(dx, dgamma, dy, x, rstd, gamma DevicePtr, rows 
 	if rows == 0 {
 		return nil
 	}
-	g := d.normBwdGrid(rows)
-	part, err := d.Alloc(int64(g) * int64(cols) * 4)
+	k, g, blk, np := d.normBwdLaunch(name, rows, cols)
+	part, err := d.Alloc(int64(np) * int64(cols) * 4)
 	if err != nil {
 		return err
 	}
 	defer part.Free()
-	err = d.Launch(name, [3]int{g, 1, 1}, [3]int{rowBlock(cols), 1, 1}, 0, dx, part, dy, x, rstd, gamma, rows, int32(cols))
+	err = d.Launch(k, [3]int{g, 1, 1}, [3]int{blk, 1, 1}, 0, dx, part, dy, x, rstd, gamma, rows, int32(cols))
 	if err != nil {
 		return err
 	}
-	return d.colsum(dgamma, part.Ptr(), g, cols)
+	return d.colsum(dgamma, part.Ptr(), np, cols)
 }

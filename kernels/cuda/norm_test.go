@@ -10,7 +10,9 @@ import (
 	"github.com/ragr-dev/ragr/kernels/cpu"
 )
 
-var normShapes = [][2]int{{1, 1}, {3, 17}, {7, 768}, {5, 1000}, {2, 4097}, {301, 33}}
+// normShapes cover every warp-per-row size class (up to 1024 columns; 2000 rows:
+// more rows than the backward launches warps) and the block kernels beyond.
+var normShapes = [][2]int{{1, 1}, {3, 17}, {9, 200}, {7, 768}, {5, 896}, {5, 1000}, {2, 1025}, {2, 4097}, {301, 33}, {2000, 500}}
 
 func TestLayerNorm(t *testing.T) {
 	r := newRand(40)

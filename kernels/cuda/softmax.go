@@ -34,12 +34,7 @@ func (d *Device) rowsLaunch(name string, rows int64, cols int, ptrs ...any) erro
 	}
 	args := append(ptrs, rows, int32(cols))
 	if w, ok := softmaxWarpKernel(name, cols); ok {
-		const warps = softmaxWarpBlock / 32
-		g := (rows + warps - 1) / warps
-		if m := int64(16 * d.SMs); g > m {
-			g = m
-		}
-		return d.Launch(w, [3]int{int(g), 1, 1}, [3]int{softmaxWarpBlock, 1, 1}, 0, args...)
+		return d.Launch(w, [3]int{warpRowGrid(rows, d.SMs, 16), 1, 1}, [3]int{warpRowBlock, 1, 1}, 0, args...)
 	}
 	return d.launchRows(name, rows, cols, args...)
 }

@@ -436,20 +436,35 @@ static void test_softmax() {
 }
 
 static void test_norm() {
-    // (cols, block): 300 columns on 32 threads takes the backward's
-    // global-partials path (more than 8 columns per thread), the others the
-    // register path
-    for (auto [cols, blk] : {std::pair{1, 32}, std::pair{17, 32}, std::pair{300, 32}, std::pair{1000, 256}}) {
-        const long long rows = 7;
-        const int nblk = 3;
+    typedef void (*LnFwd)(float*, float*, float*, const float*, const float*, const float*, long long, int, float);
+    typedef void (*LnBwd)(float*, float*, const float*, const float*, const float*, const float*, const float*, long long,
+                          int);
+    typedef void (*RmsFwd)(float*, float*, const float*, const float*, long long, int, float);
+    typedef void (*RmsBwd)(float*, float*, const float*, const float*, const float*, const float*, long long, int);
+    struct Variant {
+        const char* name;
+        int maxCols;
+        LnFwd lf;
+        LnBwd lb;
+        RmsFwd rf;
+        RmsBwd rb;
+    };
+#define NORM_W(C)                                                                                                  \
+    Variant {                                                                                                      \
+        "w" #C, C, ragr_layernorm_fwd_w##C##_f32, ragr_layernorm_bwd_w##C##_f32, ragr_rmsnorm_fwd_w##C##_f32,     \
+            ragr_rmsnorm_bwd_w##C##_f32                                                                            \
+    }
+    const Variant warps[] = {NORM_W(128), NORM_W(256), NORM_W(512), NORM_W(768), NORM_W(1024)};
+    // (cols, block) for the block kernels: 300 columns on 32 threads takes
+    // the backward's global-partials path (more than 8 columns per thread),
+    // the others the register path. Every warp size class that holds cols
+    // runs too (block 128, grid 2: 8 warps, 8 partial rows).
+    for (auto [cols, blk] : {std::pair{1, 32}, std::pair{17, 32}, std::pair{300, 32}, std::pair{768, 256}, std::pair{1000, 256}}) {
+        const long long rows = 11;
         auto x = rvec(rows * cols, 1, 4), dy = rvec(rows * cols), g = rvec(cols, 0.5, 1.5), b = rvec(cols);
-        Out<float> y(rows * cols), mean(rows), rstd(rows), dx(rows * cols), part(2 * nblk * cols);
-        std::vector<float> dg(cols, 0.5f), db(cols, -0.25f);  // accumulated into
-        launch(2, blk, [&] { ragr_layernorm_fwd_f32(y.p(), mean.p(), rstd.p(), x.data(), g.data(), b.data(), rows, cols, 1e-5f); });
-        launch(nblk, blk, [&] { ragr_layernorm_bwd_f32(dx.p(), part.p(), dy.data(), x.data(), mean.p(), rstd.p(), g.data(), rows, cols); });
-        launch(1, 32, [&] { ragr_norm_colsum_f32(dg.data(), part.p(), nblk, cols); });
-        launch(1, 32, [&] { ragr_norm_colsum_f32(db.data(), part.p() + nblk * cols, nblk, cols); });
+        // reference
         std::vector<double> wy(rows * cols), wm(rows), wr(rows), wdx(rows * cols), wdg(cols, 0.5), wdb(cols, -0.25);
+        std::vector<double> wry(rows * cols), wrr(rows), wrdx(rows * cols), wrdg(cols, 0);
         for (long long r = 0; r < rows; r++) {
             double mu = 0, var = 0;
             for (int j = 0; j < cols; j++) mu += x[r * cols + j];
@@ -468,44 +483,53 @@ static void test_norm() {
                 double xh = (x[r * cols + j] - mu) * rs;
                 wdx[r * cols + j] = rs * (dy[r * cols + j] * (double)g[j] - sg / cols - xh * sgx / cols);
             }
-        }
-        std::string nm = "layernorm cols=" + std::to_string(cols);
-        check(nm + " y", y.p(), wy.data(), wy.size(), 1e-4, 1e-5);
-        check(nm + " mean", mean.p(), wm.data(), rows, 1e-5, 1e-6);
-        check(nm + " rstd", rstd.p(), wr.data(), rows, 1e-4, 1e-5);
-        check(nm + " dx", dx.p(), wdx.data(), wdx.size(), 1e-4, 1e-4);
-        check(nm + " dgamma", dg.data(), wdg.data(), cols, 1e-4, 1e-5);
-        check(nm + " dbeta", db.data(), wdb.data(), cols, 1e-4, 1e-5);
-        guards(nm, y), guards(nm, dx), guards(nm, part);
-
-        // RMSNorm
-        Out<float> ry(rows * cols), rr(rows), rdx(rows * cols), rpart(nblk * cols);
-        std::vector<float> rdg(cols, 0.f);
-        launch(3, blk, [&] { ragr_rmsnorm_fwd_f32(ry.p(), rr.p(), x.data(), g.data(), rows, cols, 1e-6f); });
-        launch(nblk, blk, [&] { ragr_rmsnorm_bwd_f32(rdx.p(), rpart.p(), dy.data(), x.data(), rr.p(), g.data(), rows, cols); });
-        launch(1, 32, [&] { ragr_norm_colsum_f32(rdg.data(), rpart.p(), nblk, cols); });
-        std::vector<double> wry(rows * cols), wrr(rows), wrdx(rows * cols), wrdg(cols, 0);
-        for (long long r = 0; r < rows; r++) {
             double ss = 0;
             for (int j = 0; j < cols; j++) ss += (double)x[r * cols + j] * x[r * cols + j];
-            double rs = 1 / std::sqrt(ss / cols + 1e-6), sgx = 0;
-            wrr[r] = rs;
+            double rrs = 1 / std::sqrt(ss / cols + 1e-6), rsgx = 0;
+            wrr[r] = rrs;
             for (int j = 0; j < cols; j++) {
-                double xh = x[r * cols + j] * rs;
+                double xh = x[r * cols + j] * rrs;
                 wry[r * cols + j] = g[j] * xh;
-                sgx += dy[r * cols + j] * (double)g[j] * xh;
+                rsgx += dy[r * cols + j] * (double)g[j] * xh;
                 wrdg[j] += dy[r * cols + j] * xh;
             }
             for (int j = 0; j < cols; j++)
-                wrdx[r * cols + j] = rs * (dy[r * cols + j] * (double)g[j] - x[r * cols + j] * rs * sgx / cols);
+                wrdx[r * cols + j] = rrs * (dy[r * cols + j] * (double)g[j] - x[r * cols + j] * rrs * rsgx / cols);
         }
-        nm = "rmsnorm cols=" + std::to_string(cols);
-        check(nm + " y", ry.p(), wry.data(), wry.size(), 1e-4, 1e-5);
-        check(nm + " rstd", rr.p(), wrr.data(), rows, 1e-4, 1e-5);
-        check(nm + " dx", rdx.p(), wrdx.data(), wrdx.size(), 1e-4, 1e-4);
-        check(nm + " dgamma", rdg.data(), wrdg.data(), cols, 1e-4, 1e-5);
-        guards(nm, ry), guards(nm, rdx), guards(nm, rpart);
+        auto run = [&](const std::string& vname, LnFwd lf, LnBwd lb, RmsFwd rf, RmsBwd rbw, int grid, int threads,
+                       int nparts) {
+            Out<float> y(rows * cols), mean(rows), rstd(rows), dx(rows * cols), part(2 * nparts * cols);
+            std::vector<float> dg(cols, 0.5f), db(cols, -0.25f);  // accumulated into
+            launch(grid, threads, [&] { lf(y.p(), mean.p(), rstd.p(), x.data(), g.data(), b.data(), rows, cols, 1e-5f); });
+            launch(grid, threads, [&] { lb(dx.p(), part.p(), dy.data(), x.data(), mean.p(), rstd.p(), g.data(), rows, cols); });
+            launch(1, 32, [&] { ragr_norm_colsum_f32(dg.data(), part.p(), nparts, cols); });
+            launch(1, 32, [&] { ragr_norm_colsum_f32(db.data(), part.p() + nparts * cols, nparts, cols); });
+            std::string nm = "layernorm " + vname + " cols=" + std::to_string(cols);
+            check(nm + " y", y.p(), wy.data(), wy.size(), 1e-4, 1e-5);
+            check(nm + " mean", mean.p(), wm.data(), rows, 1e-5, 1e-6);
+            check(nm + " rstd", rstd.p(), wr.data(), rows, 1e-4, 1e-5);
+            check(nm + " dx", dx.p(), wdx.data(), wdx.size(), 1e-4, 1e-4);
+            check(nm + " dgamma", dg.data(), wdg.data(), cols, 1e-4, 1e-5);
+            check(nm + " dbeta", db.data(), wdb.data(), cols, 1e-4, 1e-5);
+            guards(nm, y), guards(nm, dx), guards(nm, part);
+
+            Out<float> ry(rows * cols), rr(rows), rdx(rows * cols), rpart(nparts * cols);
+            std::vector<float> rdg(cols, 0.f);
+            launch(grid, threads, [&] { rf(ry.p(), rr.p(), x.data(), g.data(), rows, cols, 1e-6f); });
+            launch(grid, threads, [&] { rbw(rdx.p(), rpart.p(), dy.data(), x.data(), rr.p(), g.data(), rows, cols); });
+            launch(1, 32, [&] { ragr_norm_colsum_f32(rdg.data(), rpart.p(), nparts, cols); });
+            nm = "rmsnorm " + vname + " cols=" + std::to_string(cols);
+            check(nm + " y", ry.p(), wry.data(), wry.size(), 1e-4, 1e-5);
+            check(nm + " rstd", rr.p(), wrr.data(), rows, 1e-4, 1e-5);
+            check(nm + " dx", rdx.p(), wrdx.data(), wrdx.size(), 1e-4, 1e-4);
+            check(nm + " dgamma", rdg.data(), wrdg.data(), cols, 1e-4, 1e-5);
+            guards(nm, ry), guards(nm, rdx), guards(nm, rpart);
+        };
+        run("block", ragr_layernorm_fwd_f32, ragr_layernorm_bwd_f32, ragr_rmsnorm_fwd_f32, ragr_rmsnorm_bwd_f32, 3, blk, 3);
+        for (const Variant& v : warps)
+            if (cols <= v.maxCols) run(v.name, v.lf, v.lb, v.rf, v.rb, 2, 128, 8);
     }
+#undef NORM_W
 }
 
 static void test_embedding() {
