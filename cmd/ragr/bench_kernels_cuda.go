@@ -110,6 +110,9 @@ func benchKernels(args []string, stdout, stderr io.Writer) error {
 	if err := bench.WriteKernelTable(stdout, out); err != nil {
 		return err
 	}
+	if !*quick {
+		bench.WriteTargets(stdout, bench.Targets(out))
+	}
 	if *jsonOut != "" {
 		b, _ := json.MarshalIndent(out, "", "  ")
 		if err := os.WriteFile(*jsonOut, b, 0o644); err != nil {
