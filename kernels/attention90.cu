@@ -104,13 +104,7 @@ __device__ __forceinline__ void attn90_fwd(TO* __restrict__ O, float* __restrict
                                            long long q_sh, long long k_sb, long long k_ss, long long k_sh,
                                            long long v_sb, long long v_ss, long long v_sh, float scale, int causal) {
     constexpr int BC = 64, NT = BC / 8, DT = D / 8, T = A9<D>::TILE;
-#ifdef RAGR_EMU
-    uint8_t* raw = emu::dyn_smem_base;
-#else
-    extern __shared__ __align__(16) uint8_t a9_smem_raw[];
-    uint8_t* raw = a9_smem_raw;
-#endif
-    uint8_t* smem = raw + ((1024 - (smem_u32(raw) & 1023)) & 1023);
+    RAGR_SMEM_1024(smem);
     // tiles: Q, K buffers 0/1, V buffers 0/1 (no pointer arrays: a run-time
     // index would put them in local memory)
     uint8_t* Qs = smem;
@@ -244,13 +238,7 @@ __device__ __forceinline__ void attn90_bwd(TO* __restrict__ dK, TO* __restrict__
                                            long long q_sh, long long k_sb, long long k_ss, long long k_sh,
                                            long long v_sb, long long v_ss, long long v_sh, float scale, int causal) {
     constexpr int D = 64, BC = 64, BR = 64, NT = 8;
-#ifdef RAGR_EMU
-    uint8_t* raw = emu::dyn_smem_base;
-#else
-    extern __shared__ __align__(16) uint8_t a9b_smem_raw[];
-    uint8_t* raw = a9b_smem_raw;
-#endif
-    uint8_t* smem = raw + ((1024 - (smem_u32(raw) & 1023)) & 1023);
+    RAGR_SMEM_1024(smem);
     // tiles of 8 KiB: K, V, Q buffers 0/1, dO buffers 0/1, dSᵀ
     uint8_t* Ks = smem;
     uint8_t* Vs = smem + 8192;

@@ -137,14 +137,7 @@ __device__ __forceinline__ void gemm90(const TmaDesc* tmA, const TmaDesc* tmB, T
                                        long long strideC, int batch, int zA, int zB, float alpha, float beta,
                                        int act, int flags) {
     using P = G9<BM, BN>;
-#ifdef RAGR_EMU
-    uint8_t* raw = emu::dyn_smem_base;
-#else
-    extern __shared__ __align__(16) uint8_t g9_smem_raw[];
-    uint8_t* raw = g9_smem_raw;
-#endif
-    // tiles need 1024-byte alignment (the swizzle repeats every 8 rows)
-    uint8_t* smem = raw + ((1024 - (smem_u32(raw) & 1023)) & 1023);
+    RAGR_SMEM_1024(smem);
     uint64_t* full = reinterpret_cast<uint64_t*>(smem + P::STAGES * P::STAGE_BYTES);
     uint64_t* empty = full + P::STAGES;
 

@@ -50,6 +50,19 @@ __device__ __forceinline__ uint64_t smem_desc(uint32_t saddr, uint32_t lbo, uint
            ((uint64_t)((sbo >> 4) & 0x3FFF) << 32) | (1ull << 62);
 }
 
+// The block's dynamic shared memory rounded up to 1024 bytes (128-byte
+// swizzled tiles repeat every 8 rows, so their atoms must start there; the
+// launch asks for 1 KiB more than the kernel uses). Declares var.
+#ifdef RAGR_EMU
+#define RAGR_SMEM_1024(var) uint8_t* var = ragr_sm90::align1024(emu::dyn_smem_base)
+#else
+#define RAGR_SMEM_1024(var)                                 \
+    extern __shared__ __align__(16) uint8_t var##_dyn_raw[]; \
+    uint8_t* var = ragr_sm90::align1024(var##_dyn_raw)
+#endif
+
+__device__ __forceinline__ uint8_t* align1024(uint8_t* raw) { return raw + ((1024 - (smem_u32(raw) & 1023)) & 1023); }
+
 #ifndef RAGR_EMU
 
 // mbarrier with an expected arrival count.

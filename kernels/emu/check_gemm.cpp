@@ -90,28 +90,8 @@ static void run(const char* name, Kern kern, const Case& c, bool simt, int bm = 
         kern(pC, pA, pB, c.bias ? bias.data() : nullptr, c.m, c.n, c.k, lda, ldb, ldc, sa, sb, sc, c.batch, c.alpha,
              c.beta, c.act, flags);
     });
-    double num = 0, den = 0, maxrel = 0;
-    int bad = 0;
-    for (size_t i = 0; i < C.size(); i++) {
-        double g = back(C[i]);
-        if (!inC[i]) {
-            if (g != 768.0) bad++;
-            continue;
-        }
-        if (std::isnan(g)) {
-            bad++;
-            continue;
-        }
-        double e = std::fabs(g - want[i]);
-        num += e * e, den += want[i] * want[i];
-        // fp32 out: fp32 accumulation; 16-bit out: one rounding (2^-8 / 2^-11 relative).
-        double tol = (sizeof(TO) == 4 ? 1e-4 : (std::is_same_v<TO, __half> ? 1.0 / 1024 : 1.0 / 128)) *
-                         std::fabs(want[i]) +
-                     1e-4;
-        if (e > tol) bad++;
-        maxrel = std::max(maxrel, e / (std::fabs(want[i]) + 1e-3));
-    }
-    const double rel = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+    double rel;
+    const int bad = check_c(C, want, inC, rel);
     std::printf("%-22s m=%d n=%d k=%d b=%d %c%c pad=%d off=%d bcast=%d beta=%g bias=%d act=%d flags=%d  relL2=%.2e %s\n",
                 name, c.m, c.n, c.k, c.batch, c.ta ? 't' : 'n', c.tb ? 't' : 'n', c.pad, c.off, c.bcastB, c.beta,
                 c.bias, c.act, flags, rel, bad ? "FAIL" : "ok");

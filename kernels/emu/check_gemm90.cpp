@@ -106,26 +106,8 @@ static void run(const char* name, Kern kern, const Case& c, int bm, int bn) {
                  c.bcast == 2 ? 0 : 1, c.alpha, c.beta, c.act, flags);
         },
         bm == 64 ? G9<64, 128>::SMEM : G9<128, 256>::SMEM);
-    double num = 0, den = 0;
-    int bad = 0;
-    for (size_t i = 0; i < C.size(); i++) {
-        const double g = back(C[i]);
-        if (!inC[i]) {
-            if (g != 768.0) bad++;
-            continue;
-        }
-        if (std::isnan(g)) {
-            bad++;
-            continue;
-        }
-        const double e = std::fabs(g - want[i]);
-        num += e * e, den += want[i] * want[i];
-        const double tol = (sizeof(TO) == 4 ? 1e-4 : (std::is_same_v<TO, __half> ? 1.0 / 1024 : 1.0 / 128)) *
-                               std::fabs(want[i]) +
-                           1e-4;
-        if (e > tol) bad++;
-    }
-    const double rel = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+    double rel;
+    const int bad = check_c(C, want, inC, rel);
     std::printf("%-16s m%dn%d m=%d n=%d k=%d b=%d %c%c pad=%d bcast=%d beta=%g bias=%d act=%d flags=%d  relL2=%.2e %s\n",
                 name, bm, bn, c.m, c.n, c.k, c.batch, c.ta ? 't' : 'n', c.tb ? 't' : 'n', c.pad, c.bcast, c.beta, c.bias,
                 c.act, flags, rel, bad ? "FAIL" : "ok");
