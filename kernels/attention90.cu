@@ -86,6 +86,16 @@ __device__ __forceinline__ void a9_load(uint8_t* tile, const bf16* __restrict__ 
     }
 }
 
+// The A operand (mma.m16n8k16 A-fragment layout) of k16 slice kk from a
+// 64-column accumulator in registers: n8 blocks 2kk and 2kk+1, rounded to
+// bf16.
+__device__ __forceinline__ void a9_frag(const float (&s)[32], int kk, uint32_t (&a)[4]) {
+    a[0] = pack2<bf16>(s[8 * kk + 0], s[8 * kk + 1]);
+    a[1] = pack2<bf16>(s[8 * kk + 2], s[8 * kk + 3]);
+    a[2] = pack2<bf16>(s[8 * kk + 4], s[8 * kk + 5]);
+    a[3] = pack2<bf16>(s[8 * kk + 6], s[8 * kk + 7]);
+}
+
 // O += P·V for one k16 slice of keys: D = 64 or 128 columns.
 template <int D>
 __device__ __forceinline__ void a9_pv(float (&o)[D / 2], const uint32_t (&pa)[4], uint64_t db) {
@@ -183,10 +193,7 @@ __device__ __forceinline__ void attn90_fwd(TO* __restrict__ O, float* __restrict
 #pragma unroll
         for (int kk = 0; kk < BC / 16; kk++) {
             uint32_t pa[4];
-            pa[0] = pack2<bf16>(s[8 * kk + 0], s[8 * kk + 1]);
-            pa[1] = pack2<bf16>(s[8 * kk + 2], s[8 * kk + 3]);
-            pa[2] = pack2<bf16>(s[8 * kk + 4], s[8 * kk + 5]);
-            pa[3] = pack2<bf16>(s[8 * kk + 6], s[8 * kk + 7]);
+            a9_frag(s, kk, pa);
             a9_pv<D>(o, pa, smem_desc(vs + kk * 2048, 8192, 1024));
         }
         wgmma_commit();
@@ -328,10 +335,7 @@ __device__ __forceinline__ void attn90_bwd(TO* __restrict__ dK, TO* __restrict__
 #pragma unroll
             for (int kq = 0; kq < BR / 16; kq++) {
                 uint32_t pa[4];
-                pa[0] = pack2<bf16>(pt[8 * kq + 0], pt[8 * kq + 1]);
-                pa[1] = pack2<bf16>(pt[8 * kq + 2], pt[8 * kq + 3]);
-                pa[2] = pack2<bf16>(pt[8 * kq + 4], pt[8 * kq + 5]);
-                pa[3] = pack2<bf16>(pt[8 * kq + 6], pt[8 * kq + 7]);
+                a9_frag(pt, kq, pa);
                 wgmma_rs_n64<1>(dv, pa, smem_desc(dos + kq * 2048, 8192, 1024), (bf16*)nullptr);
             }
 #pragma unroll
@@ -341,10 +345,7 @@ __device__ __forceinline__ void attn90_bwd(TO* __restrict__ dK, TO* __restrict__
 #pragma unroll
             for (int kq = 0; kq < BR / 16; kq++) {
                 uint32_t sa[4];
-                sa[0] = pack2<bf16>(pt[8 * kq + 0], pt[8 * kq + 1]);
-                sa[1] = pack2<bf16>(pt[8 * kq + 2], pt[8 * kq + 3]);
-                sa[2] = pack2<bf16>(pt[8 * kq + 4], pt[8 * kq + 5]);
-                sa[3] = pack2<bf16>(pt[8 * kq + 6], pt[8 * kq + 7]);
+                a9_frag(pt, kq, sa);
                 wgmma_rs_n64<1>(dk, sa, smem_desc(qs + kq * 2048, 8192, 1024), (bf16*)nullptr);
             }
             wgmma_commit();
