@@ -7,8 +7,9 @@
 // CUDA 11.8 cannot compile it, the host emulator checks it:
 // kernels/emu/check_attn90.cpp.)
 //
-// Same shapes, semantics, parameters, grid and outputs as attention.cu's
-// ragr_attn_fwd_d{64,128}_{bf16,bf16f32} (see its header): Q [B,Sq,Hq,D],
+// Same shapes, semantics, parameters and outputs as attention.cu's
+// ragr_attn_fwd_d{64,128}_{bf16,bf16f32} (see its header; the grid and
+// block differ, below): Q [B,Sq,Hq,D],
 // K/V [B,Sk,Hkv,D] bf16 with (batch, seq, head) strides, O [B,Sq,Hq,D]
 // contiguous bf16 or fp32, lse [B,Hq,Sq] fp32 (natural log; +inf and O = 0 for
 // a query that sees no key), key lengths, a uint8 key mask, top-left causal
@@ -17,10 +18,11 @@
 // Kernels: ragr_attn90_fwd_d{64,128}_{bf16,bf16f32}(O, lse, Q, K, V, kv_len,
 //     key_mask, B, Hq, Hkv, Sq, Sk, q_sb, q_ss, q_sh, k_sb, k_ss, k_sh, v_sb,
 //     v_ss, v_sh, scale, causal)
-//   grid (ceil(Sq/64), Hq, B), block 128 (one warpgroup: warp w owns query
-//   rows 16w..16w+15 of the block's 64), dynamic shared memory 41984 bytes
-//   at D = 64, 82944 at D = 128 (opt-in): the Q tile and two buffers each of
-//   K and V (64 rows), in 128-byte-swizzled atoms of 64 rows × 64 columns
+//   grid (ceil(Sq/128), Hq, B), block 256 (two warpgroups of 64 query rows
+//   each, sharing every K/V tile; warp w of a warpgroup owns its rows
+//   16w..16w+15), dynamic shared memory 50176 bytes at D = 64, 99328 at
+//   D = 128 (opt-in): a Q tile per warpgroup and two buffers each of K and V
+//   (64 rows), in 128-byte-swizzled atoms of 64 rows × 64 columns
 //   (sm90.cuh), plus 1 KiB for the alignment.
 //   ragr_attn90_bwd_d64_{bf16,bf16f32}(dK, dV, dQacc, Q, K, V, dO, lse, delta,
 //     kv_len, key_mask, B, Hq, Hkv, Sq, Sk, strides..., scale, causal)
@@ -59,28 +61,32 @@ typedef __nv_bfloat16 bf16;
 
 namespace {
 
-constexpr int A9_THREADS = 128, A9_ROWS = 64;
+// A warpgroup works on 64 rows (queries in the forward, keys in the
+// backward); the forward's block has two (128 query rows sharing each K/V
+// tile), the backward's one.
+constexpr int A9_THREADS = 128, A9_ROWS = 64, A9_FWD_WGS = 2, A9_FWD_THREADS = A9_FWD_WGS * A9_THREADS;
 
-// Shared memory of the D variant: 5 tiles (Q, K×2, V×2) of 64 rows × D.
+// The forward's shared memory at head size D: 6 tiles of 64 rows × D (Q for
+// each warpgroup, K×2, V×2).
 template <int D>
 struct A9 {
     static constexpr int TILE = A9_ROWS * D * 2;  // bytes
-    static constexpr int SMEM = 5 * TILE + 1024;
+    static constexpr int SMEM = (A9_FWD_WGS + 4) * TILE + 1024;
 };
-static_assert(A9<64>::SMEM == 41984 && A9<128>::SMEM == 82944, "attention90: the launcher's shared memory sizes");
+static_assert(A9<64>::SMEM == 50176 && A9<128>::SMEM == 99328, "attention90: the launcher's shared memory sizes");
 
 // Byte offset of 16-byte chunk c of row r in a tile: 64-column atoms 8 KiB
 // apart, 128-byte rows, the 128-byte swizzle (chunk ^= r % 8).
 __device__ __forceinline__ int a9_off(int r, int c) { return (c >> 3) * 8192 + r * 128 + (((c & 7) ^ (r & 7)) << 4); }
 
 // Loads rows s0..s0+63 (row stride ss elements; rows >= S zero-filled) of a
-// [*][D] bf16 matrix into a tile (cp.async, all 128 threads).
-template <int D>
+// [*][D] bf16 matrix into a tile (cp.async, all THREADS threads).
+template <int D, int THREADS = A9_THREADS>
 __device__ __forceinline__ void a9_load(uint8_t* tile, const bf16* __restrict__ base, long long ss, int s0, int S) {
     constexpr int CH = D / 8, TOTAL = A9_ROWS * CH;
 #pragma unroll
-    for (int i = 0; i < TOTAL / A9_THREADS; i++) {
-        const int q = threadIdx.x + i * A9_THREADS, r = q / CH, c = q % CH;
+    for (int i = 0; i < TOTAL / THREADS; i++) {
+        const int q = threadIdx.x + i * THREADS, r = q / CH, c = q % CH;
         const bool ok = s0 + r < S;
         cp_async16(tile + a9_off(r, c), ok ? base + (long long)(s0 + r) * ss + c * 8 : base, ok ? 16 : 0);
     }
@@ -117,15 +123,18 @@ __device__ __forceinline__ void attn90_fwd(TO* __restrict__ O, float* __restrict
     RAGR_SMEM_1024(smem);
     // tiles: Q, K buffers 0/1, V buffers 0/1 (no pointer arrays: a run-time
     // index would put them in local memory)
-    uint8_t* Qs = smem;
-    auto Ks = [&](int i) { return smem + (1 + i) * T; };
-    auto Vs = [&](int i) { return smem + (3 + i) * T; };
+    // tiles: Q of warpgroup 0 and 1, K buffers 0/1, V buffers 0/1
+    constexpr int KT = A9_FWD_WGS;
+    auto Ks = [&](int i) { return smem + (KT + i) * T; };
+    auto Vs = [&](int i) { return smem + (KT + 2 + i) * T; };
 
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int lane = threadIdx.x & 31, wg = threadIdx.x / A9_THREADS, warp = (threadIdx.x % A9_THREADS) >> 5;
     const int g = lane >> 2, tq = lane & 3;
     const int qb = gridDim.x - 1 - blockIdx.x;  // longest causal rows first
     const int hq = blockIdx.y, b = blockIdx.z, hk = hq / (Hq / Hkv);
-    const int q0 = qb * A9_ROWS;
+    const int q0 = qb * A9_ROWS * A9_FWD_WGS;    // the block's rows; this warpgroup's from q0w
+    const int q0w = q0 + wg * A9_ROWS;
+    uint8_t* Qs = smem + wg * T;
     const float sl2 = scale * ragr_attn::LOG2E;
 
     const bf16* Qb = Q + b * q_sb + hq * q_sh;
@@ -133,13 +142,14 @@ __device__ __forceinline__ void attn90_fwd(TO* __restrict__ O, float* __restrict
     const bf16* Vb = V + b * v_sb + hk * v_sh;
 
     const int kend = kv_len ? min(max(kv_len[b], 0), Sk) : Sk;
-    const int kvis = causal ? min(kend, q0 + A9_ROWS) : kend;  // keys any row of this block may see
+    const int kvis = causal ? min(kend, q0 + A9_ROWS * A9_FWD_WGS) : kend;  // keys any row of this block may see
     const int nkb = (kvis + BC - 1) / BC;
 
-    a9_load<D>(Qs, Qb, q_ss, q0, Sq);
+#pragma unroll
+    for (int w = 0; w < A9_FWD_WGS; w++) a9_load<D, A9_FWD_THREADS>(smem + w * T, Qb, q_ss, q0 + w * A9_ROWS, Sq);
     if (nkb > 0) {
-        a9_load<D>(Ks(0), Kb, k_ss, 0, Sk);
-        a9_load<D>(Vs(0), Vb, v_ss, 0, Sk);
+        a9_load<D, A9_FWD_THREADS>(Ks(0), Kb, k_ss, 0, Sk);
+        a9_load<D, A9_FWD_THREADS>(Vs(0), Vb, v_ss, 0, Sk);
     }
     cp_async_commit();
 
@@ -147,7 +157,7 @@ __device__ __forceinline__ void attn90_fwd(TO* __restrict__ O, float* __restrict
 #pragma unroll
     for (int i = 0; i < D / 2; i++) o[i] = 0.0f;
     float mrow[2] = {-CUDART_INF_F, -CUDART_INF_F}, lrow[2] = {0.0f, 0.0f};
-    const int row0 = q0 + warp * 16 + g;  // this thread's rows: row0, row0 + 8
+    const int row0 = q0w + warp * 16 + g;  // this thread's rows: row0, row0 + 8
     const uint32_t qs = smem_u32(Qs);
 
     for (int j = 0; j < nkb; j++) {
@@ -159,8 +169,8 @@ __device__ __forceinline__ void attn90_fwd(TO* __restrict__ O, float* __restrict
         fence_proxy_async();
         __syncthreads();
         if (j + 1 < nkb) {
-            a9_load<D>(Ks(buf ^ 1), Kb, k_ss, k0 + BC, Sk);
-            a9_load<D>(Vs(buf ^ 1), Vb, v_ss, k0 + BC, Sk);
+            a9_load<D, A9_FWD_THREADS>(Ks(buf ^ 1), Kb, k_ss, k0 + BC, Sk);
+            a9_load<D, A9_FWD_THREADS>(Vs(buf ^ 1), Vb, v_ss, k0 + BC, Sk);
         }
         cp_async_commit();
 
@@ -182,7 +192,7 @@ __device__ __forceinline__ void attn90_fwd(TO* __restrict__ O, float* __restrict
         // Scale, mask, online softmax (attn_softmax.cuh); s[4nt+e] is row
         // row0 + 8(e/2), key k0 + 8nt + 2tq + e%2.
         ragr_attn::softmax_tile<NT, DT>([&](int nt, int e) -> float& { return s[4 * nt + e]; },
-                                        [&](int dt, int e) -> float& { return o[4 * dt + e]; }, mrow, lrow, k0, q0, row0,
+                                        [&](int dt, int e) -> float& { return o[4 * dt + e]; }, mrow, lrow, k0, q0w, row0,
                                         tq, b, Sk, kend, causal, key_mask, sl2);
 
         // O += P·V: P's k16 slice kk is two adjacent n8 accumulator blocks
@@ -401,7 +411,7 @@ __device__ __forceinline__ void attn90_bwd(TO* __restrict__ dK, TO* __restrict__
 }  // namespace
 
 #define RAGR_ATTN90_FWD(D, NAME, TO)                                                                                 \
-    extern "C" __global__ void __launch_bounds__(A9_THREADS) ragr_attn90_fwd_d##D##_##NAME(                          \
+    extern "C" __global__ void __launch_bounds__(A9_FWD_THREADS) ragr_attn90_fwd_d##D##_##NAME(                          \
         TO* __restrict__ O, float* __restrict__ lse, const bf16* __restrict__ Q, const bf16* __restrict__ K,         \
         const bf16* __restrict__ V, const int* __restrict__ kv_len, const unsigned char* __restrict__ key_mask, int B, \
         int Hq, int Hkv, int Sq, int Sk, long long q_sb, long long q_ss, long long q_sh, long long k_sb,              \

@@ -42,7 +42,6 @@ type Attention struct {
 
 const (
 	attnThreads = 128
-	attnBlockQ  = 64 // forward query rows per block
 	attnBlockK  = 64 // backward keys per block
 )
 
@@ -153,8 +152,9 @@ func (d *Device) AttentionForward(a Attention, O, LSE DevicePtr) error {
 		return nil
 	}
 	qs, ks, vs := a.strides()
-	grid := [3]int{(a.Sq + attnBlockQ - 1) / attnBlockQ, a.Hq, a.B}
-	return d.Launch(name, grid, [3]int{attnThreads, 1, 1}, attnFwdShared(a.Path, a.D),
+	rows, threads := attnFwdGeometry(a.Path)
+	grid := [3]int{(a.Sq + rows - 1) / rows, a.Hq, a.B}
+	return d.Launch(name, grid, [3]int{threads, 1, 1}, attnFwdShared(a.Path, a.D),
 		O, LSE, a.Q, a.K, a.V, a.KVLen, a.KeyMask,
 		int32(a.B), int32(a.Hq), int32(a.Hkv), int32(a.Sq), int32(a.Sk),
 		qs[0], qs[1], qs[2], ks[0], ks[1], ks[2], vs[0], vs[1], vs[2],

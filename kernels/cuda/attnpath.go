@@ -37,10 +37,21 @@ func (p AttnPath) String() string {
 // Shared memory of the sm_90a kernels (dynamic; above 48 KiB Launch opts
 // in): kernels/attention90.cu's ABI.
 const (
-	attn90SharedD64    = 41984
-	attn90SharedD128   = 82944
+	attn90SharedD64    = 50176
+	attn90SharedD128   = 99328
 	attn90SharedBwdD64 = 58368
 )
+
+// attnFwdGeometry returns the forward's query rows per block and threads
+// per block on path p: 64 and 128 for the mma.sync kernels (4 warps of 16
+// rows), 128 and 256 for the sm_90a ones (two warpgroups of 64 rows sharing
+// each K/V tile).
+func attnFwdGeometry(p AttnPath) (rows, threads int) {
+	if p == AttnWGMMA {
+		return 128, 256
+	}
+	return 64, 128
+}
 
 // attnSuffix is the type suffix of the attention kernels writing out:
 // "bf16f32" for F32, else "bf16".

@@ -20,10 +20,10 @@ func TestAttnFwdKernel(t *testing.T) {
 	}{
 		{AttnAuto, 64, BF16, "ragr_attn_fwd_d64_bf16", 0},
 		{AttnMMA, 128, F32, "ragr_attn_fwd_d128_bf16f32", 0},
-		{AttnWGMMA, 64, BF16, "ragr_attn90_fwd_d64_bf16", 41984},
-		{AttnWGMMA, 64, F32, "ragr_attn90_fwd_d64_bf16f32", 41984},
-		{AttnWGMMA, 128, BF16, "ragr_attn90_fwd_d128_bf16", 82944},
-		{AttnWGMMA, 128, F32, "ragr_attn90_fwd_d128_bf16f32", 82944},
+		{AttnWGMMA, 64, BF16, "ragr_attn90_fwd_d64_bf16", 50176},
+		{AttnWGMMA, 64, F32, "ragr_attn90_fwd_d64_bf16f32", 50176},
+		{AttnWGMMA, 128, BF16, "ragr_attn90_fwd_d128_bf16", 99328},
+		{AttnWGMMA, 128, F32, "ragr_attn90_fwd_d128_bf16f32", 99328},
 	}
 	for _, c := range cases {
 		if got := attnFwdKernel(c.p, c.d, c.out); got != c.name {
@@ -52,6 +52,11 @@ func TestAttnFwdKernel(t *testing.T) {
 		}
 		if got := attnBwdShared(c.p, c.d); got != c.shared {
 			t.Errorf("attnBwdShared(%v, %d) = %d, want %d", c.p, c.d, got, c.shared)
+		}
+	}
+	for p, want := range map[AttnPath][2]int{AttnMMA: {64, 128}, AttnAuto: {64, 128}, AttnWGMMA: {128, 256}} {
+		if r, th := attnFwdGeometry(p); r != want[0] || th != want[1] {
+			t.Errorf("attnFwdGeometry(%v) = %d rows, %d threads; want %v", p, r, th, want)
 		}
 	}
 	want := []string{"ragr_attn90_bwd_d64_bf16", "ragr_attn90_bwd_d64_bf16f32", "ragr_attn90_fwd_d128_bf16", "ragr_attn90_fwd_d128_bf16f32", "ragr_attn90_fwd_d64_bf16", "ragr_attn90_fwd_d64_bf16f32"}

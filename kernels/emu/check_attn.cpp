@@ -232,7 +232,7 @@ static void run(const Case& c) {
         fwd9 = D == 64 ? ragr_attn90_fwd_d64_bf16 : ragr_attn90_fwd_d128_bf16;
     emu::block_start_hook = emu::reset_sm90;
     emu::launch(
-        dim3{(unsigned)((c.sq + 63) / 64), (unsigned)c.hq, (unsigned)c.b}, 128,
+        dim3{(unsigned)((c.sq + 127) / 128), (unsigned)c.hq, (unsigned)c.b}, A9_FWD_THREADS,
         [&] {
             fwd9(gO9.data(), glse9.data(), pq, pk, pv, kvl, km, c.b, c.hq, c.hkv, c.sq, c.sk, qs[0], qs[1], qs[2],
                  ks[0], ks[1], ks[2], vs[0], vs[1], vs[2], sc, c.causal);
