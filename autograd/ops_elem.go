@@ -185,7 +185,18 @@ func Dropout(x *Var, p float64, rng *tensor.RNG, training bool) *Var {
 	if !training || p == 0 {
 		return x
 	}
-	mask := rng.DropoutMask(p, x.Value.Shape()...)
+	return DropoutKey(x, p, rng.DropoutKey())
+}
+
+// DropoutKey is Dropout (while training) with the mask's key given: the
+// mask is tensor.DropoutMaskKey(key, p, x's shape), so a caller that drew
+// the key for a fused kernel (nn.Attention) and falls back to the composite
+// form drops the same elements and consumes the generator the same way.
+func DropoutKey(x *Var, p float64, key uint64) *Var {
+	if p == 0 {
+		return x
+	}
+	mask := tensor.DropoutMaskKey(key, p, x.Value.Shape()...)
 	if x.Value.DType() != tensor.Float32 {
 		mask = mask.Cast(x.Value.DType())
 	}

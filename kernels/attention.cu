@@ -17,6 +17,13 @@
 // Strides must be multiples of 8 elements and Q/K/V/O/dO 16-byte aligned (the
 // launcher checks and returns an error otherwise).
 //
+// Dropout: every forward and main backward kernel ends with (drop_key,
+// drop_thr, drop_keep) (unsigned long long, unsigned long long, float):
+// attention weight e of P [B, Hq, Sq, Sk] (flat index) is kept when the
+// 32-bit half e%2 of SplitMix64(drop_key + (e/2+1)·γ) is >= drop_thr and is
+// then scaled by drop_keep — tensor.DropoutMaskKey's mask, bit for bit
+// (attn_softmax.cuh); drop_thr 0: no dropout. O = dropout(softmax(S))·V.
+//
 // Semantics: S = scale·Q·Kᵀ; key j is visible to query i unless
 //   j >= kv_len[b] (kv_len nullable: Sk), or key_mask[b*Sk + j] == 0
 //   (key_mask nullable, uint8 [B, Sk]), or causal && j > i (top-left aligned,
@@ -27,7 +34,7 @@
 // Kernels:
 //   ragr_attn_fwd_d{64,128}_{bf16,bf16f32}(O, lse, Q, K, V, kv_len, key_mask,
 //       B, Hq, Hkv, Sq, Sk, q_sb, q_ss, q_sh, k_sb, k_ss, k_sh, v_sb, v_ss,
-//       v_sh, scale, causal)
+//       v_sh, scale, causal, drop_key, drop_thr, drop_keep)
 //     grid (ceil(Sq/64), Hq, B), block 128 (4 warps × 16 query rows), static
 //     shared 3·64·D·2 bytes (48 KiB at D = 128). K and V tiles of 64 keys
 //     stream through cp.async, the next K tile loading during softmax and P·V,
@@ -39,7 +46,8 @@
 //     (delta, dQacc, O, dO, B, Sq, Hq, D). grid ceil(rows/4), block 128.
 //   ragr_attn_bwd_d{64,128}_{bf16,bf16f32}(dK, dV, dQacc, Q, K, V, dO, lse,
 //       delta, kv_len, key_mask, B, Hq, Hkv, Sq, Sk, q_sb, q_ss, q_sh, k_sb,
-//       k_ss, k_sh, v_sb, v_ss, v_sh, scale, causal)
+//       k_ss, k_sh, v_sb, v_ss, v_sh, scale, causal, drop_key, drop_thr,
+//       drop_keep)
 //     FlashAttention-2 backward: grid (ceil(Sk/64), Hkv, B), block 128 (4
 //     warps × 16 keys); each block keeps its 64 keys' K, V and dK, dV
 //     accumulators, loops over the group's query heads and the query blocks
@@ -126,7 +134,8 @@ __device__ __forceinline__ void attn_fwd(TO* __restrict__ O, float* __restrict__
                                          const int* __restrict__ kv_len, const unsigned char* __restrict__ key_mask,
                                          int B, int Hq, int Hkv, int Sq, int Sk, long long q_sb, long long q_ss,
                                          long long q_sh, long long k_sb, long long k_ss, long long k_sh,
-                                         long long v_sb, long long v_ss, long long v_sh, float scale, int causal) {
+                                         long long v_sb, long long v_ss, long long v_sh, float scale, int causal,
+        unsigned long long drop_key, unsigned long long drop_thr, float drop_keep) {
     constexpr int BR = 64, BC = 64, KD = D / 16, NT = BC / 8, DT = D / 8;
     __shared__ __align__(128) bf16 Qs[BR * D];
     __shared__ __align__(128) bf16 Ks[BC * D];
@@ -138,6 +147,7 @@ __device__ __forceinline__ void attn_fwd(TO* __restrict__ O, float* __restrict__
     const int hq = blockIdx.y, b = blockIdx.z, hk = hq / (Hq / Hkv);
     const int q0 = qb * BR;
     const float sl2 = scale * ragr_attn::LOG2E;
+    const ragr_attn::Drop drop{drop_key, drop_thr, drop_keep};
 
     const bf16* Qb = Q + b * q_sb + hq * q_sh;
     const bf16* Kb = K + b * k_sb + hk * k_sh;
@@ -191,6 +201,11 @@ __device__ __forceinline__ void attn_fwd(TO* __restrict__ O, float* __restrict__
         ragr_attn::softmax_tile<NT, DT>([&](int nt, int e) -> float& { return s[nt][e]; },
                                         [&](int dt, int e) -> float& { return o[dt][e]; }, mrow, lrow, k0, q0, row0,
                                         tq, b, Sk, kend, causal, key_mask, sl2);
+        if (drop.thr) {  // drop and scale P (the sum above keeps every weight, as softmax then dropout)
+            const long long pb = ((long long)b * Hq + hq) * Sq;
+            ragr_attn::dropout_fwd<NT>([&](int nt, int e) -> float& { return s[nt][e]; }, drop, (pb + row0) * Sk,
+                                       (pb + row0 + 8) * Sk, k0, tq);
+        }
 
         cp_async_wait<1>();  // V_j
         __syncthreads();
@@ -266,7 +281,8 @@ __device__ __forceinline__ void attn_bwd(TO* __restrict__ dK, TO* __restrict__ d
                                          const int* __restrict__ kv_len, const unsigned char* __restrict__ key_mask,
                                          int B, int Hq, int Hkv, int Sq, int Sk, long long q_sb, long long q_ss,
                                          long long q_sh, long long k_sb, long long k_ss, long long k_sh,
-                                         long long v_sb, long long v_ss, long long v_sh, float scale, int causal) {
+                                         long long v_sb, long long v_ss, long long v_sh, float scale, int causal,
+        unsigned long long drop_key, unsigned long long drop_thr, float drop_keep) {
     constexpr int BC = 64, BR = D == 64 ? 64 : 32, KD = D / 16, DT = D / 8, QT = BR / 8, QK = BR / 16;
     // PF: the next query block's Q and dO load while this one is computed
     // (two buffers; only at D = 64, where they fit in 48 KiB).
@@ -282,6 +298,7 @@ __device__ __forceinline__ void attn_bwd(TO* __restrict__ dK, TO* __restrict__ d
     const int kb = blockIdx.x, hk = blockIdx.y, b = blockIdx.z, G = Hq / Hkv;
     const int k0 = kb * BC;
     const float sl2 = scale * ragr_attn::LOG2E;
+    const ragr_attn::Drop drop{drop_key, drop_thr, drop_keep};
     const int kend = kv_end(kv_len, b, Sk);
 
     float dk[DT][4], dv[DT][4];
@@ -361,6 +378,13 @@ __device__ __forceinline__ void attn_bwd(TO* __restrict__ dK, TO* __restrict__ d
                 }
                 ragr_attn::probs_t<QT>([&](int nt, int e) -> float& { return pt[nt][e]; }, ls, key0, key1, vis0, vis1,
                                        q0, tq, causal, sl2);
+                // dropout: kept weights (bit 4nt+e) enter dV and dS scaled by 1/(1-p)
+                const uint32_t kept = drop.thr ? ragr_attn::dropout_bits_t<QT>(drop, ((long long)b * Hq + hq) * Sq * Sk,
+                                                                                Sk, key0, key1, q0, tq)
+                                               : ~0u;
+                auto zd = [&](float x, int nt, int e) {
+                    return drop.thr ? ((kept >> (4 * nt + e)) & 1 ? x * drop.keep : 0.0f) : x;
+                };
 
                 // dV += Pᵀ·dO ; dPᵀ = V·dOᵀ
                 float dpt[QT][4];
@@ -369,10 +393,10 @@ __device__ __forceinline__ void attn_bwd(TO* __restrict__ dK, TO* __restrict__ d
 #pragma unroll
                 for (int kq = 0; kq < QK; kq++) {
                     uint32_t pa[4];
-                    pa[0] = pack2<bf16>(pt[2 * kq][0], pt[2 * kq][1]);
-                    pa[1] = pack2<bf16>(pt[2 * kq][2], pt[2 * kq][3]);
-                    pa[2] = pack2<bf16>(pt[2 * kq + 1][0], pt[2 * kq + 1][1]);
-                    pa[3] = pack2<bf16>(pt[2 * kq + 1][2], pt[2 * kq + 1][3]);
+                    pa[0] = pack2<bf16>(zd(pt[2 * kq][0], 2 * kq, 0), zd(pt[2 * kq][1], 2 * kq, 1));
+                    pa[1] = pack2<bf16>(zd(pt[2 * kq][2], 2 * kq, 2), zd(pt[2 * kq][3], 2 * kq, 3));
+                    pa[2] = pack2<bf16>(zd(pt[2 * kq + 1][0], 2 * kq + 1, 0), zd(pt[2 * kq + 1][1], 2 * kq + 1, 1));
+                    pa[3] = pack2<bf16>(zd(pt[2 * kq + 1][2], 2 * kq + 1, 2), zd(pt[2 * kq + 1][3], 2 * kq + 1, 3));
 #pragma unroll
                     for (int dp = 0; dp < DT / 2; dp++) {
                         uint32_t t4[4];
@@ -397,7 +421,7 @@ __device__ __forceinline__ void attn_bwd(TO* __restrict__ dK, TO* __restrict__ d
 #pragma unroll
                 for (int nt = 0; nt < QT; nt++)
 #pragma unroll
-                    for (int e = 0; e < 4; e++) pt[nt][e] = pt[nt][e] * (dpt[nt][e] - dl[nt][e & 1]);
+                    for (int e = 0; e < 4; e++) pt[nt][e] = pt[nt][e] * (zd(dpt[nt][e], nt, e) - dl[nt][e & 1]);
 
                 // dK += dSᵀ·Q
 #pragma unroll
@@ -480,9 +504,10 @@ __device__ __forceinline__ void attn_bwd(TO* __restrict__ dK, TO* __restrict__ d
         TO* __restrict__ O, float* __restrict__ lse, const bf16* __restrict__ Q, const bf16* __restrict__ K,        \
         const bf16* __restrict__ V, const int* __restrict__ kv_len, const unsigned char* __restrict__ key_mask,     \
         int B, int Hq, int Hkv, int Sq, int Sk, long long q_sb, long long q_ss, long long q_sh, long long k_sb,     \
-        long long k_ss, long long k_sh, long long v_sb, long long v_ss, long long v_sh, float scale, int causal) {  \
+        long long k_ss, long long k_sh, long long v_sb, long long v_ss, long long v_sh, float scale, int causal, \
+        unsigned long long drop_key, unsigned long long drop_thr, float drop_keep) {  \
         attn_fwd<DD, TO>(O, lse, Q, K, V, kv_len, key_mask, B, Hq, Hkv, Sq, Sk, q_sb, q_ss, q_sh, k_sb, k_ss, k_sh, \
-                         v_sb, v_ss, v_sh, scale, causal);                                                          \
+                         v_sb, v_ss, v_sh, scale, causal, drop_key, drop_thr, drop_keep);                                                          \
     }
 
 RAGR_ATTN_FWD(64, bf16, bf16)
@@ -497,9 +522,10 @@ RAGR_ATTN_FWD(128, bf16f32, float)
         const float* __restrict__ lse, const float* __restrict__ delta, const int* __restrict__ kv_len,              \
         const unsigned char* __restrict__ key_mask, int B, int Hq, int Hkv, int Sq, int Sk, long long q_sb,          \
         long long q_ss, long long q_sh, long long k_sb, long long k_ss, long long k_sh, long long v_sb,              \
-        long long v_ss, long long v_sh, float scale, int causal) {                                                   \
+        long long v_ss, long long v_sh, float scale, int causal, \
+        unsigned long long drop_key, unsigned long long drop_thr, float drop_keep) {                                                   \
         attn_bwd<DD, TO>(dK, dV, dqacc, Q, K, V, dO, lse, delta, kv_len, key_mask, B, Hq, Hkv, Sq, Sk, q_sb, q_ss,   \
-                         q_sh, k_sb, k_ss, k_sh, v_sb, v_ss, v_sh, scale, causal);                                   \
+                         q_sh, k_sb, k_ss, k_sh, v_sb, v_ss, v_sh, scale, causal, drop_key, drop_thr, drop_keep);                                   \
     }
 
 RAGR_ATTN_BWD(64, bf16, bf16)

@@ -13,11 +13,11 @@
 // K/V [B,Sk,Hkv,D] bf16 with (batch, seq, head) strides, O [B,Sq,Hq,D]
 // contiguous bf16 or fp32, lse [B,Hq,Sq] fp32 (natural log; +inf and O = 0 for
 // a query that sees no key), key lengths, a uint8 key mask, top-left causal
-// masking, grouped-query heads.
+// masking, grouped-query heads, probability dropout with the CPU's mask.
 //
 // Kernels: ragr_attn90_fwd_d{64,128}_{bf16,bf16f32}(O, lse, Q, K, V, kv_len,
 //     key_mask, B, Hq, Hkv, Sq, Sk, q_sb, q_ss, q_sh, k_sb, k_ss, k_sh, v_sb,
-//     v_ss, v_sh, scale, causal)
+//     v_ss, v_sh, scale, causal, drop_key, drop_thr, drop_keep)
 //   grid (ceil(Sq/128), Hq, B), block 256 (two warpgroups of 64 query rows
 //   each, sharing every K/V tile; warp w of a warpgroup owns its rows
 //   16w..16w+15), dynamic shared memory 50176 bytes at D = 64, 99328 at
@@ -25,7 +25,8 @@
 //   (64 rows), in 128-byte-swizzled atoms of 64 rows × 64 columns
 //   (sm90.cuh), plus 1 KiB for the alignment.
 //   ragr_attn90_bwd_d64_{bf16,bf16f32}(dK, dV, dQacc, Q, K, V, dO, lse, delta,
-//     kv_len, key_mask, B, Hq, Hkv, Sq, Sk, strides..., scale, causal)
+//     kv_len, key_mask, B, Hq, Hkv, Sq, Sk, strides..., scale, causal,
+//     drop_key, drop_thr, drop_keep)
 //   the main backward kernel at D = 64, with attention.cu's
 //   ragr_attn_bwd_d64_* parameters, grid (ceil(Sk/64), Hkv, B) and
 //   semantics (attention.cu's pre and post kernels run around it, as for the
@@ -93,13 +94,14 @@ __device__ __forceinline__ void a9_load(uint8_t* tile, const bf16* __restrict__ 
 }
 
 // The A operand (mma.m16n8k16 A-fragment layout) of k16 slice kk from a
-// 64-column accumulator in registers: n8 blocks 2kk and 2kk+1, rounded to
-// bf16.
-__device__ __forceinline__ void a9_frag(const float (&s)[32], int kk, uint32_t (&a)[4]) {
-    a[0] = pack2<bf16>(s[8 * kk + 0], s[8 * kk + 1]);
-    a[1] = pack2<bf16>(s[8 * kk + 2], s[8 * kk + 3]);
-    a[2] = pack2<bf16>(s[8 * kk + 4], s[8 * kk + 5]);
-    a[3] = pack2<bf16>(s[8 * kk + 6], s[8 * kk + 7]);
+// 64-column accumulator in registers, element i (flat: n8 block i/4,
+// element i%4) given by v(i): n8 blocks 2kk and 2kk+1, rounded to bf16.
+template <typename F>
+__device__ __forceinline__ void a9_frag(F v, int kk, uint32_t (&a)[4]) {
+    a[0] = pack2<bf16>(v(8 * kk + 0), v(8 * kk + 1));
+    a[1] = pack2<bf16>(v(8 * kk + 2), v(8 * kk + 3));
+    a[2] = pack2<bf16>(v(8 * kk + 4), v(8 * kk + 5));
+    a[3] = pack2<bf16>(v(8 * kk + 6), v(8 * kk + 7));
 }
 
 // O += P·V for one k16 slice of keys: D = 64 or 128 columns.
@@ -118,7 +120,8 @@ __device__ __forceinline__ void attn90_fwd(TO* __restrict__ O, float* __restrict
                                            const int* __restrict__ kv_len, const unsigned char* __restrict__ key_mask,
                                            int B, int Hq, int Hkv, int Sq, int Sk, long long q_sb, long long q_ss,
                                            long long q_sh, long long k_sb, long long k_ss, long long k_sh,
-                                           long long v_sb, long long v_ss, long long v_sh, float scale, int causal) {
+                                           long long v_sb, long long v_ss, long long v_sh, float scale, int causal,
+        unsigned long long drop_key, unsigned long long drop_thr, float drop_keep) {
     constexpr int BC = 64, NT = BC / 8, DT = D / 8, T = A9<D>::TILE;
     RAGR_SMEM_1024(smem);
     // tiles: Q, K buffers 0/1, V buffers 0/1 (no pointer arrays: a run-time
@@ -136,6 +139,7 @@ __device__ __forceinline__ void attn90_fwd(TO* __restrict__ O, float* __restrict
     const int q0w = q0 + wg * A9_ROWS;
     uint8_t* Qs = smem + wg * T;
     const float sl2 = scale * ragr_attn::LOG2E;
+    const ragr_attn::Drop drop{drop_key, drop_thr, drop_keep};
 
     const bf16* Qb = Q + b * q_sb + hq * q_sh;
     const bf16* Kb = K + b * k_sb + hk * k_sh;
@@ -194,6 +198,11 @@ __device__ __forceinline__ void attn90_fwd(TO* __restrict__ O, float* __restrict
         ragr_attn::softmax_tile<NT, DT>([&](int nt, int e) -> float& { return s[4 * nt + e]; },
                                         [&](int dt, int e) -> float& { return o[4 * dt + e]; }, mrow, lrow, k0, q0w, row0,
                                         tq, b, Sk, kend, causal, key_mask, sl2);
+        if (drop.thr) {  // drop and scale P (the sum above keeps every weight, as softmax then dropout)
+            const long long pb = ((long long)b * Hq + hq) * Sq;
+            ragr_attn::dropout_fwd<NT>([&](int nt, int e) -> float& { return s[4 * nt + e]; }, drop, (pb + row0) * Sk,
+                                       (pb + row0 + 8) * Sk, k0, tq);
+        }
 
         // O += P·V: P's k16 slice kk is two adjacent n8 accumulator blocks
         // (the A fragment layout); V is N-major: 64-column atoms 8 KiB apart
@@ -203,7 +212,7 @@ __device__ __forceinline__ void attn90_fwd(TO* __restrict__ O, float* __restrict
 #pragma unroll
         for (int kk = 0; kk < BC / 16; kk++) {
             uint32_t pa[4];
-            a9_frag(s, kk, pa);
+            a9_frag([&](int i) { return s[i]; }, kk, pa);
             a9_pv<D>(o, pa, smem_desc(vs + kk * 2048, 8192, 1024));
         }
         wgmma_commit();
@@ -253,7 +262,8 @@ __device__ __forceinline__ void attn90_bwd(TO* __restrict__ dK, TO* __restrict__
                                            const int* __restrict__ kv_len, const unsigned char* __restrict__ key_mask,
                                            int B, int Hq, int Hkv, int Sq, int Sk, long long q_sb, long long q_ss,
                                            long long q_sh, long long k_sb, long long k_ss, long long k_sh,
-                                           long long v_sb, long long v_ss, long long v_sh, float scale, int causal) {
+                                           long long v_sb, long long v_ss, long long v_sh, float scale, int causal,
+        unsigned long long drop_key, unsigned long long drop_thr, float drop_keep) {
     constexpr int D = 64, BC = 64, BR = 64, NT = 8;
     RAGR_SMEM_1024(smem);
     // tiles of 8 KiB: K, V, Q buffers 0/1, dO buffers 0/1, dSᵀ
@@ -268,6 +278,7 @@ __device__ __forceinline__ void attn90_bwd(TO* __restrict__ dK, TO* __restrict__
     const int kb = blockIdx.x, hk = blockIdx.y, b = blockIdx.z, G = Hq / Hkv;
     const int k0 = kb * BC;
     const float sl2 = scale * ragr_attn::LOG2E;
+    const ragr_attn::Drop drop{drop_key, drop_thr, drop_keep};
     const int kend = kv_len ? min(max(kv_len[b], 0), Sk) : Sk;
 
     float dk[D / 2], dv[D / 2];
@@ -338,6 +349,11 @@ __device__ __forceinline__ void attn90_bwd(TO* __restrict__ dK, TO* __restrict__
             // no visible key: lse = +inf), then dSᵀ = Pᵀ∘(dPᵀ − delta).
             ragr_attn::probs_t<NT>([&](int nt, int e) -> float& { return pt[4 * nt + e]; }, ls, key0, key1, vis0, vis1, q0,
                                    tq, causal, sl2);
+            // dropout: kept weights (bit i) enter dV and dS scaled by 1/(1-p)
+            const uint32_t kept = drop.thr ? ragr_attn::dropout_bits_t<NT>(drop, ((long long)b * Hq + hq) * Sq * Sk, Sk,
+                                                                            key0, key1, q0, tq)
+                                           : ~0u;
+            auto zd = [&](float x, int i) { return drop.thr ? ((kept >> i) & 1 ? x * drop.keep : 0.0f) : x; };
             // dV += Pᵀ·dO and dK += dSᵀ·Q: A from registers (k16 slice kq =
             // queries 16kq..), B N-major (dO, Q: [query][d], 2 KiB per k16).
             wgmma_fence(dv);
@@ -345,17 +361,17 @@ __device__ __forceinline__ void attn90_bwd(TO* __restrict__ dK, TO* __restrict__
 #pragma unroll
             for (int kq = 0; kq < BR / 16; kq++) {
                 uint32_t pa[4];
-                a9_frag(pt, kq, pa);
+                a9_frag([&](int i) { return zd(pt[i], i); }, kq, pa);
                 wgmma_rs_n64<1>(dv, pa, smem_desc(dos + kq * 2048, 8192, 1024), (bf16*)nullptr);
             }
 #pragma unroll
             for (int nt = 0; nt < NT; nt++)
 #pragma unroll
-                for (int e = 0; e < 4; e++) pt[4 * nt + e] *= dpt[4 * nt + e] - dl[nt][e & 1];
+                for (int e = 0; e < 4; e++) pt[4 * nt + e] *= zd(dpt[4 * nt + e], 4 * nt + e) - dl[nt][e & 1];
 #pragma unroll
             for (int kq = 0; kq < BR / 16; kq++) {
                 uint32_t sa[4];
-                a9_frag(pt, kq, sa);
+                a9_frag([&](int i) { return pt[i]; }, kq, sa);
                 wgmma_rs_n64<1>(dk, sa, smem_desc(qs + kq * 2048, 8192, 1024), (bf16*)nullptr);
             }
             wgmma_commit();
@@ -415,9 +431,10 @@ __device__ __forceinline__ void attn90_bwd(TO* __restrict__ dK, TO* __restrict__
         TO* __restrict__ O, float* __restrict__ lse, const bf16* __restrict__ Q, const bf16* __restrict__ K,         \
         const bf16* __restrict__ V, const int* __restrict__ kv_len, const unsigned char* __restrict__ key_mask, int B, \
         int Hq, int Hkv, int Sq, int Sk, long long q_sb, long long q_ss, long long q_sh, long long k_sb,              \
-        long long k_ss, long long k_sh, long long v_sb, long long v_ss, long long v_sh, float scale, int causal) {    \
+        long long k_ss, long long k_sh, long long v_sb, long long v_ss, long long v_sh, float scale, int causal, \
+        unsigned long long drop_key, unsigned long long drop_thr, float drop_keep) {    \
         attn90_fwd<D, TO>(O, lse, Q, K, V, kv_len, key_mask, B, Hq, Hkv, Sq, Sk, q_sb, q_ss, q_sh, k_sb, k_ss, k_sh,  \
-                          v_sb, v_ss, v_sh, scale, causal);                                                          \
+                          v_sb, v_ss, v_sh, scale, causal, drop_key, drop_thr, drop_keep);                                                          \
     }
 
 RAGR_ATTN90_FWD(64, bf16, bf16)
@@ -432,9 +449,10 @@ RAGR_ATTN90_FWD(128, bf16f32, float)
         const float* __restrict__ lse, const float* __restrict__ delta, const int* __restrict__ kv_len,            \
         const unsigned char* __restrict__ key_mask, int B, int Hq, int Hkv, int Sq, int Sk, long long q_sb,        \
         long long q_ss, long long q_sh, long long k_sb, long long k_ss, long long k_sh, long long v_sb,            \
-        long long v_ss, long long v_sh, float scale, int causal) {                                                 \
+        long long v_ss, long long v_sh, float scale, int causal, \
+        unsigned long long drop_key, unsigned long long drop_thr, float drop_keep) {                                                 \
         attn90_bwd<TO>(dK, dV, dqacc, Q, K, V, dO, lse, delta, kv_len, key_mask, B, Hq, Hkv, Sq, Sk, q_sb, q_ss,   \
-                       q_sh, k_sb, k_ss, k_sh, v_sb, v_ss, v_sh, scale, causal);                                   \
+                       q_sh, k_sb, k_ss, k_sh, v_sb, v_ss, v_sh, scale, causal, drop_key, drop_thr, drop_keep);                                   \
     }
 
 RAGR_ATTN90_BWD(bf16, bf16)

@@ -101,6 +101,76 @@ __device__ __forceinline__ void write_out(OF O, const float (&mrow)[2], const fl
     }
 }
 
+// Dropout of the attention probabilities, bit for bit the CPU's
+// tensor.RNG.DropoutMask over P [B, Hq, Sq, Sk] (contiguous): element i is
+// kept when the 32-bit half i%2 of SplitMix64(key + (i/2 + 1)·γ) (γ the
+// golden-ratio increment) is at least thr = round(p·2³²), and is then
+// scaled by keep = 1/(1 − p); thr 0 means no dropout. The fused kernels and
+// the composite path therefore drop the same weights for the same key.
+struct Drop {
+    unsigned long long key, thr;
+    float keep;
+};
+
+__device__ __forceinline__ unsigned long long splitmix64(unsigned long long z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+// Whether element i is kept.
+__device__ __forceinline__ bool drop_kept(const Drop& d, long long i) {
+    const unsigned long long z = splitmix64(d.key + ((unsigned long long)(i >> 1) + 1) * 0x9e3779b97f4a7c15ull);
+    return ((i & 1) ? (z >> 32) : (z & 0xffffffffull)) >= d.thr;
+}
+
+// Whether elements i and i+1 are kept (one SplitMix64 when i is even).
+__device__ __forceinline__ void drop_kept2(const Drop& d, long long i, bool& k0, bool& k1) {
+    constexpr unsigned long long gamma = 0x9e3779b97f4a7c15ull;
+    const unsigned long long z = splitmix64(d.key + ((unsigned long long)(i >> 1) + 1) * gamma);
+    if ((i & 1) == 0) {
+        k0 = (z & 0xffffffffull) >= d.thr;
+        k1 = (z >> 32) >= d.thr;
+        return;
+    }
+    const unsigned long long z1 = splitmix64(d.key + ((unsigned long long)(i >> 1) + 2) * gamma);
+    k0 = (z >> 32) >= d.thr;
+    k1 = (z1 & 0xffffffffull) >= d.thr;
+}
+
+// Forward: drops and scales the thread's probabilities P(nt, e) of key tile
+// k0 (rows row0 and row0 + 8, whose elements start at P index base0 and
+// base1, keys k0 + 8nt + 2tq + e%2).
+template <int NT, typename PF>
+__device__ __forceinline__ void dropout_fwd(PF P, const Drop& d, long long base0, long long base1, int k0, int tq) {
+#pragma unroll
+    for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+        for (int h = 0; h < 2; h++) {
+            bool a, c;
+            drop_kept2(d, (h ? base1 : base0) + k0 + nt * 8 + tq * 2, a, c);
+            P(nt, 2 * h) = a ? P(nt, 2 * h) * d.keep : 0.0f;
+            P(nt, 2 * h + 1) = c ? P(nt, 2 * h + 1) * d.keep : 0.0f;
+        }
+}
+
+// Backward (keys as rows): bit 4nt + e is set when the element of key
+// key0 (e < 2) or key1 and query q0 + 8nt + 2tq + e%2 is kept; qbase is
+// the P index of query 0 of this (batch, query head): ((b·Hq + hq)·Sq)·Sk.
+template <int NT>
+__device__ __forceinline__ uint32_t dropout_bits_t(const Drop& d, long long qbase, int Sk, int key0, int key1, int q0,
+                                                   int tq) {
+    uint32_t bits = 0;
+#pragma unroll
+    for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+            const long long q = q0 + nt * 8 + tq * 2 + (e & 1);
+            if (drop_kept(d, qbase + q * Sk + ((e >> 1) ? key1 : key0))) bits |= 1u << (4 * nt + e);
+        }
+    return bits;
+}
+
 // Backward, keys as rows (the thread's key0 and key1 = key0 + 8) and
 // queries as columns: the lse (log2 units; +inf past Sq, so P = 0) and
 // delta (0 past Sq) of the thread's query columns q0 + 8nt + 2tq + e.

@@ -82,27 +82,35 @@ func RepeatKV(x *autograd.Var, rep int) *autograd.Var {
 // (nil for none). A dropout probability above 0 drops attention weights
 // while training.
 //
-// When no attention weight is dropped (dropout 0, or not training) and the
-// mask is a key padding mask [B or 1, 1, 1, Lk] (or nil), the tensors'
-// backend may compute it with a fused kernel (tensor.AttentionBackend: the
-// CUDA backend's flash attention in bf16 mixed precision); the CPU always
-// takes the composite path below.
+// When the mask is a key padding mask [B or 1, 1, 1, Lk] (or nil), the
+// tensors' backend may compute it with a fused kernel
+// (tensor.AttentionBackend: the CUDA backend's flash attention in bf16
+// mixed precision), attention dropout included; the CPU always takes the
+// composite path below. Either way one dropout key is drawn from rng while
+// training with dropout > 0, and the dropped weights are those of
+// tensor.DropoutMaskKey for that key over [B, H, Lq, Lk]: the fused and
+// composite paths drop the same weights, and the generator advances alike.
 func Attention(q, k, v *autograd.Var, mask *tensor.Tensor, scale float64, dropout float64, rng *tensor.RNG, training bool) *autograd.Var {
 	if scale == 0 {
 		scale = 1 / math.Sqrt(float64(q.Dim(-1)))
 	}
-	if dropout == 0 || !training {
-		if out, ok := autograd.FusedAttention(q, k, v, mask, scale); ok {
-			return out
-		}
+	drop := training && dropout > 0 && rng != nil
+	p, key := 0.0, uint64(0)
+	if drop {
+		p, key = dropout, rng.DropoutKey()
+	}
+	if out, ok := autograd.FusedAttention(q, k, v, mask, scale, p, key); ok {
+		return out
 	}
 	scores := autograd.MulScalar(autograd.MatmulT(q, k, false, true), scale)
 	if mask != nil {
 		scores = autograd.Add(scores, autograd.Const(mask))
 	}
-	p := autograd.Softmax(scores, -1)
-	p = Dropout{P: dropout}.Forward(p, rng, training)
-	return autograd.Matmul(p, v)
+	probs := autograd.Softmax(scores, -1)
+	if drop {
+		probs = autograd.DropoutKey(probs, p, key)
+	}
+	return autograd.Matmul(probs, v)
 }
 
 // RoPE holds the cos/sin tables of rotary position embeddings in the

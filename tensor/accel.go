@@ -50,14 +50,17 @@ func MixedPrecision(d Device) bool {
 // AttentionBackend is a backend with a fused scaled-dot-product attention
 // kernel (flash style: the score matrix is never stored).
 type AttentionBackend interface {
-	// FusedAttention computes softmax(q·kᵀ·scale + mask)·v for float32
-	// views q [B, H, Lq, D], k and v [B, H, Lk, D] and an additive key
-	// padding mask [B or 1, 1, 1, Lk] (0 where attended, a large negative
-	// value where masked; nil for none). It returns out [B, H, Lq, D] and
-	// the state FusedAttentionBackward needs, or ok false, having computed
-	// nothing, when it does not run this case fused (head size, mask
-	// values, precision mode).
-	FusedAttention(q, k, v, keyMask *Tensor, scale float64) (out *Tensor, saved any, ok bool)
+	// FusedAttention computes dropout(softmax(q·kᵀ·scale + mask))·v for
+	// float32 views q [B, H, Lq, D], k and v [B, H, Lk, D] and an additive
+	// key padding mask [B or 1, 1, 1, Lk] (0 where attended, a large
+	// negative value where masked; nil for none). dropout in [0, 1) drops
+	// attention weights with exactly the mask DropoutMaskKey(dropKey,
+	// dropout, B, H, Lq, Lk) gives (kept ones scaled by 1/(1-dropout)); 0:
+	// none. It returns out [B, H, Lq, D] and the state
+	// FusedAttentionBackward needs, or ok false, having computed nothing,
+	// when it does not run this case fused (head size, mask values,
+	// precision mode).
+	FusedAttention(q, k, v, keyMask *Tensor, scale, dropout float64, dropKey uint64) (out *Tensor, saved any, ok bool)
 	// FusedAttentionBackward returns the gradients of q, k and v (shapes
 	// as the forward's inputs) from the gradient of out and the saved
 	// state.
@@ -68,7 +71,7 @@ type AttentionBackend interface {
 // (see AttentionBackend); ok is false, and nothing is computed, when the
 // backend has none or does not take this case. On a backend that has one,
 // dtypes, devices and shapes are checked first (a mismatch panics).
-func FusedAttention(q, k, v, keyMask *Tensor, scale float64) (out *Tensor, saved any, ok bool) {
+func FusedAttention(q, k, v, keyMask *Tensor, scale, dropout float64, dropKey uint64) (out *Tensor, saved any, ok bool) {
 	ab, has := q.backend().(AttentionBackend)
 	if !has {
 		return nil, nil, false
@@ -83,7 +86,10 @@ func FusedAttention(q, k, v, keyMask *Tensor, scale float64) (out *Tensor, saved
 	if keyMask != nil && !isKeyMaskShape(keyMask.shape, q.shape[0], k.shape[2]) {
 		return nil, nil, false
 	}
-	return ab.FusedAttention(q, k, v, keyMask, scale)
+	if !(dropout >= 0 && dropout < 1) {
+		panic(fmt.Sprintf("tensor.FusedAttention: dropout %g, want 0 <= p < 1", dropout))
+	}
+	return ab.FusedAttention(q, k, v, keyMask, scale, dropout, dropKey)
 }
 
 // isKeyMaskShape reports whether shape is [b or 1, 1, 1, lk].

@@ -95,11 +95,42 @@ func (g *RNG) DropoutMask(p float64, shape ...int) *Tensor {
 	if p < 0 || p >= 1 {
 		panic(fmt.Sprintf("tensor.DropoutMask: p = %g, want 0 <= p < 1", p))
 	}
+	return DropoutMaskKey(g.DropoutKey(), p, shape...)
+}
+
+// DropoutKey draws the key of one dropout mask: the one draw DropoutMask
+// makes. A fused kernel that drops inside (the CUDA attention) takes the key
+// and reproduces DropoutMaskKey's mask element by element: element i is kept
+// when DropoutKept(key, thr, i), thr as DropoutThreshold.
+func (g *RNG) DropoutKey() uint64 { return g.r.Uint64() }
+
+// DropoutThreshold returns the integer threshold and the scale of dropout
+// probability p: an element is dropped when its 32-bit uniform is below thr
+// = round(p·2³²), and kept ones are scaled by keep = float32(1/(1−p)).
+func DropoutThreshold(p float64) (thr uint64, keep float32) {
+	return uint64(math.Round(p * (1 << 32))), float32(1 / (1 - p))
+}
+
+// DropoutKept reports whether element i of the mask with key and threshold
+// thr is kept: the 32-bit half i%2 (low first) of SplitMix64's output for
+// key + (i/2 + 1)·γ, γ the golden-ratio increment, is at least thr.
+func DropoutKept(key, thr uint64, i int64) bool {
+	const gamma = 0x9e3779b97f4a7c15
+	z := splitMix(key + (uint64(i)/2+1)*gamma)
+	if i%2 == 1 {
+		z >>= 32
+	}
+	return z&0xffffffff >= thr
+}
+
+// DropoutMaskKey is DropoutMask with the key given (see DropoutKey).
+func DropoutMaskKey(key uint64, p float64, shape ...int) *Tensor {
+	if p < 0 || p >= 1 {
+		panic(fmt.Sprintf("tensor.DropoutMaskKey: p = %g, want 0 <= p < 1", p))
+	}
 	t := New(Float32, shape...)
 	d := t.Data32()
-	keep := float32(1 / (1 - p))
-	thr := uint64(math.Round(p * (1 << 32)))
-	key := g.r.Uint64()
+	thr, keep := DropoutThreshold(p)
 	const chunk = 1 << 15 // elements per task (even)
 	cpu.ParallelChunks((len(d)+chunk-1)/chunk, func(c int) {
 		lo := c * chunk

@@ -38,6 +38,24 @@ type Attention struct {
 	Scale                        float32
 	Out                          DType
 	Path                         AttnPath
+	// Dropout (0 <= Dropout < 1) drops attention weights after the softmax
+	// and scales the kept ones by 1/(1-Dropout), with the mask of
+	// tensor.DropoutMaskKey(DropKey, Dropout, B, Hq, Sq, Sk) over the
+	// probabilities [B, Hq, Sq, Sk] — bit for bit the composite path's mask
+	// for the same key. The backward must get the forward's Dropout and
+	// DropKey. 0: none.
+	Dropout float64
+	DropKey uint64
+}
+
+// dropArgs returns the kernels' dropout arguments: the key, the threshold
+// round(p·2³²) (0: no dropout) and the scale float32(1/(1-p)), computed as
+// tensor.DropoutThreshold does.
+func (a *Attention) dropArgs() (key, thr uint64, keep float32) {
+	if a.Dropout == 0 {
+		return 0, 0, 1
+	}
+	return a.DropKey, uint64(math.Round(a.Dropout * (1 << 32))), float32(1 / (1 - a.Dropout))
 }
 
 const (
@@ -101,6 +119,8 @@ func (a *Attention) check(kernel string, ptrs ...DevicePtr) error {
 		return bad("Hq is not a multiple of Hkv")
 	case a.Out != BF16 && a.Out != F32:
 		return bad(fmt.Sprintf("output type %v not supported (bf16, f32)", a.Out))
+	case !(a.Dropout >= 0 && a.Dropout < 1):
+		return bad(fmt.Sprintf("dropout %g outside [0, 1)", a.Dropout))
 	case a.B > maxGridYZ || a.Hq > maxGridYZ:
 		return bad(fmt.Sprintf("B and Hq must be at most %d", maxGridYZ))
 	case math.IsNaN(float64(a.Scale)) || math.IsInf(float64(a.Scale), 0):
@@ -152,13 +172,14 @@ func (d *Device) AttentionForward(a Attention, O, LSE DevicePtr) error {
 		return nil
 	}
 	qs, ks, vs := a.strides()
+	dkey, dthr, dkeep := a.dropArgs()
 	rows, threads := attnFwdGeometry(a.Path)
 	grid := [3]int{(a.Sq + rows - 1) / rows, a.Hq, a.B}
 	return d.Launch(name, grid, [3]int{threads, 1, 1}, attnFwdShared(a.Path, a.D),
 		O, LSE, a.Q, a.K, a.V, a.KVLen, a.KeyMask,
 		int32(a.B), int32(a.Hq), int32(a.Hkv), int32(a.Sq), int32(a.Sk),
 		qs[0], qs[1], qs[2], ks[0], ks[1], ks[2], vs[0], vs[1], vs[2],
-		a.scale(), int32(b2i(a.Causal)))
+		a.scale(), int32(b2i(a.Causal)), dkey, dthr, dkeep)
 }
 
 // AttentionBackward computes dQ, dK, dV from the forward's O and LSE and the
@@ -198,12 +219,13 @@ func (d *Device) AttentionBackward(a Attention, O, dO, LSE, dQ, dK, dV DevicePtr
 	}
 	if a.Sk > 0 {
 		qs, ks, vs := a.strides()
+		dkey, dthr, dkeep := a.dropArgs()
 		grid := [3]int{(a.Sk + attnBlockK - 1) / attnBlockK, a.Hkv, a.B}
 		if err := d.Launch(name, grid, [3]int{attnThreads, 1, 1}, attnBwdShared(a.Path, a.D),
 			dK, dV, dqacc, a.Q, a.K, a.V, dO, LSE, delta, a.KVLen, a.KeyMask,
 			int32(a.B), int32(a.Hq), int32(a.Hkv), int32(a.Sq), int32(a.Sk),
 			qs[0], qs[1], qs[2], ks[0], ks[1], ks[2], vs[0], vs[1], vs[2],
-			a.scale(), int32(b2i(a.Causal))); err != nil {
+			a.scale(), int32(b2i(a.Causal)), dkey, dthr, dkeep); err != nil {
 			return err
 		}
 	}

@@ -19,12 +19,39 @@ type attnCase struct {
 	kvLen                 []int32 // per batch; nil: none
 	maskFrac              float64 // > 0: a [B, Sk] key mask hiding about this fraction
 	out                   DType
-	fused                 bool // Q, K, V are views of one [B, S, 3, H, D] buffer
+	fused                 bool    // Q, K, V are views of one [B, S, 3, H, D] buffer
+	drop                  float64 // attention-probability dropout (the key is dropKeyOf)
+}
+
+// dropKeyOf is a case's dropout key (any fixed value per case).
+func dropKeyOf(c attnCase) uint64 { return 0x5eed0000 + uint64(c.sq)*977 + uint64(c.sk) }
+
+// dropFactor returns the dropout factor of P element i [B, Hq, Sq, Sk]: 0
+// or float32(1/(1-p)), the twin of tensor.DropoutKept / DropoutThreshold
+// (kernels/cuda sits below tensor, so the definition is restated here; the
+// tensor package tests its mask against DropoutKept, and models/bert's CUDA
+// test compares the fused kernels with the composite path).
+func dropFactor(p float64, key uint64, i int64) float64 {
+	if p == 0 {
+		return 1
+	}
+	const gamma = 0x9e3779b97f4a7c15
+	z := key + (uint64(i)/2+1)*gamma
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	z ^= z >> 31
+	if i%2 == 1 {
+		z >>= 32
+	}
+	if z&0xffffffff < uint64(math.Round(p*(1<<32))) {
+		return 0
+	}
+	return float64(float32(1 / (1 - p)))
 }
 
 func (c attnCase) String() string {
-	return fmt.Sprintf("b%d_hq%d_hkv%d_sq%d_sk%d_d%d_causal%v_len%v_mask%g_%v_fused%v",
-		c.b, c.hq, c.hkv, c.sq, c.sk, c.d, c.causal, c.kvLen != nil, c.maskFrac, c.out, c.fused)
+	return fmt.Sprintf("b%d_hq%d_hkv%d_sq%d_sk%d_d%d_causal%v_len%v_mask%g_%v_fused%v_drop%g",
+		c.b, c.hq, c.hkv, c.sq, c.sk, c.d, c.causal, c.kvLen != nil, c.maskFrac, c.out, c.fused, c.drop)
 }
 
 var attnCases = []attnCase{
@@ -35,6 +62,11 @@ var attnCases = []attnCase{
 	{b: 1, hq: 6, hkv: 2, sq: 129, sk: 129, d: 128, causal: true, out: BF16},
 	{b: 2, hq: 2, hkv: 2, sq: 70, sk: 70, d: 64, causal: true, out: BF16, fused: true},
 	{b: 1, hq: 2, hkv: 2, sq: 64, sk: 200, d: 128, maskFrac: 0.5, out: F32, fused: false},
+	// attention-probability dropout: GQA, key lengths and masks, causal,
+	// odd lengths (mask element pairs straddle rows), fused QKV, D 64/128
+	{b: 2, hq: 4, hkv: 2, sq: 33, sk: 71, d: 64, kvLen: []int32{71, 40}, maskFrac: 0.2, out: F32, drop: 0.1},
+	{b: 1, hq: 2, hkv: 2, sq: 70, sk: 70, d: 64, causal: true, out: BF16, fused: true, drop: 0.3},
+	{b: 1, hq: 2, hkv: 1, sq: 65, sk: 97, d: 128, causal: true, maskFrac: 0.1, out: F32, drop: 0.25},
 }
 
 // attnData is a case's host inputs (bf16-rounded, as float32) with the
@@ -131,6 +163,7 @@ func refAttention(c attnCase, a *attnData, scale float64, dO []float64) (o, lse,
 	dv = make([]float64, len(dk))
 	p := make([]float64, c.sk)
 	dp := make([]float64, c.sk)
+	z := make([]float64, c.sk) // dropout factors of the row
 	for b := 0; b < c.b; b++ {
 		for h := 0; h < c.hq; h++ {
 			hk := h / G
@@ -164,12 +197,13 @@ func refAttention(c attnCase, a *attnData, scale float64, dO []float64) (o, lse,
 				lse[li] = m + math.Log(l)
 				for j := 0; j < c.sk; j++ {
 					p[j] /= l
+					z[j] = dropFactor(c.drop, dropKeyOf(c), int64(((b*c.hq+h)*c.sq+i)*c.sk+j))
 					if p[j] == 0 {
 						continue
 					}
 					v := vAt(b, j, hk)
 					for x := 0; x < D; x++ {
-						orow[x] += p[j] * float64(v[x])
+						orow[x] += p[j] * z[j] * float64(v[x])
 					}
 				}
 				if dO == nil {
@@ -190,13 +224,14 @@ func refAttention(c attnCase, a *attnData, scale float64, dO []float64) (o, lse,
 					for x := 0; x < D; x++ {
 						dp[j] += do[x] * float64(v[x])
 					}
+					dp[j] *= z[j] // the gradient reaching P through the dropout
 					ds := p[j] * (dp[j] - delta)
 					dkrow := dk[((b*c.sk+j)*c.hkv+hk)*D:][:D]
 					dvrow := dv[((b*c.sk+j)*c.hkv+hk)*D:][:D]
 					for x := 0; x < D; x++ {
 						dqrow[x] += scale * ds * float64(k[x])
 						dkrow[x] += scale * ds * float64(q[x])
-						dvrow[x] += p[j] * do[x]
+						dvrow[x] += p[j] * z[j] * do[x]
 					}
 				}
 			}
@@ -261,7 +296,8 @@ func newAttnRun(t *testing.T, c attnCase, rng *rand.Rand) *attnRun {
 	}
 	r.at = Attention{B: c.b, Hq: c.hq, Hkv: c.hkv, Sq: c.sq, Sk: c.sk, D: c.d,
 		Q: pq, K: pk + DevicePtr(2*a.koff), V: pv + DevicePtr(2*a.voff),
-		QStrides: a.qs, KStrides: a.ks, VStrides: a.vs, Causal: c.causal, Out: c.out}
+		QStrides: a.qs, KStrides: a.ks, VStrides: a.vs, Causal: c.causal, Out: c.out,
+		Dropout: c.drop, DropKey: dropKeyOf(c)}
 	if c.kvLen != nil {
 		r.at.KVLen = up(t, c.kvLen)
 	}
@@ -484,6 +520,8 @@ func TestAttentionErrors(t *testing.T) {
 		"no kv heads":      func(a *Attention) { a.Hkv = 0 },
 		"null Q":           func(a *Attention) { a.Q = 0 },
 		"too many batches": func(a *Attention) { a.B = 70000 },
+		"dropout 1":        func(a *Attention) { a.Dropout = 1 },
+		"dropout NaN":      func(a *Attention) { a.Dropout = math.NaN() },
 	}
 	fwd := map[AttnPath]string{AttnMMA: "ragr_attn_fwd"}
 	if dev.CheckAttn90() == nil {

@@ -17,7 +17,20 @@ struct Case {
     double maskFrac;
     bool outF32;
     bool fused;
+    double drop = 0;  // attention-probability dropout
 };
+
+// The CPU's dropout mask (tensor.RNG.DropoutMask) for P element i: kept when
+// half i%2 of SplitMix64(key + (i/2+1)·γ) >= thr.
+static unsigned long long smix(unsigned long long z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static bool kept_ref(unsigned long long key, unsigned long long thr, unsigned long long i) {
+    const unsigned long long z = smix(key + (i / 2 + 1) * 0x9e3779b97f4a7c15ull);
+    return ((i & 1) ? z >> 32 : z & 0xffffffffull) >= thr;
+}
 
 static std::mt19937_64 rng(5);
 static float urand() { return std::uniform_real_distribution<float>(-1, 1)(rng); }
@@ -80,7 +93,11 @@ static void run(const Case& c) {
     const double scale = 1 / std::sqrt((double)D);
 
     // Reference.
-    std::vector<double> o(nO), lse((size_t)c.b * c.hq * c.sq), dq(nO), dk(nK), dv(nK), p(c.sk);
+    std::vector<double> o(nO), lse((size_t)c.b * c.hq * c.sq), dq(nO), dk(nK), dv(nK), p(c.sk), z(c.sk);
+    // dropout parameters as kernels/cuda passes them: thr = round(p·2^32), keep = float(1/(1-p))
+    const unsigned long long dkey = 0x1234567887654321ull + (unsigned long long)c.sq,
+                             dthr = (unsigned long long)std::llround(c.drop * 4294967296.0);
+    const float dkeep = (float)(1 / (1 - c.drop));
     for (int b = 0; b < c.b; b++)
         for (int h = 0; h < c.hq; h++) {
             const int hk = h / G;
@@ -103,9 +120,12 @@ static void run(const Case& c) {
                 double l = 0;
                 for (int j = 0; j < c.sk; j++) l += (p[j] = std::exp(p[j] - m));
                 lse[li] = m + std::log(l);
+                // z[j]: the dropout factor of weight j (0 or keep; 1 without dropout)
                 for (int j = 0; j < c.sk; j++) {
+                    const unsigned long long pi = (((unsigned long long)b * c.hq + h) * c.sq + i) * c.sk + j;
+                    z[j] = c.drop == 0 ? 1.0 : kept_ref(dkey, dthr, pi) ? (double)dkeep : 0.0;
                     p[j] /= l;
-                    for (int x = 0; x < D; x++) orow[x] += p[j] * V(b, j, hk)[x];
+                    for (int x = 0; x < D; x++) orow[x] += p[j] * z[j] * V(b, j, hk)[x];
                 }
                 const float* dor = &dO[(((size_t)b * c.sq + i) * c.hq + h) * D];
                 double delta = 0;
@@ -114,11 +134,12 @@ static void run(const Case& c) {
                     if (p[j] == 0) continue;
                     double dp = 0;
                     for (int x = 0; x < D; x++) dp += dor[x] * (double)V(b, j, hk)[x];
+                    dp *= z[j];  // the gradient reaching P through the dropout
                     const double ds = p[j] * (dp - delta);
                     for (int x = 0; x < D; x++) {
                         dq[(((size_t)b * c.sq + i) * c.hq + h) * D + x] += scale * ds * K(b, j, hk)[x];
                         dk[(((size_t)b * c.sk + j) * c.hkv + hk) * D + x] += scale * ds * Q(b, i, h)[x];
-                        dv[(((size_t)b * c.sk + j) * c.hkv + hk) * D + x] += p[j] * dor[x];
+                        dv[(((size_t)b * c.sk + j) * c.hkv + hk) * D + x] += p[j] * z[j] * dor[x];
                     }
                 }
             }
@@ -154,10 +175,11 @@ static void run(const Case& c) {
 
     typedef void (*Fwd)(TO*, float*, const bf16*, const bf16*, const bf16*, const int*, const unsigned char*, int, int,
                         int, int, int, long long, long long, long long, long long, long long, long long, long long,
-                        long long, long long, float, int);
+                        long long, long long, float, int, unsigned long long, unsigned long long, float);
     typedef void (*Bwd)(TO*, TO*, float*, const bf16*, const bf16*, const bf16*, const TO*, const float*, const float*,
                         const int*, const unsigned char*, int, int, int, int, int, long long, long long, long long,
-                        long long, long long, long long, long long, long long, long long, float, int);
+                        long long, long long, long long, long long, long long, long long, float, int, unsigned long long,
+                        unsigned long long, float);
     Fwd fwd;
     Bwd bwd;
     void (*pre)(float*, float*, const TO*, const TO*, int, int, int, int);
@@ -175,14 +197,14 @@ static void run(const Case& c) {
     }
     emu::launch(dim3{(unsigned)((c.sq + 63) / 64), (unsigned)c.hq, (unsigned)c.b}, 128, [&] {
         fwd(gO.data(), glse.data(), pq, pk, pv, kvl, km, c.b, c.hq, c.hkv, c.sq, c.sk, qs[0], qs[1], qs[2], ks[0],
-            ks[1], ks[2], vs[0], vs[1], vs[2], sc, c.causal);
+            ks[1], ks[2], vs[0], vs[1], vs[2], sc, c.causal, dkey, dthr, dkeep);
     });
     const long long rows = (long long)c.b * c.sq * c.hq;
     emu::launch(dim3{(unsigned)((rows + 3) / 4), 1, 1}, 128,
                 [&] { pre(delta.data(), dqacc.data(), gO.data(), gdO.data(), c.b, c.sq, c.hq, D); });
     emu::launch(dim3{(unsigned)((c.sk + 63) / 64), (unsigned)c.hkv, (unsigned)c.b}, 128, [&] {
         bwd(gdK.data(), gdV.data(), dqacc.data(), pq, pk, pv, gdO.data(), glse.data(), delta.data(), kvl, km, c.b,
-            c.hq, c.hkv, c.sq, c.sk, qs[0], qs[1], qs[2], ks[0], ks[1], ks[2], vs[0], vs[1], vs[2], sc, c.causal);
+            c.hq, c.hkv, c.sq, c.sk, qs[0], qs[1], qs[2], ks[0], ks[1], ks[2], vs[0], vs[1], vs[2], sc, c.causal, dkey, dthr, dkeep);
     });
     emu::launch(dim3{4, 1, 1}, 256, [&] { post(gdQ.data(), dqacc.data(), (long long)nO, sc); });
 
@@ -235,7 +257,7 @@ static void run(const Case& c) {
         dim3{(unsigned)((c.sq + 127) / 128), (unsigned)c.hq, (unsigned)c.b}, A9_FWD_THREADS,
         [&] {
             fwd9(gO9.data(), glse9.data(), pq, pk, pv, kvl, km, c.b, c.hq, c.hkv, c.sq, c.sk, qs[0], qs[1], qs[2],
-                 ks[0], ks[1], ks[2], vs[0], vs[1], vs[2], sc, c.causal);
+                 ks[0], ks[1], ks[2], vs[0], vs[1], vs[2], sc, c.causal, dkey, dthr, dkeep);
         },
         D == 64 ? A9<64>::SMEM : A9<128>::SMEM);
     chkFwd("O90", gO9, glse9);
@@ -256,7 +278,7 @@ static void run(const Case& c) {
             [&] {
                 bwd9(gdK9.data(), gdV9.data(), dqacc9.data(), pq, pk, pv, gdO.data(), glse9.data(), delta9.data(), kvl,
                      km, c.b, c.hq, c.hkv, c.sq, c.sk, qs[0], qs[1], qs[2], ks[0], ks[1], ks[2], vs[0], vs[1], vs[2], sc,
-                     c.causal);
+                     c.causal, dkey, dthr, dkeep);
             },
             A9_BWD_SMEM);
         emu::launch(dim3{4, 1, 1}, 256, [&] { post(gdQ9.data(), dqacc9.data(), (long long)nO, sc); });
@@ -281,6 +303,11 @@ int main() {
         {1, 6, 2, 129, 129, 128, true, {}, 0, false, false},
         {2, 2, 2, 70, 70, 64, true, {}, 0, false, true},
         {1, 2, 2, 64, 200, 128, false, {}, 0.5, true, false},
+        // attention-probability dropout (the CPU's mask), with GQA, masks,
+        // causal, odd lengths (element pairs straddling rows), fused QKV
+        {2, 4, 2, 33, 71, 64, false, {71, 40}, 0.2, true, false, 0.1},
+        {1, 2, 2, 70, 70, 64, true, {}, 0, false, true, 0.3},
+        {1, 2, 1, 65, 97, 128, true, {}, 0.1, true, false, 0.25},
     };
     for (auto& c : cs) {
         if (c.outF32)

@@ -44,7 +44,7 @@ func TestFusedAttentionCUDAMatchesCPU(t *testing.T) {
 		to := func(x *tensor.Tensor) *tensor.Tensor { y, err := x.To(d); require.NoError(t, err); return y }
 		qv, kv, vv := autograd.Param(to(q), "q"), autograd.Param(to(k), "k"), autograd.Param(to(v), "v")
 		mask := to(nn.PaddingMask(maskIn, tensor.Float32))
-		_, _, fused = tensor.FusedAttention(qv.Value, kv.Value, vv.Value, mask, 0.125)
+		_, _, fused = tensor.FusedAttention(qv.Value, kv.Value, vv.Value, mask, 0.125, 0, 0)
 		o := nn.Attention(qv, kv, vv, mask, 0.125, 0.1, nil, false) // dropout inactive: not training
 		require.NoError(t, o.BackwardWith(to(dout)))
 		return o.Value.Float64s(), [][]float64{qv.Grad.Float64s(), kv.Grad.Float64s(), vv.Grad.Float64s()}, fused
@@ -55,6 +55,42 @@ func TestFusedAttentionCUDAMatchesCPU(t *testing.T) {
 	lim := testutil.BF16Mixed.Rel
 	e := testutil.RelL2(got, want)
 	t.Logf("fused attention vs fp32 CPU: out relative L2 %.2e; dq %.2e dk %.2e dv %.2e (limit %g)", e,
+		testutil.RelL2(gg[0], wg[0]), testutil.RelL2(gg[1], wg[1]), testutil.RelL2(gg[2], wg[2]), lim)
+	require.LessOrEqual(t, e, lim)
+	for i, name := range []string{"dq", "dk", "dv"} {
+		require.LessOrEqual(t, testutil.RelL2(gg[i], wg[i]), lim, name)
+	}
+}
+
+// TestFusedAttentionDropoutCUDAMatchesCPU: attention-probability dropout
+// inside the fused kernels drops exactly the weights the CPU's composite
+// path drops for the same generator (tensor.DropoutMaskKey), so the
+// outputs and gradients agree at the bf16 level, and the generator
+// advances alike on both devices.
+func TestFusedAttentionDropoutCUDAMatchesCPU(t *testing.T) {
+	dev := mixedOn(t)
+	const B, H, L, D = 2, 2, 45, 64
+	r := testutil.NewRand(6)
+	mk := func() *tensor.Tensor { return tensor.FromFloat32(testutil.Normal32(r, B*H*L*D, 1), B, H, L, D) }
+	q, k, v, dout := mk(), mk(), mk(), mk()
+	run := func(d tensor.Device) (out []float64, grads [][]float64, next float64) {
+		to := func(x *tensor.Tensor) *tensor.Tensor { y, err := x.To(d); require.NoError(t, err); return y }
+		qv, kv, vv := autograd.Param(to(q), "q"), autograd.Param(to(k), "k"), autograd.Param(to(v), "v")
+		rng := tensor.NewRNG(21)
+		o := nn.Attention(qv, kv, vv, nil, 0.125, 0.3, rng, true)
+		require.NoError(t, o.BackwardWith(to(dout)))
+		return o.Value.Float64s(), [][]float64{qv.Grad.Float64s(), kv.Grad.Float64s(), vv.Grad.Float64s()}, rng.Float64()
+	}
+	want, wg, wn := run(tensor.CPU)
+	got, gg, gn := run(dev)
+	require.Equal(t, wn, gn, "the generator advances alike on both devices")
+	qd, err := q.To(dev)
+	require.NoError(t, err)
+	_, _, fused := tensor.FusedAttention(qd, qd, qd, nil, 0.125, 0.3, 1)
+	require.True(t, fused, "the CUDA backend runs attention with dropout fused in mixed precision")
+	lim := testutil.BF16Mixed.Rel
+	e := testutil.RelL2(got, want)
+	t.Logf("fused attention with dropout 0.3 vs fp32 CPU: out relative L2 %.2e; dq %.2e dk %.2e dv %.2e (limit %g)", e,
 		testutil.RelL2(gg[0], wg[0]), testutil.RelL2(gg[1], wg[1]), testutil.RelL2(gg[2], wg[2]), lim)
 	require.LessOrEqual(t, e, lim)
 	for i, name := range []string{"dq", "dk", "dv"} {

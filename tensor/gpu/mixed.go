@@ -168,8 +168,10 @@ func (b *Backend) toBLHD(name string, x *tensor.Tensor) *tensor.Tensor {
 
 // FusedAttention runs the flash attention forward kernel in mixed
 // precision for head sizes 64 and 128 and a pure key padding mask (or
-// none); otherwise it reports ok false and computes nothing.
-func (b *Backend) FusedAttention(q, k, v, keyMask *tensor.Tensor, scale float64) (*tensor.Tensor, any, bool) {
+// none), dropping attention weights inside the kernel with the CPU's mask
+// for dropKey; otherwise it reports ok false and computes nothing. The
+// backward reuses the forward's dropout (saved in the Attention).
+func (b *Backend) FusedAttention(q, k, v, keyMask *tensor.Tensor, scale, dropout float64, dropKey uint64) (*tensor.Tensor, any, bool) {
 	const name = "FusedAttention"
 	if !b.mixed.Load() || q.DType() != tensor.Float32 {
 		return nil, nil, false
@@ -188,7 +190,7 @@ func (b *Backend) FusedAttention(q, k, v, keyMask *tensor.Tensor, scale float64)
 	out := b.newOn(name, tensor.Float32, B, Lq, H, D)
 	lse := b.newOn(name, tensor.Float32, B, H, Lq)
 	a := cuda.Attention{B: B, Hq: H, Hkv: H, Sq: Lq, Sk: Lk, D: D, Q: ptr(qb), K: ptr(kb), V: ptr(vb),
-		Scale: float32(scale), Out: cuda.F32}
+		Scale: float32(scale), Out: cuda.F32, Dropout: dropout, DropKey: dropKey}
 	if km != nil {
 		a.KeyMask = km.buf.Ptr()
 	}
