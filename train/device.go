@@ -21,6 +21,7 @@ package train
 import (
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/ragr-dev/ragr/tensor"
 )
@@ -56,6 +57,22 @@ func (c *Config) checkDevice(mode string) error {
 		return fmt.Errorf("train: %s: device %s: %w", c.source(), d, err)
 	}
 	return nil
+}
+
+// noteIgnored tells out about every config key that is accepted for
+// RAG-Retrieval compatibility and not used.
+func (c *Config) noteIgnored(out io.Writer) {
+	for k := range c.Ignored {
+		fmt.Fprintf(out, "note: config key %s is accepted for RAG-Retrieval compatibility and not used (%s)\n", k, ignoredKeys[k])
+	}
+}
+
+// output is o.Out, or io.Discard when unset.
+func (o RunOptions) output() io.Writer {
+	if o.Out == nil {
+		return io.Discard
+	}
+	return o.Out
 }
 
 // source names the config in messages.

@@ -557,19 +557,14 @@ type DistillResult struct {
 // loss.png under output_dir, and exports the student to output_dir/model
 // in the sentence-transformers layout with its Dense module.
 func TrainDistillEmbedding(ctx context.Context, cfg Config, o RunOptions) (*DistillResult, error) {
-	out := o.Out
-	if out == nil {
-		out = io.Discard
-	}
+	out := o.output()
 	if err := cfg.validateDistill(); err != nil {
 		return nil, err
 	}
 	if err := cfg.checkDevice("distillation"); err != nil {
 		return nil, err
 	}
-	for k := range cfg.Ignored {
-		fmt.Fprintf(out, "note: config key %s is accepted for RAG-Retrieval compatibility and not used (%s)\n", k, ignoredKeys[k])
-	}
+	cfg.noteIgnored(out)
 	if cfg.QueryMaxLen > 0 {
 		cfg.MaxLen = cfg.QueryMaxLen
 	}

@@ -42,16 +42,11 @@ type docRun struct {
 // passage_max_len (each 0: max_len). check, when set, sees the data before
 // any sampling (a mode's format and loss checks).
 func openDocRun(cfg Config, o RunOptions, check func(set *data.EmbedSet) error) (*docRun, error) {
-	r := &docRun{cfg: cfg, o: o, out: o.Out, red: o.Reducer}
-	if r.out == nil {
-		r.out = io.Discard
-	}
+	r := &docRun{cfg: cfg, o: o, out: o.output(), red: o.Reducer}
 	if r.red == nil {
 		r.red = localReducer{}
 	}
-	for k := range cfg.Ignored {
-		fmt.Fprintf(r.out, "note: config key %s is accepted for RAG-Retrieval compatibility and not used (%s)\n", k, ignoredKeys[k])
-	}
+	cfg.noteIgnored(r.out)
 	r.tokDir = cfg.Tokenizer
 	if r.tokDir == "" {
 		r.tokDir = cfg.ModelNameOrPath

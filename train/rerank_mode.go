@@ -223,19 +223,14 @@ func EvaluateGroups(model Reranker, enc data.PairEncoder, groups []data.Group, b
 // checkpoints, metrics.jsonl and loss.png under output_dir, and exports the
 // final model (with its tokenizer files) to output_dir/model.
 func TrainReranker(ctx context.Context, cfg Config, o RunOptions) (*RerankResult, error) {
-	out := o.Out
-	if out == nil {
-		out = io.Discard
-	}
+	out := o.output()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if err := cfg.checkDevice("reranker"); err != nil {
 		return nil, err
 	}
-	for k := range cfg.Ignored {
-		fmt.Fprintf(out, "note: config key %s is accepted for RAG-Retrieval compatibility and not used (%s)\n", k, ignoredKeys[k])
-	}
+	cfg.noteIgnored(out)
 	spec, err := lookupLoss(cfg.LossType)
 	if err != nil {
 		return nil, err
