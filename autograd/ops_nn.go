@@ -194,16 +194,16 @@ func EmbeddingPad(table *Var, ids *tensor.Tensor, paddingIdx int) (*Var, error) 
 	}, table), nil
 }
 
-// FusedAttention computes dropout(softmax(q·kᵀ·scale + keyMask))·v for q
-// [B, H, Lq, D], k and v [B, H, Lk, D] and an additive key padding mask
-// [B or 1, 1, 1, Lk] (nil for none) with the fused kernel of the tensors'
-// backend (tensor.FusedAttention), recording the fused backward. dropout
-// > 0 drops weights with the mask tensor.DropoutMaskKey(dropKey, ...) over
-// [B, H, Lq, Lk], as DropoutKey would on the composite path. ok is false, and
-// nothing is recorded, when the backend does not run this case fused: the
-// caller computes the composite form instead.
-func FusedAttention(q, k, v *Var, keyMask *tensor.Tensor, scale, dropout float64, dropKey uint64) (out *Var, ok bool) {
-	y, saved, ok := tensor.FusedAttention(q.Value, k.Value, v.Value, keyMask, scale, dropout, dropKey)
+// FusedAttention computes dropout(softmax(q·kᵀ·o.Scale + masks))·v for q
+// [B, H, Lq, D], k and v [B, Hkv, Lk, D] (H a multiple of Hkv) with the
+// key padding and causal masks of o, through the fused kernel of the
+// tensors' backend (tensor.FusedAttention), recording the fused backward.
+// o.Dropout > 0 drops weights with the mask tensor.DropoutMaskKey(o.DropKey,
+// ...) over [B, H, Lq, Lk], as DropoutKey would on the composite path. ok
+// is false, and nothing is recorded, when the backend does not run this
+// case fused: the caller computes the composite form instead.
+func FusedAttention(q, k, v *Var, o tensor.AttentionOpts) (out *Var, ok bool) {
+	y, saved, ok := tensor.FusedAttention(q.Value, k.Value, v.Value, o)
 	if !ok {
 		return nil, false
 	}

@@ -94,20 +94,31 @@ func Attention(q, k, v *autograd.Var, mask *tensor.Tensor, scale float64, dropou
 	if scale == 0 {
 		scale = 1 / math.Sqrt(float64(q.Dim(-1)))
 	}
-	drop := training && dropout > 0 && rng != nil
-	p, key := 0.0, uint64(0)
-	if drop {
-		p, key = dropout, rng.DropoutKey()
-	}
-	if out, ok := autograd.FusedAttention(q, k, v, mask, scale, p, key); ok {
+	p, key := dropoutKey(dropout, rng, training)
+	if out, ok := autograd.FusedAttention(q, k, v, tensor.AttentionOpts{KeyMask: mask, Scale: scale, Dropout: p, DropKey: key}); ok {
 		return out
 	}
+	return compositeAttention(q, k, v, mask, scale, p, key)
+}
+
+// dropoutKey returns the attention dropout probability and key: one key
+// drawn from rng while training with dropout > 0, else (0, 0).
+func dropoutKey(dropout float64, rng *tensor.RNG, training bool) (float64, uint64) {
+	if training && dropout > 0 && rng != nil {
+		return dropout, rng.DropoutKey()
+	}
+	return 0, 0
+}
+
+// compositeAttention is softmax(q·kᵀ·scale + mask)·v from the autograd
+// ops, weights dropped with tensor.DropoutMaskKey(key, p, ...) when p > 0.
+func compositeAttention(q, k, v *autograd.Var, mask *tensor.Tensor, scale, p float64, key uint64) *autograd.Var {
 	scores := autograd.MulScalar(autograd.MatmulT(q, k, false, true), scale)
 	if mask != nil {
 		scores = autograd.Add(scores, autograd.Const(mask))
 	}
 	probs := autograd.Softmax(scores, -1)
-	if drop {
+	if p > 0 {
 		probs = autograd.DropoutKey(probs, p, key)
 	}
 	return autograd.Matmul(probs, v)

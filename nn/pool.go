@@ -13,9 +13,9 @@ func PoolCLS(h *autograd.Var) *autograd.Var { return autograd.Select(h, 1, 0) }
 // PoolMean returns the masked mean over tokens, Σ_t m_t·h_t / Σ_t m_t
 // (sentence-transformers' mean pooling), for h [B, L, H] and mask [B, L].
 func PoolMean(h *autograd.Var, mask *tensor.Tensor) *autograd.Var {
-	m := mask.Cast(h.Value.DType()).Reshape(mask.Dim(0), mask.Dim(1), 1)
+	m := OnDeviceOf(mask.Cast(h.Value.DType()).Reshape(mask.Dim(0), mask.Dim(1), 1), h)
 	s := autograd.Sum(autograd.Mul(h, autograd.Const(m)), 1, false)
-	cnt := tensor.Maximum(tensor.Sum(m, 1, false), tensor.FromFloat64([]float64{1e-9}).Cast(h.Value.DType()))
+	cnt := tensor.Maximum(tensor.Sum(m, 1, false), OnDeviceOf(tensor.FromFloat64([]float64{1e-9}).Cast(h.Value.DType()), h))
 	return autograd.Div(s, autograd.Const(cnt))
 }
 
@@ -51,7 +51,7 @@ func PoolAt(h *autograd.Var, idx []int) *autograd.Var {
 		}
 		flat[r] = int32(r*l + i)
 	}
-	out, err := autograd.IndexSelect(autograd.Reshape(h, b*l, d), 0, tensor.FromInt32(flat, b))
+	out, err := autograd.IndexSelect(autograd.Reshape(h, b*l, d), 0, OnDeviceOf(tensor.FromInt32(flat, b), h))
 	if err != nil {
 		panic(err)
 	}
@@ -62,7 +62,7 @@ func PoolAt(h *autograd.Var, idx []int) *autograd.Var {
 // (torch.nn.functional.normalize; eps is 1e-12 there).
 func L2Normalize(x *autograd.Var, eps float64) *autograd.Var {
 	n := autograd.Norm(x, -1, true)
-	floor := autograd.Const(tensor.FromFloat64([]float64{eps}).Cast(x.Value.DType()))
+	floor := autograd.Const(OnDeviceOf(tensor.FromFloat64([]float64{eps}).Cast(x.Value.DType()), x))
 	return autograd.Div(x, autograd.Maximum(n, floor))
 }
 
@@ -76,4 +76,17 @@ func Truncate(x *autograd.Var, dim int) *autograd.Var {
 		return x
 	}
 	return autograd.Narrow(x, -1, 0, dim)
+}
+
+// OnDeviceOf returns the host-made tensor t (a mask, indices, counts) on
+// ref's device, t itself when it is there already. A failed copy panics
+// with its error (a device out of memory, which the training loop reports
+// with the step): for graph-building code that returns no errors.
+func OnDeviceOf(t *tensor.Tensor, ref *autograd.Var) *tensor.Tensor {
+	d := ref.Value.Device()
+	out, err := t.To(d)
+	if err != nil {
+		panic(fmt.Errorf("nn: %v to %s: %w", t.Shape(), d, err))
+	}
+	return out
 }

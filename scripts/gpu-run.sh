@@ -15,7 +15,8 @@
 #      when kernels/attention90.cu is marked sm_90a or its PTX committed:
 #      RAGR_ATTN90=0 for every later stage), then the rest; the tensor CUDA backend's tests (.gpu/tensorgpu.test, every Backend
 #      method against the CPU backend) and the BERT train step on both
-#      devices (.gpu/bert.test -test.run CUDA),
+#      devices (.gpu/bert.test -test.run CUDA), and Qwen2's fused causal
+#      grouped-query attention and train steps (.gpu/qwen2.test -test.run CUDA),
 #   2. compute-sanitizer memcheck over the same tests (reported, not fatal:
 #      some machines refuse it),
 #   3. ragr bench kernels with the PyTorch column (python3 there has torch),
@@ -23,12 +24,13 @@
 #      mixed precision) then bench/pytorch/train_gpu_parity.py (the same
 #      weights and batches in PyTorch eager with bf16 autocast): loss curves,
 #      throughput ratio, peak memory; and `ragr train reranker --device cuda`
-#      on the demo config for 20 steps.
-# Stage timeouts: 40 + (45 + 20 + 70) + 45 + 35 + 30 + 85 + 110 = 480 s (the first
+#      on the demo config for 20 steps, then a tiny Qwen2 LLM reranker
+#      (model_type llm_decoder, head size 64, GQA) for 8 steps.
+# Stage timeouts: 40 + (40 + 20 + 65) + 40 + (30 + 20) + 25 + 80 + (45 + 40 + 20 + 15) = 480 s (the first
 # process to open the device, TestGemm90's, also JIT-compiles every module).
 # What comes back in $OUT: logs.tar.gz (device.txt, sm90a.log, gemm90.log, attn90.log, tests.log,
-# tensorgpu.log, bert-cuda.log, sanitizer.log, bench.*, trainbench.txt,
-# ragr.json, compare.json, train-cuda.log) plus copies of bench.txt,
+# tensorgpu.log, bert-cuda.log, qwen2-cuda.log, sanitizer.log, bench.*, trainbench.txt,
+# ragr.json, compare.json, train-cuda.log, train-qwen2-cuda.log) plus copies of bench.txt,
 # bench.json, trainbench.txt and compare.json, and the sm_90a PTX stage 0
 # built (<name>.ptx, at most 3: the device tool returns at most 8 files);
 # the last lines printed are a summary.
@@ -53,7 +55,7 @@ done
 nvidia-smi -L 2>&1 | tee "$LOG/device.txt"
 # scripts/gpu-check.sh carries the binaries gzipped; unpack them outside the tree
 BIN=$(mktemp -d "${TMPDIR:-/tmp}/ragr-gpu-bin.XXXXXX")
-for f in cuda.test tensorgpu.test bert.test ragr; do
+for f in cuda.test tensorgpu.test bert.test qwen2.test ragr; do
 	if [ ! -f ".gpu/$f.gz" ] || ! gunzip -c ".gpu/$f.gz" >"$BIN/$f"; then
 		echo "gpu-run: .gpu/$f.gz missing or unreadable: run scripts/gpu-check.sh first and carry .gpu" >&2
 		exit 2
@@ -170,28 +172,31 @@ gated_test() {
 	return $rc
 }
 r90=0
-[ $expect90 -eq 1 ] && { gated_test TestGemm90 45 RAGR_GEMM90 gemm90.log "the sm_90a GEMM kernels"; r90=$?; }
+[ $expect90 -eq 1 ] && { gated_test TestGemm90 40 RAGR_GEMM90 gemm90.log "the sm_90a GEMM kernels"; r90=$?; }
 ra90=- # not run: no sm_90a attention kernels, or not a compute 9.0 GPU
 [ $expectattn90 -eq 1 ] && { gated_test TestAttention90 20 RAGR_ATTN90 attn90.log "the sm_90a attention kernels"; ra90=$?; }
-( cd kernels/cuda && RAGR_CUDA_SYNC=1 timeout 70 "$BIN/cuda.test" -test.count=1 -test.v -test.skip '^TestGemm90|^TestAttention90' -test.timeout=68s ) >"$LOG/tests.log" 2>&1
+( cd kernels/cuda && RAGR_CUDA_SYNC=1 timeout 65 "$BIN/cuda.test" -test.count=1 -test.v -test.skip '^TestGemm90|^TestAttention90' -test.timeout=63s ) >"$LOG/tests.log" 2>&1
 rt=$?
 grep -E '^(--- FAIL|FAIL|ok|PASS|panic)|cuda tests on' "$LOG/tests.log" | head -40
 [ $rt -eq 0 ] || status=1
 
 echo "== 1b. tensor CUDA backend tests and the BERT train step on both devices"
-( cd tensor/gpu && RAGR_CUDA_SYNC=1 timeout 45 "$BIN/tensorgpu.test" -test.count=1 -test.v -test.timeout=40s ) >"$LOG/tensorgpu.log" 2>&1
+( cd tensor/gpu && RAGR_CUDA_SYNC=1 timeout 40 "$BIN/tensorgpu.test" -test.count=1 -test.v -test.timeout=38s ) >"$LOG/tensorgpu.log" 2>&1
 rg=$?
 grep -E '^(--- FAIL|FAIL|ok|PASS|panic)|tensor/gpu (tests|host)' "$LOG/tensorgpu.log" | head -40
-( cd models/bert && RAGR_CUDA_SYNC=1 timeout 35 "$BIN/bert.test" -test.count=1 -test.v -test.run CUDA -test.timeout=30s ) >"$LOG/bert-cuda.log" 2>&1
+( cd models/bert && RAGR_CUDA_SYNC=1 timeout 30 "$BIN/bert.test" -test.count=1 -test.v -test.run CUDA -test.timeout=28s ) >"$LOG/bert-cuda.log" 2>&1
 rbt=$?
 grep -E '^(--- FAIL|FAIL|ok|PASS|panic)|loss cpu|largest gradient|losses fp32|fused attention' "$LOG/bert-cuda.log" | head -20
-[ $rg -eq 0 ] && [ $rbt -eq 0 ] || status=1
+( cd models/qwen2 && RAGR_CUDA_SYNC=1 timeout 20 "$BIN/qwen2.test" -test.count=1 -test.v -test.run CUDA -test.timeout=18s ) >"$LOG/qwen2-cuda.log" 2>&1
+rqt=$?
+grep -E '^(--- FAIL|FAIL|ok|PASS|panic)|relative L2|losses fp32|host fallbacks' "$LOG/qwen2-cuda.log" | head -20
+[ $rg -eq 0 ] && [ $rbt -eq 0 ] && [ $rqt -eq 0 ] || status=1
 
 echo "== 2. compute-sanitizer memcheck"
 if command -v compute-sanitizer >/dev/null; then
 	# -test.short: tests may shrink their largest shapes under the sanitizer
-	( cd kernels/cuda && timeout 30 compute-sanitizer --tool memcheck --error-exitcode 3 \
-		"$BIN/cuda.test" -test.count=1 -test.short -test.timeout=28s ) >"$LOG/sanitizer.log" 2>&1
+	( cd kernels/cuda && timeout 25 compute-sanitizer --tool memcheck --error-exitcode 3 \
+		"$BIN/cuda.test" -test.count=1 -test.short -test.timeout=23s ) >"$LOG/sanitizer.log" 2>&1
 	rs=$?
 	tail -n 5 "$LOG/sanitizer.log"
 else
@@ -200,7 +205,7 @@ else
 fi
 
 echo "== 3. ragr bench kernels"
-timeout 85 "$BIN/ragr" bench kernels --json "$LOG/bench.json" >"$LOG/bench.txt" 2>&1
+timeout 80 "$BIN/ragr" bench kernels --json "$LOG/bench.json" >"$LOG/bench.txt" 2>&1
 rb=$?
 cat "$LOG/bench.txt"
 [ $rb -eq 0 ] || status=1
@@ -211,7 +216,7 @@ timeout 45 "$BIN/ragr" bench train --device cuda --out "$TB" >"$LOG/trainbench.t
 rtb=$?
 rtp=125
 if [ $rtb -eq 0 ]; then
-	timeout 45 python3 bench/pytorch/train_gpu_parity.py --dir "$TB" >>"$LOG/trainbench.txt" 2>&1
+	timeout 40 python3 bench/pytorch/train_gpu_parity.py --dir "$TB" >>"$LOG/trainbench.txt" 2>&1
 	rtp=$?
 fi
 cp "$TB"/ragr.json "$TB"/compare.json "$LOG/" 2>/dev/null
@@ -224,7 +229,15 @@ timeout 20 "$BIN/ragr" train reranker --config examples/demo/reranker.yaml --dev
 	>"$LOG/train-cuda.log" 2>&1
 rtr=$?
 tail -n 8 "$LOG/train-cuda.log"
-[ $rtb -eq 0 ] && [ $rtp -eq 0 ] && [ $rtr -eq 0 ] || status=1
+# an LLM reranker (Qwen2, GQA, head size 64: the fused causal attention)
+timeout 15 "$BIN/ragr" train reranker --config examples/demo/reranker.yaml --device cuda \
+	--set model_type=llm_decoder --set loss_type=pairwise_ranknet --set tokenizer=testdata/data/tokenizer-qwen2-bpe-from-qwen3 \
+	--set max_steps=8 --set eval_steps=0 --set "output_dir=$TB/qwen2" \
+	--set "model_config={hidden_size: 256, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 512, max_position_embeddings: 512, pad_token_id: 151643, attention_dropout: 0.1}" \
+	>"$LOG/train-qwen2-cuda.log" 2>&1
+rtq=$?
+tail -n 6 "$LOG/train-qwen2-cuda.log"
+[ $rtb -eq 0 ] && [ $rtp -eq 0 ] && [ $rtr -eq 0 ] && [ $rtq -eq 0 ] || status=1
 
-echo "== summary: sm_90a build rc=$r0 ($n90 module(s) in RAGR_EXTRA_PTX; 2 no nvcc >= 12.3, 3 warnings, 124 timeout), sm_90a GEMM tests rc=$r90 (90: skipped, 124: hang; nonzero: RAGR_GEMM90=0 after), sm_90a attention tests rc=$ra90 (same codes, -: not run; nonzero: RAGR_ATTN90=0 after), kernel tests rc=$rt, tensor backend tests rc=$rg, bert cuda steps rc=$rbt, sanitizer rc=$rs (0 clean, 3 errors found, 124 timeout), bench rc=$rb, train bench ragr rc=$rtb pytorch/parity rc=$rtp (1 parity failed), ragr train --device cuda rc=$rtr"
+echo "== summary: sm_90a build rc=$r0 ($n90 module(s) in RAGR_EXTRA_PTX; 2 no nvcc >= 12.3, 3 warnings, 124 timeout), sm_90a GEMM tests rc=$r90 (90: skipped, 124: hang; nonzero: RAGR_GEMM90=0 after), sm_90a attention tests rc=$ra90 (same codes, -: not run; nonzero: RAGR_ATTN90=0 after), kernel tests rc=$rt, tensor backend tests rc=$rg, bert cuda steps rc=$rbt, qwen2 cuda rc=$rqt, sanitizer rc=$rs (0 clean, 3 errors found, 124 timeout), bench rc=$rb, train bench ragr rc=$rtb pytorch/parity rc=$rtp (1 parity failed), ragr train --device cuda rc=$rtr (qwen2 reranker rc=$rtq)"
 exit $status

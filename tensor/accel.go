@@ -47,20 +47,39 @@ func MixedPrecision(d Device) bool {
 	return ok && mp.MixedPrecision()
 }
 
+// AttentionOpts are a fused attention's options beyond q, k and v.
+type AttentionOpts struct {
+	// KeyMask is an additive key padding mask [B or 1, 1, 1, Lk]: 0 where
+	// attended, a large negative value (Hugging Face's finfo.min) where
+	// masked; nil for none.
+	KeyMask *Tensor
+	// Causal hides key j from query i when j > i (top-left aligned, as
+	// torch's is_causal).
+	Causal bool
+	// Scale multiplies q·kᵀ.
+	Scale float64
+	// Dropout in [0, 1) drops attention weights with exactly the mask
+	// DropoutMaskKey(DropKey, Dropout, B, H, Lq, Lk) gives over the
+	// probabilities (kept ones scaled by 1/(1-Dropout)); 0: none.
+	Dropout float64
+	// DropKey is the dropout key (RNG.DropoutKey).
+	DropKey uint64
+}
+
 // AttentionBackend is a backend with a fused scaled-dot-product attention
 // kernel (flash style: the score matrix is never stored).
 type AttentionBackend interface {
-	// FusedAttention computes dropout(softmax(q·kᵀ·scale + mask))·v for
-	// float32 views q [B, H, Lq, D], k and v [B, H, Lk, D] and an additive
-	// key padding mask [B or 1, 1, 1, Lk] (0 where attended, a large
-	// negative value where masked; nil for none). dropout in [0, 1) drops
-	// attention weights with exactly the mask DropoutMaskKey(dropKey,
-	// dropout, B, H, Lq, Lk) gives (kept ones scaled by 1/(1-dropout)); 0:
-	// none. It returns out [B, H, Lq, D] and the state
-	// FusedAttentionBackward needs, or ok false, having computed nothing,
-	// when it does not run this case fused (head size, mask values,
-	// precision mode).
-	FusedAttention(q, k, v, keyMask *Tensor, scale, dropout float64, dropKey uint64) (out *Tensor, saved any, ok bool)
+	// FusedAttention computes dropout(softmax(q·kᵀ·Scale + masks))·v for
+	// float32 views q [B, H, Lq, D], k and v [B, Hkv, Lk, D], H a multiple
+	// of Hkv (grouped-query heads: query head h reads key/value head
+	// h/(H/Hkv), as Hugging Face's repeat_kv), with the key padding and
+	// causal masks of o. A query that sees no key gets 0 (the composite
+	// path averages the masked values there; such rows are padding) and
+	// adds nothing to the gradients. It returns out [B, H, Lq, D] and the
+	// state FusedAttentionBackward needs, or ok false, having computed
+	// nothing, when it does not run this case fused (head size, mask
+	// values, precision mode).
+	FusedAttention(q, k, v *Tensor, o AttentionOpts) (out *Tensor, saved any, ok bool)
 	// FusedAttentionBackward returns the gradients of q, k and v (shapes
 	// as the forward's inputs) from the gradient of out and the saved
 	// state.
@@ -69,27 +88,28 @@ type AttentionBackend interface {
 
 // FusedAttention runs attention through the fused kernel of q's backend
 // (see AttentionBackend); ok is false, and nothing is computed, when the
-// backend has none or does not take this case. On a backend that has one,
-// dtypes, devices and shapes are checked first (a mismatch panics).
-func FusedAttention(q, k, v, keyMask *Tensor, scale, dropout float64, dropKey uint64) (out *Tensor, saved any, ok bool) {
+// backend has none or does not take this case (a key mask of another
+// shape included). On a backend that has one, dtypes, devices and shapes
+// are checked first (a mismatch panics).
+func FusedAttention(q, k, v *Tensor, o AttentionOpts) (out *Tensor, saved any, ok bool) {
 	ab, has := q.backend().(AttentionBackend)
 	if !has {
 		return nil, nil, false
 	}
-	compute("FusedAttention", q, k, v, keyMask)
+	compute("FusedAttention", q, k, v, o.KeyMask)
 	if q.NDim() != 4 || k.NDim() != 4 || v.NDim() != 4 {
 		panic(fmt.Sprintf("tensor.FusedAttention: q %v, k %v, v %v, want [B, H, L, D]", q.shape, k.shape, v.shape))
 	}
-	if !SameShape(k, v) || q.shape[0] != k.shape[0] || q.shape[1] != k.shape[1] || q.shape[3] != k.shape[3] {
-		panic(fmt.Sprintf("tensor.FusedAttention: q %v, k %v, v %v do not agree", q.shape, k.shape, v.shape))
+	if !SameShape(k, v) || q.shape[0] != k.shape[0] || k.shape[1] == 0 || q.shape[1]%k.shape[1] != 0 || q.shape[3] != k.shape[3] {
+		panic(fmt.Sprintf("tensor.FusedAttention: q %v, k %v, v %v do not agree (want k and v alike, heads of q a multiple of theirs)", q.shape, k.shape, v.shape))
 	}
-	if keyMask != nil && !isKeyMaskShape(keyMask.shape, q.shape[0], k.shape[2]) {
+	if o.KeyMask != nil && !isKeyMaskShape(o.KeyMask.shape, q.shape[0], k.shape[2]) {
 		return nil, nil, false
 	}
-	if !(dropout >= 0 && dropout < 1) {
-		panic(fmt.Sprintf("tensor.FusedAttention: dropout %g, want 0 <= p < 1", dropout))
+	if !(o.Dropout >= 0 && o.Dropout < 1) {
+		panic(fmt.Sprintf("tensor.FusedAttention: dropout %g, want 0 <= p < 1", o.Dropout))
 	}
-	return ab.FusedAttention(q, k, v, keyMask, scale, dropout, dropKey)
+	return ab.FusedAttention(q, k, v, o)
 }
 
 // isKeyMaskShape reports whether shape is [b or 1, 1, 1, lk].

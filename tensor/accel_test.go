@@ -22,7 +22,7 @@ func TestAccelOnCPU(t *testing.T) {
 	ResetPeakMemory(CPU)
 
 	q := FromFloat32(testutil.Normal32(testutil.NewRand(1), 2*2*3*4, 1), 2, 2, 3, 4)
-	_, _, ok = FusedAttention(q, q, q, nil, 0.5, 0, 0)
+	_, _, ok = FusedAttention(q, q, q, AttentionOpts{Scale: 0.5})
 	assert.False(t, ok, "the CPU backend has no fused attention")
 	_, ok = GlobalNorm([]*Tensor{q})
 	assert.False(t, ok)

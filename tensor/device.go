@@ -34,23 +34,32 @@ func (d Device) String() string {
 		return "cpu"
 	case KindCUDA:
 		return fmt.Sprintf("cuda:%d", d.Index)
+	case KindSim:
+		return fmt.Sprintf("sim:%d", d.Index)
 	}
 	return fmt.Sprintf("device(%d:%d)", d.Kind, d.Index)
 }
 
-// ParseDevice parses "cpu", "cuda" or "cuda:N".
+// ParseDevice parses "cpu", "cuda", "cuda:N", "sim" or "sim:N" (the
+// simulated accelerator, Sim).
 func ParseDevice(s string) (Device, error) {
 	switch s {
 	case "cpu", "":
 		return CPU, nil
 	case "cuda", "gpu":
 		return CUDA(0), nil
+	case "sim":
+		return Sim(0), nil
 	}
 	var i int
-	if n, err := fmt.Sscanf(s, "cuda:%d", &i); n == 1 && err == nil && i >= 0 {
+	var rest string
+	if n, _ := fmt.Sscanf(s, "cuda:%d%s", &i, &rest); n == 1 && i >= 0 && s == fmt.Sprintf("cuda:%d", i) {
 		return CUDA(i), nil
 	}
-	return CPU, fmt.Errorf("tensor: unknown device %q (want cpu, cuda or cuda:N)", s)
+	if n, _ := fmt.Sscanf(s, "sim:%d%s", &i, &rest); n == 1 && i >= 0 && s == fmt.Sprintf("sim:%d", i) {
+		return Sim(i), nil
+	}
+	return CPU, fmt.Errorf("tensor: unknown device %q (want cpu, cuda, cuda:N, sim or sim:N)", s)
 }
 
 var backends struct {
@@ -73,8 +82,11 @@ func RegisterBackend(kind DeviceKind, open func(Device) (Backend, error)) {
 // BackendFor returns the backend of device d, or an error when this build or
 // machine has none.
 func BackendFor(d Device) (Backend, error) {
-	if d.Kind == KindCPU {
+	switch d.Kind {
+	case KindCPU:
 		return cpuBackendInstance, nil
+	case KindSim:
+		return simBackendFor(d), nil
 	}
 	backends.RLock()
 	open := backends.byKind[d.Kind]

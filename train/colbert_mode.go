@@ -266,7 +266,7 @@ func TrainColBERT(ctx context.Context, cfg Config, o RunOptions) (*ColBERTResult
 	if err := cfg.validateColBERT(); err != nil {
 		return nil, err
 	}
-	if err := cfg.checkDevice("colbert"); err != nil {
+	if err := cfg.checkDevice(); err != nil {
 		return nil, err
 	}
 	name, _ := colbertLossName(&cfg)

@@ -77,6 +77,12 @@ type Config struct {
 	GradientCheckpoint bool   `yaml:"gradient_checkpointing"`
 	SkipBadLines       bool   `yaml:"skip_bad_lines"`
 	Device             string `yaml:"device"`
+	// MixedPrecision is RAG-Retrieval's (accelerate's) mixed_precision: on
+	// a device, "" or bf16 trains with bf16 matmuls and attention over
+	// fp32 master weights, no trains in fp32, fp16 is taken as bf16 (with
+	// a note: same tensor cores, fp32's range, no loss scaling). The CPU
+	// computes in float32 whatever it says (a note for bf16 / fp16).
+	MixedPrecision string `yaml:"mixed_precision"`
 	// Pooling is the embedding mode's pooling, cls or mean (empty: the
 	// checkpoint's sentence-transformers pooling, else cls).
 	Pooling string `yaml:"pooling"`
@@ -155,10 +161,9 @@ type Config struct {
 
 // ignoredKeys are RAG-Retrieval keys accepted without effect, with why.
 var ignoredKeys = map[string]string{
-	"log_with":        "ragr logs to metrics.jsonl and a PNG",
-	"mixed_precision": "the CPU computes in float32",
-	"shuffle_rate":    "not used",
-	"project_name":    "not used",
+	"log_with":     "ragr logs to metrics.jsonl and a PNG",
+	"shuffle_rate": "not used",
+	"project_name": "not used",
 }
 
 // DefaultGCPercent is the trainer's default GC percent (see
@@ -349,6 +354,11 @@ func (c *Config) Validate() error {
 	}
 	if _, err := c.device(); err != nil {
 		add("%v", err)
+	}
+	switch c.MixedPrecision {
+	case "", "no", "bf16", "fp16":
+	default:
+		add("mixed_precision %q is not no, bf16 or fp16", c.MixedPrecision)
 	}
 	if len(errs) > 0 {
 		src := c.Path

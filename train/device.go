@@ -6,17 +6,27 @@ package train
 // device once, after the optimizer is built and any checkpoint is loaded;
 // the AdamW moments follow them, so master weights and optimizer state
 // live on the GPU in fp32. The device's backend is put in bf16 mixed
-// precision (tensor.SetMixedPrecision): every matmul rounds its operands
-// to bf16 and accumulates in fp32, attention without probability dropout
-// runs the fused flash kernels; norms, softmax, reductions and losses stay
-// fp32. There is no loss scaling (bf16 has fp32's exponent range). Each
-// batch's host tensors move to the device inside the model (bert.Forward)
-// and the loop (labels); the AdamW step runs the backend's multi-tensor
-// kernel and the gradient norm its grad-norm kernel (nn/optim).
-// Checkpoints and the export copy the parameters to the host
-// (safetensors.Write). A device failure (a *tensor.DeviceError panic) is
-// recovered into an error naming the step. Reranker training with BERT /
-// XLM-R cross-encoders is the mode that runs on a device so far.
+// precision (tensor.SetMixedPrecision; config key mixed_precision, "no"
+// for fp32 on the device): every matmul rounds its operands to bf16 and
+// accumulates in fp32, attention runs the fused flash kernels (BERT's
+// padding mask, Qwen2's causal rule with grouped-query heads, attention
+// dropout inside); norms, softmax, reductions and losses stay fp32. There
+// is no loss scaling (bf16 has fp32's exponent range). Each batch's host
+// tensors move to the device inside the models (ids, masks, rotary
+// tables, pooling indices) and the loops (labels, teacher scores and
+// vectors); the AdamW step runs the backend's multi-tensor kernel and the
+// gradient norm its grad-norm kernel (nn/optim). Checkpoints and the
+// export copy the parameters to the host (safetensors.Write). A device
+// failure (a *tensor.DeviceError panic) is recovered into an error naming
+// the step.
+//
+// Every mode runs on a device: rerankers (BERT / XLM-R cross-encoders,
+// Qwen2 LLM rerankers), embeddings (BERT / XLM-R / Qwen2, MRL, pair KL),
+// ColBERT and embedding distillation. The device "sim" (tensor.Sim: the
+// CPU kernels behind a device boundary, with the CUDA backend's
+// capabilities) runs this code path without a GPU; the tests train every
+// mode on it and require the CPU's losses and weights bit for bit in fp32
+// and within the bf16 level in mixed precision.
 
 import (
 	"errors"
@@ -36,22 +46,14 @@ func (c *Config) device() (tensor.Device, error) {
 }
 
 // checkDevice returns an error, before any data or model is read, when the
-// configured device cannot train mode: no CUDA in this build or machine,
-// or a mode or model type that runs on the CPU only.
-func (c *Config) checkDevice(mode string) error {
+// configured device is unavailable (no CUDA in this build or machine).
+func (c *Config) checkDevice() error {
 	d, err := c.device()
 	if err != nil {
 		return fmt.Errorf("train: %s: %w", c.source(), err)
 	}
 	if d.Kind == tensor.KindCPU {
 		return nil
-	}
-	if mode != "reranker" || c.ModelType != "cross_encoder" {
-		what := mode + " training"
-		if mode == "reranker" {
-			what = "model_type " + c.ModelType
-		}
-		return fmt.Errorf("train: %s: device %s: %s runs on the CPU only so far (reranker training of cross_encoder models runs on cuda)", c.source(), d, what)
 	}
 	if _, err := tensor.BackendFor(d); err != nil {
 		return fmt.Errorf("train: %s: device %s: %w", c.source(), d, err)
@@ -60,12 +62,24 @@ func (c *Config) checkDevice(mode string) error {
 }
 
 // noteIgnored tells out about every config key that is accepted for
-// RAG-Retrieval compatibility and not used.
+// RAG-Retrieval compatibility and not used, and about a mixed_precision
+// that is not what it says (fp16 on a device, any on the CPU).
 func (c *Config) noteIgnored(out io.Writer) {
 	for k := range c.Ignored {
 		fmt.Fprintf(out, "note: config key %s is accepted for RAG-Retrieval compatibility and not used (%s)\n", k, ignoredKeys[k])
 	}
+	d, err := c.device()
+	switch {
+	case err != nil:
+	case d.Kind == tensor.KindCPU && (c.MixedPrecision == "bf16" || c.MixedPrecision == "fp16"):
+		fmt.Fprintf(out, "note: mixed_precision %s: the CPU computes in float32\n", c.MixedPrecision)
+	case d.Kind != tensor.KindCPU && c.MixedPrecision == "fp16":
+		fmt.Fprintf(out, "note: mixed_precision fp16 trains in bf16 on %s (the same tensor cores, fp32's exponent range, no loss scaling)\n", d)
+	}
 }
+
+// mixed reports whether training on a device uses bf16 mixed precision.
+func (c *Config) mixed() bool { return c.MixedPrecision != "no" }
 
 // output is o.Out, or io.Discard when unset.
 func (o RunOptions) output() io.Writer {
@@ -105,10 +119,14 @@ func (l *Loop) toDevice() error {
 	if err := l.opt.To(d); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	if _, err := tensor.SetMixedPrecision(d, true); err != nil {
+	if _, err := tensor.SetMixedPrecision(d, l.Cfg.mixed()); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	l.logf("training on %s with bf16 mixed precision (fp32 master weights and AdamW state)", d)
+	if l.Cfg.mixed() {
+		l.logf("training on %s with bf16 mixed precision (fp32 master weights and AdamW state)", d)
+	} else {
+		l.logf("training on %s in fp32 (mixed_precision: no)", d)
+	}
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -20,7 +21,7 @@ func TestDeviceConfigKey(t *testing.T) {
 		device string
 		ok     bool
 	}{
-		{"", true}, {"cpu", true}, {"cuda", true}, {"cuda:1", true}, {"gpu", true},
+		{"", true}, {"cpu", true}, {"cuda", true}, {"cuda:1", true}, {"gpu", true}, {"sim", true}, {"sim:2", true},
 		{"tpu", false}, {"cuda:-1", false}, {"cuda:x", false},
 	}
 	for _, c := range cases {
@@ -43,8 +44,7 @@ func TestDeviceConfigKey(t *testing.T) {
 }
 
 // A CUDA device in a build without CUDA (this test binary never links the
-// CUDA backend) fails before the data or the model is read, and modes that
-// run on the CPU only say so.
+// CUDA backend) fails before the data or the model is read, in every mode.
 func TestTrainDeviceUnavailable(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out")
 	cfg := tinyConfig(t, out)
@@ -62,25 +62,72 @@ func TestTrainDeviceUnavailable(t *testing.T) {
 		name string
 		run  func(Config) error
 		mod  func(*Config)
-		want string
 	}{
 		{"llm reranker", func(c Config) error { _, err := TrainReranker(context.Background(), c, RunOptions{}); return err },
-			func(c *Config) { c.ModelType = "llm_decoder" }, "model_type llm_decoder runs on the CPU only"},
+			func(c *Config) { c.ModelType = "llm_decoder" }},
 		{"embedding", func(c Config) error { _, err := TrainEmbedding(context.Background(), c, RunOptions{}); return err },
-			func(c *Config) { c.LossType = DefaultConfig().LossType }, "embedding training runs on the CPU only"},
+			func(c *Config) { c.LossType = DefaultConfig().LossType }},
 		{"colbert", func(c Config) error { _, err := TrainColBERT(context.Background(), c, RunOptions{}); return err },
-			func(c *Config) { c.LossType = "" }, "colbert training runs on the CPU only"},
+			func(c *Config) { c.LossType = "" }},
+		{"distillation", func(c Config) error {
+			_, err := TrainDistillEmbedding(context.Background(), c, RunOptions{})
+			return err
+		},
+			func(c *Config) {
+				c.TrainType, c.TrainDatasetVec, c.TeacherDim, c.LossType = "distill", filepath.Join(t.TempDir(), "missing.npy"), 8, DefaultConfig().LossType
+			}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			cfg := tinyConfig(t, t.TempDir())
+			out := filepath.Join(t.TempDir(), "out")
+			cfg := tinyConfig(t, out)
 			cfg.Device = "cuda"
+			cfg.TrainDataset = filepath.Join(t.TempDir(), "missing.jsonl")
 			c.mod(&cfg)
 			err := c.run(cfg)
 			require.Error(t, err)
-			assert.Contains(t, err.Error(), c.want)
+			assert.Contains(t, err.Error(), "without CUDA support", "every mode checks the device first")
+			assert.NotContains(t, err.Error(), "missing")
+			_, statErr := os.Stat(out)
+			assert.True(t, os.IsNotExist(statErr))
 		})
 	}
+}
+
+func TestMixedPrecisionKey(t *testing.T) {
+	cases := []struct {
+		value, device string
+		ok            bool
+		note          string
+	}{
+		{"", "sim", true, ""}, {"no", "sim", true, ""}, {"bf16", "sim", true, ""},
+		{"fp16", "sim", true, "mixed_precision fp16 trains in bf16 on sim:0"},
+		{"bf16", "cpu", true, "mixed_precision bf16: the CPU computes in float32"},
+		{"fp8", "sim", false, ""},
+	}
+	for _, c := range cases {
+		cfg := tinyConfig(t, t.TempDir())
+		cfg.MixedPrecision, cfg.Device = c.value, c.device
+		err := cfg.Validate()
+		if !c.ok {
+			require.Error(t, err, c.value)
+			assert.Contains(t, err.Error(), `mixed_precision "fp8"`)
+			continue
+		}
+		require.NoError(t, err, c.value)
+		var b strings.Builder
+		cfg.noteIgnored(&b)
+		if c.note == "" {
+			assert.Empty(t, b.String(), c.value)
+		} else {
+			assert.Contains(t, b.String(), c.note)
+		}
+		assert.Equal(t, c.value != "no", cfg.mixed(), c.value)
+	}
+	cfg, err := ParseConfig([]byte("train_dataset: x.jsonl\nmodel_config: {hidden_size: 8}\nmixed_precision: bf16\n"), "mp.yaml")
+	require.NoError(t, err)
+	assert.Equal(t, "bf16", cfg.MixedPrecision)
+	assert.Empty(t, cfg.Ignored)
 }
 
 type oneParam struct{ w *autograd.Var }

@@ -561,7 +561,7 @@ func TrainDistillEmbedding(ctx context.Context, cfg Config, o RunOptions) (*Dist
 	if err := cfg.validateDistill(); err != nil {
 		return nil, err
 	}
-	if err := cfg.checkDevice("distillation"); err != nil {
+	if err := cfg.checkDevice(); err != nil {
 		return nil, err
 	}
 	cfg.noteIgnored(out)

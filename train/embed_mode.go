@@ -393,7 +393,7 @@ func TrainEmbedding(ctx context.Context, cfg Config, o RunOptions) (*EmbedResult
 	if err := cfg.validateEmbed(); err != nil {
 		return nil, err
 	}
-	if err := cfg.checkDevice("embedding"); err != nil {
+	if err := cfg.checkDevice(); err != nil {
 		return nil, err
 	}
 	if cfg.TrainType == "distill" {

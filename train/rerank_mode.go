@@ -227,7 +227,7 @@ func TrainReranker(ctx context.Context, cfg Config, o RunOptions) (*RerankResult
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := cfg.checkDevice("reranker"); err != nil {
+	if err := cfg.checkDevice(); err != nil {
 		return nil, err
 	}
 	cfg.noteIgnored(out)

@@ -121,6 +121,8 @@ type Loop struct {
 	rng   *tensor.RNG
 	state State
 	dev   tensor.Device
+	// pending are logf messages written before Hooks.OnLog was set.
+	pending []string
 }
 
 // TotalSteps is the number of optimizer steps the run will take.
@@ -178,10 +180,15 @@ func (l *Loop) Init(resume string) error {
 	return l.toDevice()
 }
 
+// logf prints a message through Hooks.OnLog; messages from before the
+// hook is set (Init runs first) wait for Run.
 func (l *Loop) logf(format string, args ...any) {
-	if l.Hooks.OnLog != nil {
-		l.Hooks.OnLog(fmt.Sprintf(format, args...))
+	msg := fmt.Sprintf(format, args...)
+	if l.Hooks.OnLog == nil {
+		l.pending = append(l.pending, msg)
+		return
 	}
+	l.Hooks.OnLog(msg)
 }
 
 func (l *Loop) resume(dir string) error {
@@ -277,6 +284,12 @@ var ErrInterrupted = errors.New("train: interrupted")
 // *tensor.DeviceError) is returned as an error naming the step.
 func (l *Loop) Run(ctx context.Context) (stepLosses []float64, err error) {
 	defer l.recoverDevice(&err)
+	if l.Hooks.OnLog != nil {
+		for _, msg := range l.pending {
+			l.Hooks.OnLog(msg)
+		}
+		l.pending = nil
+	}
 	total := l.state.TotalSteps
 	accum := l.Cfg.GradAccum
 	params := l.Model.Params()

@@ -29,10 +29,12 @@ val_dataset, loss_type, lr, epoch(s), batch_size, train_group_size, max_len,
 warmup_proportion, seed, output_dir, …). A fresh model is built from
 model_config (config.json fields) with the tokenizer of tokenizer: DIR.
 --set overrides any config key. Ctrl-C writes a resumable checkpoint.
---device cuda (config key device) trains a cross_encoder reranker on the GPU
+--device cuda (config key device) trains on the GPU, in every mode below,
 with bf16 mixed precision (fp32 master weights and AdamW state, bf16
-matmuls and fused attention, fp32 norms, softmax and losses); it needs a
-binary built with -tags cuda.
+matmuls and fused attention, fp32 norms, softmax and losses; config key
+mixed_precision: no trains in fp32 there); it needs a binary built with
+-tags cuda. --device sim runs the same device code path on the CPU (a
+simulated accelerator: slow, for checking a GPU config without a GPU).
 
 ragr train embedding trains a BERT / XLM-R or (model_type llm_decoder) Qwen2
 last-token bi-encoder on {"query","pos"}
@@ -70,7 +72,7 @@ func trainCmd(args []string, stdout, stderr io.Writer) error {
 	cfgPath := fs.String("config", "", "YAML config (required)")
 	resume := fs.String("resume", "", "checkpoint directory, or latest, to continue from")
 	skip := fs.Bool("skip-bad-lines", false, "count and report malformed JSONL lines instead of stopping at the first")
-	device := fs.String("device", "", "cpu, cuda or cuda:N (config key device; cuda trains in bf16 mixed precision, needs a -tags cuda build)")
+	device := fs.String("device", "", "cpu, cuda, cuda:N or sim (config key device; cuda trains in bf16 mixed precision unless mixed_precision: no, needs a -tags cuda build; sim is the device path simulated on the CPU)")
 	var sets multiFlag
 	fs.Var(&sets, "set", "override a config key: key=value (repeatable)")
 	fs.Usage = func() { fmt.Fprint(stderr, trainUsage); fs.PrintDefaults() }

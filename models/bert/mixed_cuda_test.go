@@ -44,7 +44,7 @@ func TestFusedAttentionCUDAMatchesCPU(t *testing.T) {
 		to := func(x *tensor.Tensor) *tensor.Tensor { y, err := x.To(d); require.NoError(t, err); return y }
 		qv, kv, vv := autograd.Param(to(q), "q"), autograd.Param(to(k), "k"), autograd.Param(to(v), "v")
 		mask := to(nn.PaddingMask(maskIn, tensor.Float32))
-		_, _, fused = tensor.FusedAttention(qv.Value, kv.Value, vv.Value, mask, 0.125, 0, 0)
+		_, _, fused = tensor.FusedAttention(qv.Value, kv.Value, vv.Value, tensor.AttentionOpts{KeyMask: mask, Scale: 0.125})
 		o := nn.Attention(qv, kv, vv, mask, 0.125, 0.1, nil, false) // dropout inactive: not training
 		require.NoError(t, o.BackwardWith(to(dout)))
 		return o.Value.Float64s(), [][]float64{qv.Grad.Float64s(), kv.Grad.Float64s(), vv.Grad.Float64s()}, fused
@@ -79,7 +79,7 @@ func TestFusedAttentionDropoutCUDAMatchesCPU(t *testing.T) {
 	require.Equal(t, wn, gn, "the generator advances alike on both devices")
 	qd, err := q.To(dev)
 	require.NoError(t, err)
-	_, _, fused := tensor.FusedAttention(qd, qd, qd, nil, 0.125, 0.3, 1)
+	_, _, fused := tensor.FusedAttention(qd, qd, qd, tensor.AttentionOpts{Scale: 0.125, Dropout: 0.3, DropKey: 1})
 	require.True(t, fused, "the CUDA backend runs attention with dropout fused in mixed precision")
 	requireAttnClose(t, "fused attention with dropout 0.3 vs fp32 CPU", got, want, gg, wg)
 }

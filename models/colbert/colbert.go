@@ -67,9 +67,9 @@ func MaxSim(q *autograd.Var, qmask *tensor.Tensor, d *autograd.Var, dmask *tenso
 			dpad[i] = 1
 		}
 	}
-	sim = autograd.MaskedFill(sim, tensor.FromFloat64(dpad, 1, bd, 1, ld), nn.MaskMin)
+	sim = autograd.MaskedFill(sim, nn.OnDeviceOf(tensor.FromFloat64(dpad, 1, bd, 1, ld).Cast(dt), sim), nn.MaskMin)
 	best := autograd.Max(sim, -1, false) // [Bq, Bd, Lq]
-	qw := tensor.FromFloat64(qm, bq, 1, lq).Cast(dt)
+	qw := nn.OnDeviceOf(tensor.FromFloat64(qm, bq, 1, lq).Cast(dt), q)
 	// Rows without any real doc token would hold MaskMin; zero them.
 	score := autograd.Sum(autograd.Mul(best, autograd.Const(qw)), -1, false)
 	if o.Average {
@@ -80,7 +80,7 @@ func MaxSim(q *autograd.Var, qmask *tensor.Tensor, d *autograd.Var, dmask *tenso
 			}
 			cnt[i] = max(cnt[i], 1)
 		}
-		score = autograd.Div(score, autograd.Const(tensor.FromFloat64(cnt, bq, 1).Cast(dt)))
+		score = autograd.Div(score, autograd.Const(nn.OnDeviceOf(tensor.FromFloat64(cnt, bq, 1).Cast(dt), q)))
 	}
 	return score
 }
@@ -117,7 +117,7 @@ func ScoreRR(hq *autograd.Var, qids, qmask *tensor.Tensor, hd *autograd.Var, did
 			}
 		}
 		hs := autograd.Narrow(h, 1, 1, l-1)
-		kt := tensor.FromFloat64(k, b, l-1, 1).Cast(h.Value.DType())
+		kt := nn.OnDeviceOf(tensor.FromFloat64(k, b, l-1, 1).Cast(h.Value.DType()), h)
 		return nn.L2Normalize(autograd.Mul(hs, autograd.Const(kt)), eps)
 	}
 	eq, ed := keep(hq, qids), keep(hd, dids)
@@ -132,7 +132,7 @@ func ScoreRR(hq *autograd.Var, qids, qmask *tensor.Tensor, hd *autograd.Var, did
 		}
 		cnt[i] = max(cnt[i], 1)
 	}
-	return autograd.Div(s, autograd.Const(tensor.FromFloat64(cnt, bq, 1).Cast(hq.Value.DType())))
+	return autograd.Div(s, autograd.Const(nn.OnDeviceOf(tensor.FromFloat64(cnt, bq, 1).Cast(hq.Value.DType()), hq)))
 }
 
 // Project returns colbert_linear(last_hidden_state) without normalising

@@ -313,13 +313,30 @@ func (m *Model) Forward(in Inputs, o RunOptions) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, err := m.Embed.Forward(in.IDs)
+	// The inputs follow the weights' device (host ids for a model on a
+	// GPU); masks and rotary tables are made on the host and copied once
+	// per forward pass.
+	dev := m.Embed.Weight.Value.Device()
+	ids, err := in.IDs.To(dev)
+	if err != nil {
+		return nil, fmt.Errorf("qwen2: input ids to %s: %w", dev, err)
+	}
+	h, err := m.Embed.Forward(ids)
 	if err != nil {
 		return nil, fmt.Errorf("qwen2: input_ids (vocab_size %d): %w", m.Cfg.VocabSize, err)
 	}
 	dt := h.Value.DType()
-	mask := nn.CausalPaddingMask(in.Mask, b, l, dt)
+	mask, err := nn.NewDecoderMask(in.Mask, b, l, dt, dev)
+	if err != nil {
+		return nil, fmt.Errorf("qwen2: %w", err)
+	}
 	cos, sin := nn.RoPE{Dim: m.Cfg.HeadDim(), Theta: m.Cfg.RopeTheta}.Tables(positionRows(in.Positions, b, l), dt)
+	if cos, err = cos.To(dev); err == nil {
+		sin, err = sin.To(dev)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("qwen2: rotary tables to %s: %w", dev, err)
+	}
 	out := &Output{}
 	if o.Hidden {
 		out.Hidden = append(out.Hidden, h)
@@ -352,15 +369,13 @@ func rngs(r *tensor.RNG) []*tensor.RNG {
 }
 
 // layer runs one pre-norm decoder block on x [B, L, H].
-func (m *Model) layer(l *Layer, x *autograd.Var, mask, cos, sin *tensor.Tensor, o RunOptions) *autograd.Var {
+func (m *Model) layer(l *Layer, x *autograd.Var, mask *nn.DecoderMask, cos, sin *tensor.Tensor, o RunOptions) *autograd.Var {
 	c := m.Cfg
 	h := l.InputNorm.Forward(x)
 	q := nn.ApplyRoPE(nn.SplitHeads(l.Q.Forward(h), c.Heads), cos, sin)
 	k := nn.ApplyRoPE(nn.SplitHeads(l.K.Forward(h), c.KVHeads), cos, sin)
 	v := nn.SplitHeads(l.V.Forward(h), c.KVHeads)
-	rep := c.Heads / c.KVHeads
-	k, v = nn.RepeatKV(k, rep), nn.RepeatKV(v, rep)
-	a := nn.Attention(q, k, v, mask, 1/math.Sqrt(float64(c.HeadDim())), c.AttnDropout, o.RNG, o.Training)
+	a := nn.CausalAttention(q, k, v, mask, 1/math.Sqrt(float64(c.HeadDim())), c.AttnDropout, o.RNG, o.Training)
 	x = autograd.Add(x, l.O.Forward(nn.MergeHeads(a)))
 	h = l.PostNorm.Forward(x)
 	f := l.Down.Forward(autograd.Mul(m.act(l.Gate.Forward(h)), l.Up.Forward(h)))

@@ -12,9 +12,10 @@ package gpu
 //     does for matmuls. Everything else stays fp32.
 //   - FusedAttention: the flash attention kernels (bf16 Q/K/V, fp32 O and
 //     gradients, fp32 log-sum-exp) for head sizes 64 and 128 with an
-//     additive key padding mask or none, only in mixed precision (the
-//     fp32 mode keeps the exact composite path). nn.Attention uses it when
-//     attention-probability dropout is inactive.
+//     additive key padding mask or none, the causal rule, grouped-query
+//     heads in place and attention dropout, only in mixed precision (the
+//     fp32 mode keeps the exact composite path). nn.Attention (BERT) and
+//     nn.CausalAttention (Qwen2) use it.
 //   - AdamWMulti / GlobalNorm: the multi-tensor AdamW and grad-norm kernels
 //     (one launch per step over every parameter).
 //   - Synchronize / MemoryStats / ResetPeakMemory: the stream and the
@@ -167,30 +168,32 @@ func (b *Backend) toBLHD(name string, x *tensor.Tensor) *tensor.Tensor {
 }
 
 // FusedAttention runs the flash attention forward kernel in mixed
-// precision for head sizes 64 and 128 and a pure key padding mask (or
-// none), dropping attention weights inside the kernel with the CPU's mask
-// for dropKey; otherwise it reports ok false and computes nothing. The
-// backward reuses the forward's dropout (saved in the Attention).
-func (b *Backend) FusedAttention(q, k, v, keyMask *tensor.Tensor, scale, dropout float64, dropKey uint64) (*tensor.Tensor, any, bool) {
+// precision for head sizes 64 and 128, grouped-query heads read in place
+// (k and v with fewer heads than q), the causal rule and a pure key
+// padding mask (or none), dropping attention weights inside the kernel
+// with the CPU's mask for o.DropKey; otherwise it reports ok false and
+// computes nothing. The backward reuses the forward's dropout (saved in
+// the Attention).
+func (b *Backend) FusedAttention(q, k, v *tensor.Tensor, o tensor.AttentionOpts) (*tensor.Tensor, any, bool) {
 	const name = "FusedAttention"
 	if !b.mixed.Load() || q.DType() != tensor.Float32 {
 		return nil, nil, false
 	}
 	qs, ks := q.Shape(), k.Shape()
-	B, H, Lq, D, Lk := qs[0], qs[1], qs[2], qs[3], ks[2]
+	B, H, Lq, D, Hkv, Lk := qs[0], qs[1], qs[2], qs[3], ks[1], ks[2]
 	if (D != 64 && D != 128) || B == 0 || Lq == 0 || Lk == 0 {
 		return nil, nil, false
 	}
-	defer keep(q, k, v, keyMask)
-	km, ok := b.keyMask(keyMask, B, Lk)
+	defer keep(q, k, v, o.KeyMask)
+	km, ok := b.keyMask(o.KeyMask, B, Lk)
 	if !ok {
 		return nil, nil, false
 	}
 	qb, kb, vb := b.toBLHD(name, q), b.toBLHD(name, k), b.toBLHD(name, v)
 	out := b.newOn(name, tensor.Float32, B, Lq, H, D)
 	lse := b.newOn(name, tensor.Float32, B, H, Lq)
-	a := cuda.Attention{B: B, Hq: H, Hkv: H, Sq: Lq, Sk: Lk, D: D, Q: ptr(qb), K: ptr(kb), V: ptr(vb),
-		Scale: float32(scale), Out: cuda.F32, Dropout: dropout, DropKey: dropKey}
+	a := cuda.Attention{B: B, Hq: H, Hkv: Hkv, Sq: Lq, Sk: Lk, D: D, Q: ptr(qb), K: ptr(kb), V: ptr(vb),
+		Causal: o.Causal, Scale: float32(o.Scale), Out: cuda.F32, Dropout: o.Dropout, DropKey: o.DropKey}
 	if km != nil {
 		a.KeyMask = km.buf.Ptr()
 	}

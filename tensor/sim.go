@@ -1,0 +1,363 @@
+package tensor
+
+// The simulated accelerator, device "sim" (KindSim).
+//
+// Its tensors live in host memory that only its backend touches: a sim
+// Storage has no host slices of its own (its Handle is the hidden host
+// storage), so Data32 and the other host accessors refuse it as they
+// refuse GPU memory, every op checks that its tensors share one device,
+// and data reaches the host only through To / Float32s — as on a GPU. Its
+// backend offers the capabilities the CUDA backend offers (tensor/gpu):
+// bf16 mixed precision (matmul operands rounded to bf16, fp32
+// accumulation and output), fused attention in mixed precision (the
+// kernels' semantics: grouped-query heads read in place, the causal rule,
+// a pure key padding mask, a query that sees no key gives 0, dropout with
+// DropoutMaskKey's mask; q, k and v rounded to bf16; any head size, where
+// the kernels take 64 and 128), the multi-tensor AdamW and gradient norm,
+// and memory statistics (bytes of live sim tensors, freed when the
+// garbage collector finds them unreachable).
+//
+// It computes with the CPU kernels, so it is as fast as the CPU, never
+// faster: it exists so that the device code path of the models and the
+// trainer — placement, transfers, mixed precision, the fused-attention
+// branch — runs and is tested on machines without a GPU (ragr train
+// --device sim).
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// KindSim is the simulated accelerator (see Sim).
+const KindSim DeviceKind = 2
+
+// Sim returns the i-th simulated accelerator: host memory behind a device
+// boundary and the CUDA backend's optional capabilities, computed by the
+// CPU kernels. It tests device code paths without a GPU.
+func Sim(i int) Device { return Device{Kind: KindSim, Index: i} }
+
+var sims struct {
+	sync.Mutex
+	byIndex map[int]*simBackend
+}
+
+// simBackendFor returns device d's backend, made on first use.
+func simBackendFor(d Device) *simBackend {
+	sims.Lock()
+	defer sims.Unlock()
+	if sims.byIndex == nil {
+		sims.byIndex = map[int]*simBackend{}
+	}
+	b := sims.byIndex[d.Index]
+	if b == nil {
+		b = &simBackend{dev: d}
+		sims.byIndex[d.Index] = b
+	}
+	return b
+}
+
+type simBackend struct {
+	dev   Device
+	mixed atomic.Bool
+	mu    sync.Mutex
+	cur   int64
+	peak  int64
+}
+
+func (b *simBackend) Device() Device { return b.dev }
+
+func (b *simBackend) Alloc(dtype DType, n int) (*Storage, error) {
+	if n < 0 {
+		return nil, fmt.Errorf("negative size %d", n)
+	}
+	return b.wrap(newCPUStorage(dtype, n)), nil
+}
+
+// wrap puts host storage behind the device boundary, counting its bytes
+// until the storage is unreachable.
+func (b *simBackend) wrap(host *Storage) *Storage {
+	st := &Storage{Device: b.dev, DType: host.DType, N: host.N, Handle: host}
+	n := int64(host.N * host.DType.Size())
+	b.mu.Lock()
+	b.cur += n
+	b.peak = max(b.peak, b.cur)
+	b.mu.Unlock()
+	runtime.AddCleanup(st, func(n int64) {
+		b.mu.Lock()
+		b.cur -= n
+		b.mu.Unlock()
+	}, n)
+	return st
+}
+
+// h returns t's host view (nil for nil), panicking when t is not on this
+// device (the tensor package checks devices before calling a backend).
+func (b *simBackend) h(t *Tensor) *Tensor {
+	if t == nil {
+		return nil
+	}
+	host, ok := t.st.Handle.(*Storage)
+	if t.st.Device != b.dev || !ok {
+		panic(fmt.Sprintf("tensor: %s backend handed a tensor on %s", b.dev, t.st.Device))
+	}
+	return &Tensor{shape: t.shape, strides: t.strides, offset: t.offset, st: host}
+}
+
+// adopt moves the contiguous host tensor x behind the device boundary
+// (no copy).
+func (b *simBackend) adopt(x *Tensor) *Tensor {
+	if !x.IsContiguous() || x.offset != 0 || x.st.N != x.Numel() {
+		x = x.Clone()
+	}
+	return &Tensor{shape: x.shape, strides: x.strides, st: b.wrap(x.st)}
+}
+
+func (b *simBackend) FromHost(dst *Tensor, src *Storage, off int) error {
+	return cpuBackendInstance.FromHost(b.h(dst), src, off)
+}
+
+func (b *simBackend) ToHost(dst *Storage, src *Tensor) error {
+	return cpuBackendInstance.ToHost(dst, b.h(src))
+}
+
+func (b *simBackend) Copy(dst, src *Tensor)       { cpuBackendInstance.Copy(b.h(dst), b.h(src)) }
+func (b *simBackend) Fill(dst *Tensor, v float64) { cpuBackendInstance.Fill(b.h(dst), v) }
+func (b *simBackend) Unary(op UnaryOp, dst, x *Tensor) {
+	cpuBackendInstance.Unary(op, b.h(dst), b.h(x))
+}
+func (b *simBackend) UnaryBackward(op UnaryOp, dx, dy, xy *Tensor) {
+	cpuBackendInstance.UnaryBackward(op, b.h(dx), b.h(dy), b.h(xy))
+}
+func (b *simBackend) Binary(op BinaryOp, dst, x, y *Tensor) {
+	cpuBackendInstance.Binary(op, b.h(dst), b.h(x), b.h(y))
+}
+func (b *simBackend) BinaryScalar(op BinaryOp, dst, a *Tensor, s float64, scalarFirst bool) {
+	cpuBackendInstance.BinaryScalar(op, b.h(dst), b.h(a), s, scalarFirst)
+}
+func (b *simBackend) Where(dst, cond, x, y *Tensor) {
+	cpuBackendInstance.Where(b.h(dst), b.h(cond), b.h(x), b.h(y))
+}
+
+// Matmul rounds both operands to bf16 first in mixed precision.
+func (b *simBackend) Matmul(dst, x, y *Tensor, transA, transB bool, alpha, beta float64) {
+	hx, hy := b.h(x), b.h(y)
+	if b.mixed.Load() && dst.DType() == Float32 {
+		hx, hy = roundBF16(hx), roundBF16(hy)
+	}
+	cpuBackendInstance.Matmul(b.h(dst), hx, hy, transA, transB, alpha, beta)
+}
+
+// roundBF16 returns a contiguous float32 copy of the host tensor x with
+// every element rounded to bf16 (round to nearest even).
+func roundBF16(x *Tensor) *Tensor {
+	c := x.Clone()
+	d := c.Data32()
+	for i, v := range d {
+		d[i] = bf16ToF32(f32ToBF16(v))
+	}
+	return c
+}
+
+func (b *simBackend) Reduce(op ReduceOp, dst, arg, x *Tensor, outer, n, inner int) {
+	cpuBackendInstance.Reduce(op, b.h(dst), b.h(arg), b.h(x), outer, n, inner)
+}
+func (b *simBackend) Softmax(dst, x *Tensor, log bool) {
+	cpuBackendInstance.Softmax(b.h(dst), b.h(x), log)
+}
+func (b *simBackend) SoftmaxBackward(dx, dy, y *Tensor, log bool) {
+	cpuBackendInstance.SoftmaxBackward(b.h(dx), b.h(dy), b.h(y), log)
+}
+func (b *simBackend) LayerNorm(dst, mean, rstd, x, gamma, beta *Tensor, eps float64) {
+	cpuBackendInstance.LayerNorm(b.h(dst), b.h(mean), b.h(rstd), b.h(x), b.h(gamma), b.h(beta), eps)
+}
+func (b *simBackend) LayerNormBackward(dx, dgamma, dbeta, dy, x, mean, rstd, gamma *Tensor) {
+	cpuBackendInstance.LayerNormBackward(b.h(dx), b.h(dgamma), b.h(dbeta), b.h(dy), b.h(x), b.h(mean), b.h(rstd), b.h(gamma))
+}
+func (b *simBackend) RMSNorm(dst, rstd, x, gamma *Tensor, eps float64) {
+	cpuBackendInstance.RMSNorm(b.h(dst), b.h(rstd), b.h(x), b.h(gamma), eps)
+}
+func (b *simBackend) RMSNormBackward(dx, dgamma, dy, x, rstd, gamma *Tensor) {
+	cpuBackendInstance.RMSNormBackward(b.h(dx), b.h(dgamma), b.h(dy), b.h(x), b.h(rstd), b.h(gamma))
+}
+func (b *simBackend) IndexRows(dst, x, ids *Tensor, outer, n, inner int) error {
+	return cpuBackendInstance.IndexRows(b.h(dst), b.h(x), b.h(ids), outer, n, inner)
+}
+func (b *simBackend) IndexAddRows(dst, src, ids *Tensor, outer, n, inner int) error {
+	return cpuBackendInstance.IndexAddRows(b.h(dst), b.h(src), b.h(ids), outer, n, inner)
+}
+func (b *simBackend) GatherLast(dst, x, idx *Tensor) error {
+	return cpuBackendInstance.GatherLast(b.h(dst), b.h(x), b.h(idx))
+}
+func (b *simBackend) ScatterAddLast(dst, src, idx *Tensor) error {
+	return cpuBackendInstance.ScatterAddLast(b.h(dst), b.h(src), b.h(idx))
+}
+func (b *simBackend) AdamW(param, grad, m, v *Tensor, p AdamWParams) {
+	cpuBackendInstance.AdamW(b.h(param), b.h(grad), b.h(m), b.h(v), p)
+}
+
+// SetMixedPrecision turns bf16 matmul operands (and fused attention) on
+// or off and returns the previous setting.
+func (b *simBackend) SetMixedPrecision(on bool) bool { return b.mixed.Swap(on) }
+
+// MixedPrecision reports whether matmuls round their operands to bf16.
+func (b *simBackend) MixedPrecision() bool { return b.mixed.Load() }
+
+// AdamWMulti steps every parameter (tensor by tensor, on the CPU kernels).
+func (b *simBackend) AdamWMulti(params, grads, ms, vs []*Tensor, wds []float64, p AdamWParams) {
+	for i := range params {
+		q := p
+		q.WeightDecay = wds[i]
+		b.AdamW(params[i], grads[i], ms[i], vs[i], q)
+	}
+}
+
+// GlobalNorm is the L2 norm of every element of ts, computed as torch's
+// clip_grad_norm_ and the CPU path of nn/optim do (the norm of the
+// per-tensor norms, in float32), so that a sim run clips exactly as a CPU
+// run; the CUDA kernel sums in another order.
+func (b *simBackend) GlobalNorm(ts []*Tensor) (float64, bool) {
+	norms := make([]*Tensor, len(ts))
+	for i, t := range ts {
+		norms[i] = Norm(b.h(t).Reshape(-1), 0, false)
+	}
+	return Norm(Stack(0, norms...), 0, false).Item(), true
+}
+
+// Synchronize does nothing: sim ops are synchronous.
+func (b *simBackend) Synchronize() error { return nil }
+
+// MemoryStats counts the bytes of live sim storage.
+func (b *simBackend) MemoryStats() MemStats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return MemStats{Current: b.cur, Peak: b.peak, Reserved: b.cur}
+}
+
+// ResetPeakMemory sets the peak to the current use.
+func (b *simBackend) ResetPeakMemory() {
+	b.mu.Lock()
+	b.peak = b.cur
+	b.mu.Unlock()
+}
+
+// simAttn is what the sim's fused attention backward needs.
+type simAttn struct {
+	q, k, v *Tensor // bf16-rounded host copies; k, v with the query heads [B, H, Lk, D]
+	p       *Tensor // softmax probabilities [B, H, Lq, Lk] (0 where hidden)
+	drop    *Tensor // the dropout mask (0 or 1/(1-p)), nil without dropout
+	hkv     int
+	scale   float64
+	shapeK  []int
+}
+
+// FusedAttention computes the flash kernels' result in mixed precision
+// (see the file comment); ok is false outside mixed precision, for
+// float64 tensors, and for a key mask that is not a pure padding mask.
+func (b *simBackend) FusedAttention(q, k, v *Tensor, o AttentionOpts) (*Tensor, any, bool) {
+	if !b.mixed.Load() || q.DType() != Float32 {
+		return nil, nil, false
+	}
+	B, H, Lq, D := q.shape[0], q.shape[1], q.shape[2], q.shape[3]
+	Hkv, Lk := k.shape[1], k.shape[2]
+	visible, ok := simVisible(b.h(o.KeyMask), B, Lq, Lk, o.Causal)
+	if !ok {
+		return nil, nil, false
+	}
+	rep := H / Hkv
+	group := func(x *Tensor) *Tensor { // [B, Hkv, Lk, D] → [B, H, Lk, D]
+		return roundBF16(x).Unsqueeze(2).Expand(B, Hkv, rep, Lk, D).Reshape(B, H, Lk, D)
+	}
+	s := &simAttn{q: roundBF16(b.h(q)), k: group(b.h(k)), v: group(b.h(v)), hkv: Hkv, scale: o.Scale, shapeK: k.Shape()}
+	scores := MatmulT(s.q, s.k, false, true).Data32()
+	s.p = New(Float32, B, H, Lq, Lk)
+	pd := s.p.Data32()
+	for bi := 0; bi < B; bi++ {
+		for hi := 0; hi < H; hi++ {
+			for i := 0; i < Lq; i++ {
+				row := ((bi*H+hi)*Lq + i) * Lk
+				vis := visible[(bi*Lq+i)*Lk : (bi*Lq+i+1)*Lk]
+				m := math.Inf(-1)
+				for j, ok := range vis {
+					if ok {
+						m = math.Max(m, o.Scale*float64(scores[row+j]))
+					}
+				}
+				sum := 0.0
+				for j, ok := range vis {
+					if ok {
+						e := math.Exp(o.Scale*float64(scores[row+j]) - m)
+						pd[row+j] = float32(e)
+						sum += e
+					}
+				}
+				for j, ok := range vis {
+					if ok {
+						pd[row+j] = float32(float64(pd[row+j]) / sum)
+					}
+				}
+			}
+		}
+	}
+	probs := s.p
+	if o.Dropout > 0 {
+		s.drop = DropoutMaskKey(o.DropKey, o.Dropout, B, H, Lq, Lk)
+		probs = Mul(s.p, s.drop)
+	}
+	return b.adopt(Matmul(probs, s.v)), s, true
+}
+
+// simVisible returns, for each batch row b, query i and key j, whether
+// the key is visible ([B][Lq][Lk] flattened), or ok false when the key
+// mask holds a value that is neither 0 nor a masked one (at most -1e30).
+func simVisible(keyMask *Tensor, B, Lq, Lk int, causal bool) ([]bool, bool) {
+	var km []float64
+	if keyMask != nil {
+		km = keyMask.Float64s()
+		for _, x := range km {
+			if x != 0 && x > -1e30 {
+				return nil, false
+			}
+		}
+	}
+	vis := make([]bool, B*Lq*Lk)
+	for bi := 0; bi < B; bi++ {
+		mrow := 0
+		if km != nil && len(km) == B*Lk {
+			mrow = bi * Lk
+		}
+		for i := 0; i < Lq; i++ {
+			for j := 0; j < Lk; j++ {
+				vis[(bi*Lq+i)*Lk+j] = !(causal && j > i) && (km == nil || km[mrow+j] == 0)
+			}
+		}
+	}
+	return vis, true
+}
+
+// FusedAttentionBackward returns dq, dk, dv of the sim's fused forward.
+func (b *simBackend) FusedAttentionBackward(dout *Tensor, saved any) (dq, dk, dv *Tensor) {
+	s, ok := saved.(*simAttn)
+	if !ok {
+		panic("tensor: sim FusedAttentionBackward: state not from its FusedAttention")
+	}
+	do := b.h(dout).Contiguous()
+	probs := s.p
+	dp := MatmulT(do, s.v, false, true) // d(dropped probs)
+	if s.drop != nil {
+		probs = Mul(s.p, s.drop)
+		dp = Mul(dp, s.drop)
+	}
+	// dS = P ∘ (dP − Σ_j P∘dP)
+	ds := Mul(s.p, Sub(dp, Sum(Mul(s.p, dp), -1, true)))
+	dqh := MulScalar(Matmul(ds, s.k), s.scale)
+	dkh := MulScalar(MatmulT(ds, s.q, true, false), s.scale)
+	dvh := MatmulT(probs, do, true, false)
+	sk := s.shapeK
+	ungroup := func(x *Tensor) *Tensor { // [B, H, Lk, D] → [B, Hkv, Lk, D], summed over each group
+		return Sum(x.Reshape(sk[0], sk[1], x.shape[1]/sk[1], sk[2], sk[3]), 2, false)
+	}
+	return b.adopt(dqh), b.adopt(ungroup(dkh)), b.adopt(ungroup(dvh))
+}

@@ -1,0 +1,167 @@
+package train
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ragr-dev/ragr/internal/testutil"
+)
+
+// deviceMode is one training mode run a few steps on some device.
+type deviceMode struct {
+	name string
+	cfg  func(t *testing.T) Config
+	run  func(ctx context.Context, c Config, o RunOptions) (losses []float64, modelDir string, err error)
+}
+
+func rerankerSteps(ctx context.Context, c Config, o RunOptions) ([]float64, string, error) {
+	r, err := TrainReranker(ctx, c, o)
+	if err != nil {
+		return nil, "", err
+	}
+	return r.Losses, r.ModelDir, nil
+}
+
+func embedSteps(ctx context.Context, c Config, o RunOptions) ([]float64, string, error) {
+	r, err := TrainEmbedding(ctx, c, o)
+	if err != nil {
+		return nil, "", err
+	}
+	return r.Losses, r.ModelDir, nil
+}
+
+func colbertSteps(ctx context.Context, c Config, o RunOptions) ([]float64, string, error) {
+	r, err := TrainColBERT(ctx, c, o)
+	if err != nil {
+		return nil, "", err
+	}
+	return r.Losses, r.ModelDir, nil
+}
+
+func distillSteps(ctx context.Context, c Config, o RunOptions) ([]float64, string, error) {
+	r, err := TrainDistillEmbedding(ctx, c, o)
+	if err != nil {
+		return nil, "", err
+	}
+	return r.Losses, r.ModelDir, nil
+}
+
+func qwen2Config(c Config, pad int) Config {
+	c.ModelType = "llm_decoder"
+	c.Tokenizer = filepath.Join(repo, "testdata", "data", "tokenizer-qwen2-bpe-from-qwen3")
+	c.ModelConfig = map[string]any{"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+		"intermediate_size": 64, "max_position_embeddings": 256, "rms_norm_eps": 1e-6, "rope_theta": 10000.0,
+		"pad_token_id": pad, "attention_dropout": 0.1}
+	return c
+}
+
+// deviceModes are every training mode, with dropout where the mode's
+// tiny config has it.
+func deviceModes() []deviceMode {
+	ex := filepath.Join(repo, "testdata", "data", "rag-retrieval-example-data")
+	return []deviceMode{
+		{"reranker bert listwise", func(t *testing.T) Config { return tinyConfig(t, t.TempDir()) }, rerankerSteps},
+		{"reranker bert distill_kl", func(t *testing.T) Config {
+			c := tinyConfig(t, t.TempDir())
+			c.TrainDataset, c.LossType, c.DistillTemperature = filepath.Join(ex, "t2rank_100.distill.jsonl"), "distill_kl", 2
+			return c
+		}, rerankerSteps},
+		{"reranker qwen2 pairwise", func(t *testing.T) Config {
+			c := qwen2Config(tinyConfig(t, t.TempDir()), 151645)
+			c.LossType = "pairwise_ranknet"
+			return c
+		}, rerankerSteps},
+		{"embedding bert triplet mrl", func(t *testing.T) Config {
+			c := tinyEmbedConfig(t, embedData(t, "triplet"))
+			c.MRLDims = []int{8, 16}
+			return c
+		}, embedSteps},
+		{"embedding bert pair-kl mean", func(t *testing.T) Config {
+			c := tinyEmbedConfig(t, embedData(t, "score"))
+			c.Pooling = "mean"
+			return c
+		}, embedSteps},
+		{"embedding qwen2", func(t *testing.T) Config {
+			return qwen2Config(tinyEmbedConfig(t, embedData(t, "pair")), 151643)
+		}, embedSteps},
+		{"colbert", func(t *testing.T) Config { return tinyColBERTConfig(t, embedData(t, "triplet")) }, colbertSteps},
+		{"distill jasper", func(t *testing.T) Config {
+			texts, words := distillTextsFile(t, distillTexts)
+			c := tinyDistillConfig(t, texts, writeRawTeacher(t, teacherVectors(words, distillDim)))
+			c.MRLDims = []int{16, 32}
+			return c
+		}, distillSteps},
+	}
+}
+
+// Every training mode runs on a device (the simulated accelerator: the
+// device code path without a GPU). In fp32 (mixed_precision: no) its
+// losses and exported weights equal the CPU run's bit for bit — every
+// input, mask, label and table reaches the device, nothing is read from
+// device memory directly, and the generator advances alike; in bf16
+// mixed precision the losses stay within the bf16 level of the CPU's.
+func TestTrainEveryModeOnDevice(t *testing.T) {
+	const steps = 4
+	for _, m := range deviceModes() {
+		t.Run(m.name, func(t *testing.T) {
+			run := func(device, mixed string) ([]float64, string, string) {
+				c := m.cfg(t)
+				c.OutputDir = t.TempDir()
+				c.MaxSteps, c.Device, c.MixedPrecision = steps, device, mixed
+				var log strings.Builder
+				losses, dir, err := m.run(context.Background(), c, RunOptions{Out: &log})
+				require.NoError(t, err, log.String())
+				require.Len(t, losses, steps)
+				return losses, dir, log.String()
+			}
+			want, wantDir, _ := run("cpu", "")
+			got, gotDir, log := run("sim", "no")
+			assert.Contains(t, log, "training on sim:0 in fp32")
+			assert.Equal(t, want, got, "fp32 on the device: the CPU's losses")
+			assertSameWeights(t, wantDir, gotDir)
+
+			mixed, _, log := run("sim:1", "bf16")
+			assert.Contains(t, log, "training on sim:1 with bf16 mixed precision")
+			testutil.AssertClose(t, "bf16 mixed losses", mixed, want, testutil.BF16Mixed)
+			assert.NotEqual(t, want, mixed, "bf16 operands change the losses")
+		})
+	}
+}
+
+// assertSameWeights requires the .safetensors files of two exported models
+// to be byte for byte equal.
+func assertSameWeights(t *testing.T, a, b string) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(a, "*.safetensors"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		x, err := os.ReadFile(f)
+		require.NoError(t, err)
+		y, err := os.ReadFile(filepath.Join(b, filepath.Base(f)))
+		require.NoError(t, err)
+		assert.True(t, string(x) == string(y), "%s differs", filepath.Base(f))
+	}
+}
+
+// Resuming a device run continues its loss curve exactly (the optimizer
+// state and parameters come back from the checkpoint onto the device).
+func TestTrainResumeOnDevice(t *testing.T) {
+	checkResume(t, 5, 2, func() Config {
+		c := qwen2Config(tinyConfig(t, t.TempDir()), 151645)
+		c.Device, c.MixedPrecision = "sim", "bf16"
+		return c
+	}, func(ctx context.Context, cfg Config, o RunOptions) ([]float64, error) {
+		r, err := TrainReranker(ctx, cfg, o)
+		if r == nil {
+			return nil, err
+		}
+		return r.Losses, err
+	})
+}
