@@ -20,7 +20,7 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 	d := bench.DefaultTrainBench()
 	fs := flag.NewFlagSet("ragr bench train", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	device := fs.String("device", "cuda", "cpu, cuda or cuda:N (cuda runs bf16 mixed precision)")
+	device := fs.String("device", "cuda", "cpu, cuda, cuda:N or sim (cuda and sim run bf16 mixed precision; sim is the device path simulated on the CPU)")
 	out := fs.String("out", "", "output directory: init/ (HF weights), batches.safetensors, hparams.json, ragr.json (required)")
 	fs.IntVar(&d.Layers, "layers", d.Layers, "encoder layers")
 	fs.IntVar(&d.Hidden, "hidden", d.Hidden, "hidden size")
