@@ -72,6 +72,11 @@ func deviceModes() []deviceMode {
 			c.TrainDataset, c.LossType, c.DistillTemperature = filepath.Join(ex, "t2rank_100.distill.jsonl"), "distill_kl", 2
 			return c
 		}, rerankerSteps},
+		{"reranker bert accumulation checkpointing", func(t *testing.T) Config {
+			c := tinyConfig(t, t.TempDir())
+			c.GradAccum, c.GradientCheckpoint, c.LossType = 2, true, "pointwise_bce"
+			return c
+		}, rerankerSteps},
 		{"reranker qwen2 pairwise", func(t *testing.T) Config {
 			c := qwen2Config(tinyConfig(t, t.TempDir()), 151645)
 			c.LossType = "pairwise_ranknet"
@@ -87,8 +92,10 @@ func deviceModes() []deviceMode {
 			c.Pooling = "mean"
 			return c
 		}, embedSteps},
-		{"embedding qwen2", func(t *testing.T) Config {
-			return qwen2Config(tinyEmbedConfig(t, embedData(t, "pair")), 151643)
+		{"embedding qwen2 checkpointing", func(t *testing.T) Config {
+			c := qwen2Config(tinyEmbedConfig(t, embedData(t, "pair")), 151643)
+			c.GradientCheckpoint = true
+			return c
 		}, embedSteps},
 		{"colbert", func(t *testing.T) Config { return tinyColBERTConfig(t, embedData(t, "triplet")) }, colbertSteps},
 		{"distill jasper", func(t *testing.T) Config {
