@@ -559,7 +559,7 @@ func gemmOperand(r, c, s1, s2 int) (ld int, trans, ok bool) {
 			return max(c, 1), false, true
 		}
 		if s1 >= c {
-			return s1, false, true
+			return max(s1, 1), false, true // an empty operand (c = 0) has stride 0
 		}
 	}
 	if s1 == 1 || r == 1 {
@@ -567,7 +567,7 @@ func gemmOperand(r, c, s1, s2 int) (ld int, trans, ok bool) {
 			return max(r, 1), true, true
 		}
 		if s2 >= r {
-			return s2, true, true
+			return max(s2, 1), true, true
 		}
 	}
 	return 0, false, false
