@@ -66,6 +66,23 @@ func TestTrainBenchCPU(t *testing.T) {
 	testutil.AssertClose(t, "losses of a second run", rep2.Losses, rep.Losses, testutil.Exact)
 }
 
+// The benchmark's device path (the one `ragr bench train --device cuda`
+// takes) on the simulated accelerator: bf16 mixed precision, the fused
+// attention (head size 32 here: the sim takes any), peak device memory
+// reported, and losses within the bf16 level of the CPU run's.
+func TestTrainBenchSim(t *testing.T) {
+	want, err := TrainBench(tinyTrainBench(t.TempDir()))
+	require.NoError(t, err)
+	c := tinyTrainBench(t.TempDir())
+	c.Device = tensor.Sim(6)
+	rep, err := TrainBench(c)
+	require.NoError(t, err)
+	assert.True(t, rep.MixedPrecision)
+	assert.Greater(t, rep.PeakBytes, int64(0))
+	testutil.AssertClose(t, "bf16 mixed losses on the sim", rep.Losses, want.Losses, testutil.BF16Mixed)
+	assert.NotEqual(t, want.Losses, rep.Losses)
+}
+
 func TestTrainBenchBadConfig(t *testing.T) {
 	cases := []struct {
 		name string
