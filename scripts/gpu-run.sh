@@ -171,7 +171,7 @@ gated_test() {
 	fi
 	return $rc
 }
-r90=0
+r90=- # not run: no sm_90a GEMM kernels, or not a compute 9.0 GPU
 [ $expect90 -eq 1 ] && { gated_test TestGemm90 40 RAGR_GEMM90 gemm90.log "the sm_90a GEMM kernels"; r90=$?; }
 ra90=- # not run: no sm_90a attention kernels, or not a compute 9.0 GPU
 [ $expectattn90 -eq 1 ] && { gated_test TestAttention90 20 RAGR_ATTN90 attn90.log "the sm_90a attention kernels"; ra90=$?; }
@@ -239,5 +239,5 @@ rtq=$?
 tail -n 6 "$LOG/train-qwen2-cuda.log"
 [ $rtb -eq 0 ] && [ $rtp -eq 0 ] && [ $rtr -eq 0 ] && [ $rtq -eq 0 ] || status=1
 
-echo "== summary: sm_90a build rc=$r0 ($n90 module(s) in RAGR_EXTRA_PTX; 2 no nvcc >= 12.3, 3 warnings, 124 timeout), sm_90a GEMM tests rc=$r90 (90: skipped, 124: hang; nonzero: RAGR_GEMM90=0 after), sm_90a attention tests rc=$ra90 (same codes, -: not run; nonzero: RAGR_ATTN90=0 after), kernel tests rc=$rt, tensor backend tests rc=$rg, bert cuda steps rc=$rbt, qwen2 cuda rc=$rqt, sanitizer rc=$rs (0 clean, 3 errors found, 124 timeout), bench rc=$rb, train bench ragr rc=$rtb pytorch/parity rc=$rtp (1 parity failed), ragr train --device cuda rc=$rtr (qwen2 reranker rc=$rtq)"
+echo "== summary: sm_90a build rc=$r0 ($n90 module(s) in RAGR_EXTRA_PTX; 2 no nvcc >= 12.3, 3 warnings, 124 timeout), sm_90a GEMM tests rc=$r90 (90: skipped, 124: hang, -: not run; nonzero: RAGR_GEMM90=0 after), sm_90a attention tests rc=$ra90 (same codes, -: not run; nonzero: RAGR_ATTN90=0 after), kernel tests rc=$rt, tensor backend tests rc=$rg, bert cuda steps rc=$rbt, qwen2 cuda rc=$rqt, sanitizer rc=$rs (0 clean, 3 errors found, 124 timeout), bench rc=$rb, train bench ragr rc=$rtb pytorch/parity rc=$rtp (1 parity failed), ragr train --device cuda rc=$rtr (qwen2 reranker rc=$rtq)"
 exit $status
