@@ -15,13 +15,15 @@ var Table = map[string]int{
 	"internal/atomicfile": 0,
 	"internal/layers":     0,
 	"internal/golden":     25,
-	"kernels":             0,
-	"kernels/cpu":         0,
-	"models/tokenizer":    0,
-	"kernels/cuda":        10,
-	"tensor":              20,
-	"tensor/safetensors":  20,
-	"tensor/torchbin":     20,
+	// devtest: device test helpers over nn/optim (for _test.go files).
+	"internal/devtest":   45,
+	"kernels":            0,
+	"kernels/cpu":        0,
+	"models/tokenizer":   0,
+	"kernels/cuda":       10,
+	"tensor":             20,
+	"tensor/safetensors": 20,
+	"tensor/torchbin":    20,
 	// The tensor package's CUDA backend: tensor.Backend on kernels/cuda.
 	"tensor/gpu":   22,
 	"autograd":     30,
@@ -66,8 +68,8 @@ func Allowed(from, to string) (bool, string) {
 	if from == to {
 		return true, "" // an external test package (package x_test)
 	}
-	if to == "internal/testutil" && from != "internal/testutil" {
-		return false, "internal/testutil is for _test.go files only"
+	if (to == "internal/testutil" || to == "internal/devtest") && from != to {
+		return false, to + " is for _test.go files only"
 	}
 	if lt < lf {
 		return true, ""

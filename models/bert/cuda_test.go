@@ -9,16 +9,11 @@ package bert
 import (
 	"testing"
 
-	"github.com/stretchr/testify/require"
-
-	"github.com/ragr-dev/ragr/tensor"
+	"github.com/ragr-dev/ragr/internal/devtest"
 	"github.com/ragr-dev/ragr/tensor/gpu"
 )
 
 func TestTrainStepCUDAMatchesCPU(t *testing.T) {
-	b, err := gpu.Open(0)
-	require.NoError(t, err)
-	b.CUDA().SetSyncLaunch(true)
-	checkTrainStep(t, tensor.CUDA(0))
+	checkTrainStep(t, devtest.CUDA(t, false))
 	t.Logf("host fallbacks %v", gpu.HostFallbacks())
 }

@@ -6,32 +6,26 @@ package bert
 // run depends on are exercised everywhere.
 
 import (
-	"math"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/ragr-dev/ragr/autograd"
+	"github.com/ragr-dev/ragr/internal/devtest"
 	"github.com/ragr-dev/ragr/internal/testutil"
 	"github.com/ragr-dev/ragr/nn"
 	"github.com/ragr-dev/ragr/nn/optim"
 	"github.com/ragr-dev/ragr/tensor"
 )
 
-func simMixed(t *testing.T, i int) tensor.Device {
-	d := tensor.Sim(i)
-	prev, err := tensor.SetMixedPrecision(d, true)
-	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = tensor.SetMixedPrecision(d, prev) })
-	return d
-}
-
 func TestTrainStepSimMatchesCPU(t *testing.T)      { checkTrainStep(t, tensor.Sim(0)) }
-func TestFusedAttentionSimMatchesCPU(t *testing.T) { checkFusedAttention(t, simMixed(t, 1)) }
+func TestFusedAttentionSimMatchesCPU(t *testing.T) { checkFusedAttention(t, devtest.Sim(t, 1, true)) }
 func TestFusedAttentionDropoutSimMatchesCPU(t *testing.T) {
-	checkFusedAttentionDropout(t, simMixed(t, 2))
+	checkFusedAttentionDropout(t, devtest.Sim(t, 2, true))
 }
-func TestMixedPrecisionStepsSimMatchFP32CPU(t *testing.T) { checkMixedSteps(t, simMixed(t, 3)) }
+func TestMixedPrecisionStepsSimMatchFP32CPU(t *testing.T) {
+	checkMixedSteps(t, devtest.Sim(t, 3, true))
+}
 
 // checkTrainStep: autograd on device dev equals the CPU: a tiny BERT
 // cross-encoder, the same weights and inputs on both devices (dropout
@@ -209,37 +203,12 @@ func checkMixedSteps(t *testing.T, dev tensor.Device) {
 		1, 1, 1, 1, 1, 0, 0,
 	}, 4, 7)
 	labels := tensor.FromFloat32([]float32{1, 0, 1, 0}, 4, 1)
-	hp := optim.Config{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.01}
 	const steps = 4
 	run := func(d tensor.Device) []float64 {
 		m := NewClassifier(cfg, 1, tensor.NewRNG(11))
-		params := m.NamedParams("")
-		for _, p := range params {
-			v, err := p.Var.Value.To(d)
-			require.NoError(t, err)
-			p.Var.Value = v
-		}
-		opt, err := optim.NewAdamW(optim.DecayGroups(params, hp.WeightDecay), hp, optim.Constant())
-		require.NoError(t, err)
-		y, err := labels.To(d)
-		require.NoError(t, err)
-		var losses []float64
-		for s := 0; s < steps; s++ {
-			logits, err := m.Forward(Inputs{IDs: ids, Mask: mask}, RunOptions{Training: true})
-			require.NoError(t, err)
-			loss := autograd.BCEWithLogits(logits, y)
-			require.NoError(t, loss.Backward())
-			opt.ClipGradNorm(1)
-			opt.Step()
-			opt.ZeroGrad()
-			l := loss.Value.Item()
-			require.False(t, math.IsNaN(l))
-			losses = append(losses, l)
-		}
-		for _, p := range params {
-			require.Equal(t, d, p.Var.Value.Device(), p.Name)
-		}
-		return losses
+		return devtest.BCESteps(t, d, m.NamedParams(""), labels, steps, func(int) (*autograd.Var, error) {
+			return m.Forward(Inputs{IDs: ids, Mask: mask}, RunOptions{Training: true})
+		})
 	}
 	want := run(tensor.CPU)
 	got := run(dev)

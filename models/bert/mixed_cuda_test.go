@@ -11,30 +11,17 @@ package bert
 import (
 	"testing"
 
-	"github.com/stretchr/testify/require"
-
-	"github.com/ragr-dev/ragr/tensor"
+	"github.com/ragr-dev/ragr/internal/devtest"
 	"github.com/ragr-dev/ragr/tensor/gpu"
 )
 
-func mixedOn(t *testing.T) tensor.Device {
-	b, err := gpu.Open(0)
-	require.NoError(t, err)
-	b.CUDA().SetSyncLaunch(true)
-	dev := tensor.CUDA(0)
-	prev, err := tensor.SetMixedPrecision(dev, true)
-	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = tensor.SetMixedPrecision(dev, prev) })
-	return dev
-}
-
-func TestFusedAttentionCUDAMatchesCPU(t *testing.T) { checkFusedAttention(t, mixedOn(t)) }
+func TestFusedAttentionCUDAMatchesCPU(t *testing.T) { checkFusedAttention(t, devtest.CUDA(t, true)) }
 
 func TestFusedAttentionDropoutCUDAMatchesCPU(t *testing.T) {
-	checkFusedAttentionDropout(t, mixedOn(t))
+	checkFusedAttentionDropout(t, devtest.CUDA(t, true))
 }
 
 func TestMixedPrecisionStepsCUDAMatchFP32CPU(t *testing.T) {
-	checkMixedSteps(t, mixedOn(t))
+	checkMixedSteps(t, devtest.CUDA(t, true))
 	t.Logf("host fallbacks %v", gpu.HostFallbacks())
 }

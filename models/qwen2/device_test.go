@@ -1,16 +1,15 @@
 package qwen2
 
 import (
-	"math"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ragr-dev/ragr/autograd"
+	"github.com/ragr-dev/ragr/internal/devtest"
 	"github.com/ragr-dev/ragr/internal/testutil"
 	"github.com/ragr-dev/ragr/nn"
-	"github.com/ragr-dev/ragr/nn/optim"
 	"github.com/ragr-dev/ragr/tensor"
 )
 
@@ -24,11 +23,7 @@ func deviceRun(t *testing.T, d tensor.Device, checkpoint bool) ([]float32, map[s
 	cfg.PadID = 0
 	cfg.AttnDropout = 0.2
 	m := NewClassifier(cfg, 1, tensor.NewRNG(11))
-	for _, p := range m.NamedParams("") {
-		v, err := p.Var.Value.To(d)
-		require.NoError(t, err)
-		p.Var.Value = v
-	}
+	devtest.MoveParams(t, m.NamedParams(""), d)
 	in := Inputs{
 		IDs:  tensor.FromInt32([]int32{5, 6, 7, 8, 9, 0, 0, 0, 3, 4, 5, 6}, 2, 6),
 		Mask: tensor.FromInt32([]int32{1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1}, 2, 6),
@@ -67,10 +62,7 @@ func TestClassifierOnDevice(t *testing.T) {
 		}
 	})
 	t.Run("bf16 mixed", func(t *testing.T) {
-		d := tensor.Sim(2)
-		prev, err := tensor.SetMixedPrecision(d, true)
-		require.NoError(t, err)
-		defer tensor.SetMixedPrecision(d, prev) //nolint:errcheck
+		d := devtest.Sim(t, 2, true)
 		logits, grads := deviceRun(t, d, true)
 		t.Logf("logits relative L2 %.2e, score.weight grad %.2e", testutil.RelL2(logits, wantLogits), testutil.RelL2(grads["score.weight"], wantGrads["score.weight"]))
 		assert.LessOrEqual(t, testutil.RelL2(logits, wantLogits), testutil.BF16Mixed.Rel)
@@ -81,19 +73,15 @@ func TestClassifierOnDevice(t *testing.T) {
 	})
 }
 
-func simMixed(t *testing.T, i int) tensor.Device {
-	d := tensor.Sim(i)
-	prev, err := tensor.SetMixedPrecision(d, true)
-	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = tensor.SetMixedPrecision(d, prev) })
-	return d
-}
-
 // The GPU tests' checks (mixed_cuda_test.go) on the simulated
 // accelerator: the same code path, the CPU kernels behind it.
-func TestCausalAttentionSimMatchesCPU(t *testing.T) { checkCausalAttentionMixed(t, simMixed(t, 3)) }
+func TestCausalAttentionSimMatchesCPU(t *testing.T) {
+	checkCausalAttentionMixed(t, devtest.Sim(t, 3, true))
+}
 
-func TestMixedPrecisionStepsSimMatchFP32CPU(t *testing.T) { checkMixedSteps(t, simMixed(t, 4)) }
+func TestMixedPrecisionStepsSimMatchFP32CPU(t *testing.T) {
+	checkMixedSteps(t, devtest.Sim(t, 4, true))
+}
 
 // checkCausalAttentionMixed: the fused causal attention (GQA 8 query
 // heads over 2 KV heads, D 64) on dev in mixed precision against the composite path on the CPU; queries that see no key
@@ -179,38 +167,13 @@ func checkMixedSteps(t *testing.T, dev tensor.Device) {
 		1, 1, 1, 1, 1, 0, 0,
 	}, 4, 7)
 	labels := tensor.FromFloat32([]float32{1, 0, 1, 0}, 4, 1)
-	hp := optim.Config{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.01}
 	const steps = 4
 	run := func(d tensor.Device) []float64 {
 		m := NewClassifier(cfg, 1, tensor.NewRNG(11))
 		m.Pool = PoolLastMask
-		params := m.NamedParams("")
-		for _, p := range params {
-			v, err := p.Var.Value.To(d)
-			require.NoError(t, err)
-			p.Var.Value = v
-		}
-		opt, err := optim.NewAdamW(optim.DecayGroups(params, hp.WeightDecay), hp, optim.Constant())
-		require.NoError(t, err)
-		y, err := labels.To(d)
-		require.NoError(t, err)
-		var losses []float64
-		for s := 0; s < steps; s++ {
-			logits, err := m.Forward(Inputs{IDs: ids, Mask: mask}, RunOptions{Training: true, Checkpoint: s%2 == 1})
-			require.NoError(t, err)
-			loss := autograd.BCEWithLogits(logits, y)
-			require.NoError(t, loss.Backward())
-			opt.ClipGradNorm(1)
-			opt.Step()
-			opt.ZeroGrad()
-			l := loss.Value.Item()
-			require.False(t, math.IsNaN(l))
-			losses = append(losses, l)
-		}
-		for _, p := range params {
-			require.Equal(t, d, p.Var.Value.Device(), p.Name)
-		}
-		return losses
+		return devtest.BCESteps(t, d, m.NamedParams(""), labels, steps, func(s int) (*autograd.Var, error) {
+			return m.Forward(Inputs{IDs: ids, Mask: mask}, RunOptions{Training: true, Checkpoint: s%2 == 1})
+		})
 	}
 	want := run(tensor.CPU)
 	got := run(dev)

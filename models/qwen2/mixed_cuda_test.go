@@ -12,26 +12,15 @@ package qwen2
 import (
 	"testing"
 
-	"github.com/stretchr/testify/require"
-
-	"github.com/ragr-dev/ragr/tensor"
+	"github.com/ragr-dev/ragr/internal/devtest"
 	"github.com/ragr-dev/ragr/tensor/gpu"
 )
 
-func mixedOn(t *testing.T) tensor.Device {
-	b, err := gpu.Open(0)
-	require.NoError(t, err)
-	b.CUDA().SetSyncLaunch(true)
-	dev := tensor.CUDA(0)
-	prev, err := tensor.SetMixedPrecision(dev, true)
-	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = tensor.SetMixedPrecision(dev, prev) })
-	return dev
+func TestCausalAttentionCUDAMatchesCPU(t *testing.T) {
+	checkCausalAttentionMixed(t, devtest.CUDA(t, true))
 }
 
-func TestCausalAttentionCUDAMatchesCPU(t *testing.T) { checkCausalAttentionMixed(t, mixedOn(t)) }
-
 func TestMixedPrecisionStepsCUDAMatchFP32CPU(t *testing.T) {
-	checkMixedSteps(t, mixedOn(t))
+	checkMixedSteps(t, devtest.CUDA(t, true))
 	t.Logf("host fallbacks %v", gpu.HostFallbacks())
 }
