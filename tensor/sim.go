@@ -29,6 +29,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // KindSim is the simulated accelerator (see Sim).
@@ -65,15 +66,63 @@ type simBackend struct {
 	mu    sync.Mutex
 	cur   int64
 	peak  int64
+	limit int64 // bytes; 0: none
+}
+
+// SetSimMemoryLimit caps the bytes of live tensors on the simulated
+// accelerator d (0: no cap) and returns the previous cap. An allocation
+// beyond it fails as a GPU out of memory does: after a garbage collection
+// and a short wait for unreachable tensors to be freed, with a
+// *DeviceError naming the request and the device's use — so the device
+// failure paths (the trainer's error naming the step) are testable.
+func SetSimMemoryLimit(d Device, bytes int64) (int64, error) {
+	if d.Kind != KindSim {
+		return 0, fmt.Errorf("tensor: SetSimMemoryLimit: %s is not a simulated accelerator", d)
+	}
+	if bytes < 0 {
+		return 0, fmt.Errorf("tensor: SetSimMemoryLimit: negative limit %d", bytes)
+	}
+	b := simBackendFor(d)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	prev := b.limit
+	b.limit = bytes
+	return prev, nil
 }
 
 func (b *simBackend) Device() Device { return b.dev }
 
 func (b *simBackend) Alloc(dtype DType, n int) (*Storage, error) {
 	if n < 0 {
-		return nil, fmt.Errorf("negative size %d", n)
+		return nil, &DeviceError{Device: b.dev, Op: "Alloc", Err: fmt.Errorf("negative size %d", n)}
+	}
+	bytes := int64(n) * int64(dtype.Size())
+	if !b.fits(bytes) {
+		// as the CUDA backend: collect, let the cleanups free what is
+		// unreachable, try again
+		runtime.GC()
+		for i := 0; i < 50 && !b.fits(bytes); i++ {
+			time.Sleep(time.Millisecond)
+		}
+		if !b.fits(bytes) {
+			s := b.MemoryStats()
+			return nil, &DeviceError{Device: b.dev, Op: "Alloc", Err: fmt.Errorf("%s[%d]: out of memory: %d bytes requested, %d in use, limit %d (SetSimMemoryLimit)", dtype, n, bytes, s.Current, b.limitBytes())}
+		}
 	}
 	return b.wrap(newCPUStorage(dtype, n)), nil
+}
+
+// fits reports whether bytes more stay within the limit.
+func (b *simBackend) fits(bytes int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.limit == 0 || b.cur+bytes <= b.limit
+}
+
+func (b *simBackend) limitBytes() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.limit
 }
 
 // wrap puts host storage behind the device boundary, counting its bytes

@@ -176,3 +176,33 @@ func TestSimMemoryStats(t *testing.T) {
 	assert.Equal(t, s2.Current, s3.Peak)
 	require.NoError(t, Synchronize(d))
 }
+
+// Beyond its memory limit the sim fails an allocation as a GPU does: a
+// *DeviceError naming the request and the use, after freeing what is
+// unreachable.
+func TestSimMemoryLimit(t *testing.T) {
+	d := Sim(8)
+	_, err := SetSimMemoryLimit(CPU, 1)
+	require.Error(t, err)
+	prev, err := SetSimMemoryLimit(d, 1<<20)
+	require.NoError(t, err)
+	assert.Equal(t, int64(0), prev)
+	defer SetSimMemoryLimit(d, 0) //nolint:errcheck
+	x, err := NewOn(d, Float32, 200_000) // 800 kB
+	require.NoError(t, err)
+	_, err = NewOn(d, Float32, 100_000)
+	require.Error(t, err)
+	var de *DeviceError
+	require.ErrorAs(t, err, &de)
+	assert.Contains(t, err.Error(), "float32[100000]: out of memory: 400000 bytes requested")
+	assert.Contains(t, err.Error(), "sim:8")
+	runtime.KeepAlive(x)
+	x = nil
+	_, err = NewOn(d, Float32, 100_000)
+	require.NoError(t, err, "the unreachable tensor was freed first")
+	// an op's output beyond the limit panics with the DeviceError inside
+	y, err := NewOn(d, Float32, 150_000)
+	require.NoError(t, err)
+	assert.Panics(t, func() { Add(y, y) })
+	runtime.KeepAlive(y)
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ragr-dev/ragr/internal/testutil"
+	"github.com/ragr-dev/ragr/tensor"
 )
 
 // deviceMode is one training mode run a few steps on some device.
@@ -171,4 +172,33 @@ func TestTrainResumeOnDevice(t *testing.T) {
 		}
 		return r.Losses, err
 	})
+}
+
+// A device out of memory in the middle of training (the simulated
+// accelerator with a memory cap: room for the parameters and the AdamW
+// state, not for a step) ends the run with an error naming the step, the
+// device and the request, as on a GPU; nothing panics.
+func TestTrainDeviceOutOfMemory(t *testing.T) {
+	d := tensor.Sim(9)
+	c := tinyConfig(t, t.TempDir())
+	c.Device, c.MaxSteps = d.String(), 2
+	// the parameters: 3 copies (weights and two moments) fit, a step's
+	// gradients and activations do not
+	m, _, err := BuildReranker(c, 21128) // bert-base-chinese's vocabulary
+	require.NoError(t, err)
+	n := 0
+	for _, p := range m.Params() {
+		n += p.Var.Value.Numel()
+	}
+	_, err = tensor.SetSimMemoryLimit(d, int64(n)*4*7/2)
+	require.NoError(t, err)
+	defer tensor.SetSimMemoryLimit(d, 0) //nolint:errcheck
+	_, err = TrainReranker(context.Background(), c, RunOptions{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "step 1")
+	assert.Contains(t, err.Error(), "sim:9")
+	assert.Contains(t, err.Error(), "out of memory")
+	var de *tensor.DeviceError
+	assert.ErrorAs(t, err, &de)
+	t.Log(err)
 }
