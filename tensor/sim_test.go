@@ -187,7 +187,7 @@ func TestSimMemoryLimit(t *testing.T) {
 	prev, err := SetSimMemoryLimit(d, 1<<20)
 	require.NoError(t, err)
 	assert.Equal(t, int64(0), prev)
-	defer SetSimMemoryLimit(d, 0) //nolint:errcheck
+	defer SetSimMemoryLimit(d, 0)        //nolint:errcheck
 	x, err := NewOn(d, Float32, 200_000) // 800 kB
 	require.NoError(t, err)
 	_, err = NewOn(d, Float32, 100_000)
