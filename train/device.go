@@ -122,6 +122,7 @@ func (l *Loop) toDevice() error {
 	if _, err := tensor.SetMixedPrecision(d, l.Cfg.mixed()); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
+	tensor.ResetPeakMemory(d) // the run's peak: parameters, state and steps
 	if l.Cfg.mixed() {
 		l.logf("training on %s with bf16 mixed precision (fp32 master weights and AdamW state)", d)
 	} else {
@@ -145,4 +146,41 @@ func (l *Loop) recoverDevice(err *error) {
 		}
 	}
 	panic(r)
+}
+
+// Device memory in a step's metrics (metrics.jsonl), on a device with a
+// memory pool: the pool's current use and its peak since the run started,
+// in GiB.
+const (
+	metricDeviceMem  = "device_mem_gib"
+	metricDevicePeak = "device_peak_gib"
+)
+
+// deviceMetrics adds the device's memory use to the step's metrics m
+// (returned as is on the CPU).
+func (l *Loop) deviceMetrics(m map[string]float64) map[string]float64 {
+	if l.dev.Kind == tensor.KindCPU {
+		return m
+	}
+	s, ok := tensor.DeviceMemory(l.dev)
+	if !ok {
+		return m
+	}
+	out := make(map[string]float64, len(m)+2)
+	for k, v := range m {
+		out[k] = v
+	}
+	out[metricDeviceMem] = float64(s.Current) / (1 << 30)
+	out[metricDevicePeak] = float64(s.Peak) / (1 << 30)
+	return out
+}
+
+// DevicePeakMemory returns the peak bytes of the device's memory pool
+// since the run started, or false on the CPU.
+func (l *Loop) DevicePeakMemory() (int64, bool) {
+	if l.dev.Kind == tensor.KindCPU {
+		return 0, false
+	}
+	s, ok := tensor.DeviceMemory(l.dev)
+	return s.Peak, ok
 }

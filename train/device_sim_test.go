@@ -12,6 +12,7 @@ import (
 
 	"github.com/ragr-dev/ragr/internal/testutil"
 	"github.com/ragr-dev/ragr/tensor"
+	"github.com/ragr-dev/ragr/train/report"
 )
 
 // deviceMode is one training mode run a few steps on some device.
@@ -134,8 +135,15 @@ func TestTrainEveryModeOnDevice(t *testing.T) {
 			assert.Equal(t, want, got, "fp32 on the device: the CPU's losses")
 			assertSameWeights(t, wantDir, gotDir)
 
-			mixed, _, log := run("sim:1", "bf16")
+			mixed, dir, log := run("sim:1", "bf16")
 			assert.Contains(t, log, "training on sim:1 with bf16 mixed precision")
+			assert.Regexp(t, `trained 4 steps in \S+ \(peak sim:1 memory \d+\.\d\d GiB\)`, log)
+			recs, err := report.ReadMetrics(filepath.Join(filepath.Dir(dir), "metrics.jsonl"))
+			require.NoError(t, err)
+			require.NotEmpty(t, recs)
+			last := recs[len(recs)-1]
+			assert.Greater(t, last.Values[metricDevicePeak], 0.0)
+			assert.GreaterOrEqual(t, last.Values[metricDevicePeak], last.Values[metricDeviceMem])
 			testutil.AssertClose(t, "bf16 mixed losses", mixed, want, testutil.BF16Mixed)
 			assert.NotEqual(t, want, mixed, "bf16 operands change the losses")
 		})

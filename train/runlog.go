@@ -105,7 +105,11 @@ func runLoop(ctx context.Context, loop *Loop, rl *runLog, out io.Writer) ([]floa
 	if logErr != nil {
 		return losses, steps, logErr
 	}
-	fmt.Fprintf(out, "trained %d steps in %s\n", steps, time.Since(start).Round(time.Second))
+	peak := ""
+	if p, ok := loop.DevicePeakMemory(); ok {
+		peak = fmt.Sprintf(" (peak %s memory %.2f GiB)", loop.dev, float64(p)/(1<<30))
+	}
+	fmt.Fprintf(out, "trained %d steps in %s%s\n", steps, time.Since(start).Round(time.Second), peak)
 	return losses, steps, nil
 }
 

@@ -353,7 +353,7 @@ func (l *Loop) Run(ctx context.Context) (stepLosses []float64, err error) {
 				sm = l.StepMetrics()
 			}
 			if l.Hooks.OnStep != nil {
-				l.Hooks.OnStep(StepInfo{Step: l.state.Step, TotalSteps: total, Epoch: epoch, Loss: mean, LR: lr, GradNorm: gn, Samples: samples, Elapsed: time.Since(start), Metrics: sm})
+				l.Hooks.OnStep(StepInfo{Step: l.state.Step, TotalSteps: total, Epoch: epoch, Loss: mean, LR: lr, GradNorm: gn, Samples: samples, Elapsed: time.Since(start), Metrics: l.deviceMetrics(sm)})
 			}
 			samples = 0
 			if l.Eval != nil && l.Cfg.EvalSteps > 0 && l.state.Step%l.Cfg.EvalSteps == 0 {
