@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/ragr-dev/ragr/nn"
 	"github.com/ragr-dev/ragr/tensor"
 )
 
@@ -109,12 +110,8 @@ func (l *Loop) toDevice() error {
 	if d.Kind == tensor.KindCPU {
 		return nil
 	}
-	for _, p := range l.Model.Params() {
-		v, err := p.Var.Value.To(d)
-		if err != nil {
-			return fmt.Errorf("train: moving parameter %s to %s: %w", p.Name, d, err)
-		}
-		p.Var.Value = v
+	if err := paramsTo(l.Model.Params(), d); err != nil {
+		return err
 	}
 	if err := l.opt.To(d); err != nil {
 		return fmt.Errorf("train: %w", err)
@@ -126,6 +123,18 @@ func (l *Loop) toDevice() error {
 		l.logf("training on %s with bf16 mixed precision (fp32 master weights and AdamW state)", d)
 	} else {
 		l.logf("training on %s in fp32 (mixed_precision: no)", d)
+	}
+	return nil
+}
+
+// paramsTo moves every parameter to device d.
+func paramsTo(ps []nn.NamedParam, d tensor.Device) error {
+	for _, p := range ps {
+		v, err := p.Var.Value.To(d)
+		if err != nil {
+			return fmt.Errorf("train: moving parameter %s to %s: %w", p.Name, d, err)
+		}
+		p.Var.Value = v
 	}
 	return nil
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ragr-dev/ragr/internal/testutil"
+	"github.com/ragr-dev/ragr/tensor"
+	"github.com/ragr-dev/ragr/train/data"
 )
 
 // deviceMode is one training mode run a few steps on some device.
@@ -164,4 +166,26 @@ func TestTrainResumeOnDevice(t *testing.T) {
 		}
 		return r.Losses, err
 	})
+}
+
+// ragr eval reranker on a device: the model's parameters move there (the
+// sim's memory holds them) and the report equals the CPU's in fp32; an
+// unavailable device is an error before the model is read.
+func TestEvalRerankerOnDevice(t *testing.T) {
+	c := tinyConfig(t, t.TempDir())
+	c.MaxSteps = 2
+	res, err := TrainReranker(context.Background(), c, RunOptions{})
+	require.NoError(t, err)
+	want, err := EvalReranker(res.ModelDir, c.TrainDataset, 64, 8, data.Options{}, tensor.CPU)
+	require.NoError(t, err)
+	d := tensor.Sim(7)
+	got, err := EvalReranker(res.ModelDir, c.TrainDataset, 64, 8, data.Options{}, d)
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+	mem, ok := tensor.DeviceMemory(d)
+	require.True(t, ok)
+	assert.Positive(t, mem.Peak, "the model ran on %s", d)
+
+	_, err = EvalReranker(t.TempDir(), c.TrainDataset, 64, 8, data.Options{}, tensor.Device{Kind: 9})
+	assert.ErrorContains(t, err, "train: device device(9:0)")
 }
