@@ -30,6 +30,7 @@ import (
 	"github.com/ragr-dev/ragr/autograd"
 	"github.com/ragr-dev/ragr/models"
 	"github.com/ragr-dev/ragr/models/bert"
+	"github.com/ragr-dev/ragr/nn"
 	"github.com/ragr-dev/ragr/nn/optim"
 	"github.com/ragr-dev/ragr/tensor"
 	"github.com/ragr-dev/ragr/tensor/safetensors"
@@ -195,10 +196,8 @@ func TrainBench(c TrainBenchConfig) (rep *TrainBenchReport, err error) {
 		return nil, err
 	}
 
-	for _, p := range params {
-		if p.Var.Value, err = p.Var.Value.To(c.Device); err != nil {
-			return nil, fmt.Errorf("bench: train: %s to %s: %w", p.Name, c.Device, err)
-		}
+	if err := nn.MoveParams(params, c.Device); err != nil {
+		return nil, fmt.Errorf("bench: train: %w", err)
 	}
 	rep = &TrainBenchReport{Device: c.Device.String(), Batch: c.Batch, SeqLen: c.SeqLen, TimedSteps: c.TimedSteps}
 	for _, p := range params {

@@ -12,7 +12,8 @@
 //     or grouped {"query","pos","pos_scores"} lines
 //     (t2rank_100.distill.standard.jsonl). The file is written through a
 //     temporary file and a rename, and an existing one is kept unless
-//     forced.
+//     forced. The teacher runs on teacher_device (the student's device key
+//     in Run, else the CPU) in fp32, or bf16 with teacher_precision.
 //  2. Run trains the student with train.TrainReranker on that file:
 //     distill_mse (default: raw student scores against the teacher's
 //     logits), distill_kl / distill_soft_ce (each group's softmax with

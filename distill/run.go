@@ -193,6 +193,9 @@ func Run(ctx context.Context, cfg Config, o RunOptions) (*Result, error) {
 		}
 	}
 	if runTeacher {
+		if cfg.Teacher.Device == "" {
+			cfg.Teacher.Device = tc.Device
+		}
 		if err := os.MkdirAll(tc.OutputDir, 0o755); err != nil {
 			return nil, fmt.Errorf("distill: output_dir: %w", err)
 		}

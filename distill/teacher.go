@@ -17,6 +17,7 @@ import (
 
 	"github.com/ragr-dev/ragr/internal/atomicfile"
 	"github.com/ragr-dev/ragr/rerank"
+	"github.com/ragr-dev/ragr/tensor"
 	"github.com/ragr-dev/ragr/train/data"
 )
 
@@ -46,6 +47,13 @@ type Teacher struct {
 	// Strategy is the long-document strategy, max_score_slice (default)
 	// or max_length_truncation.
 	Strategy string `yaml:"teacher_strategy"`
+	// Device is where the teacher runs: cpu, cuda, cuda:N, sim or sim:N
+	// (tensor.ParseDevice). Empty is the CPU for ScoreFile; Run gives it
+	// the student's device key.
+	Device string `yaml:"teacher_device"`
+	// Precision is the teacher's arithmetic on a device: fp32 (default)
+	// or bf16 (rerank.SetPrecision; not on the CPU).
+	Precision string `yaml:"teacher_precision"`
 }
 
 // teacherFamilies are the rerank families that can teach: one logit per
@@ -88,7 +96,28 @@ func (t Teacher) prompt() (*rerank.PromptConfig, error) {
 	return &pc, nil
 }
 
-// LoadTeacher loads the teacher reranker: a missing directory, a model that
+// device parses the teacher's device and checks its precision: an
+// unknown value, bf16 on the CPU and an unavailable device are errors.
+func (t Teacher) device() (tensor.Device, error) {
+	d, err := tensor.ParseDevice(t.Device)
+	if err != nil {
+		return d, fmt.Errorf("distill: teacher_device: %w", err)
+	}
+	switch {
+	case t.Precision != "" && t.Precision != rerank.FP32 && t.Precision != rerank.BF16:
+		return d, fmt.Errorf("distill: teacher_precision %q: want fp32 or bf16", t.Precision)
+	case t.Precision == rerank.BF16 && d.Kind == tensor.KindCPU:
+		return d, errors.New("distill: teacher_precision bf16 needs a teacher_device (cuda or sim): the CPU computes in float32")
+	}
+	if d.Kind != tensor.KindCPU {
+		if _, err := tensor.BackendFor(d); err != nil {
+			return d, fmt.Errorf("distill: teacher_device %s: %w", d, err)
+		}
+	}
+	return d, nil
+}
+
+// LoadTeacher loads the teacher reranker on its device: a missing directory, a model that
 // is not a cross-encoder or LLM reranker (a ColBERT or bare encoder), and a
 // causal LM without a yes token are errors.
 func LoadTeacher(t Teacher) (rerank.Reranker, error) {
@@ -102,11 +131,18 @@ func LoadTeacher(t Teacher) (rerank.Reranker, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("distill: teacher %s is not a directory", t.Dir)
 	}
+	dev, err := t.device()
+	if err != nil {
+		return nil, err
+	}
 	pc, err := t.prompt()
 	if err != nil {
 		return nil, err
 	}
-	r, err := rerank.Load(t.Dir, rerank.LoadOptions{Family: t.Family, Prompt: pc, MaxLength: t.MaxLen})
+	if err := rerank.SetPrecision(dev, t.Precision); err != nil {
+		return nil, fmt.Errorf("distill: teacher_precision: %w", err)
+	}
+	r, err := rerank.Load(t.Dir, rerank.LoadOptions{Family: t.Family, Prompt: pc, MaxLength: t.MaxLen, Device: dev})
 	if err != nil {
 		return nil, fmt.Errorf("distill: teacher %s is not a reranker ragr can distill from: %w", t.Dir, err)
 	}
@@ -182,6 +218,9 @@ func ScoreFile(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 }
 
 func checkScoreOptions(o *ScoreOptions) error {
+	if _, err := o.Teacher.device(); err != nil {
+		return err
+	}
 	switch o.Format {
 	case "":
 		o.Format = FormatFlat
@@ -243,7 +282,14 @@ func scoreWith(ctx context.Context, teacher rerank.Reranker, o ScoreOptions) (*S
 	if res.BadLines > 0 {
 		fmt.Fprintf(progress, "warning: %s: skipped %d malformed lines (first: %v)\n", o.Data, res.BadLines, set.Report.Errors[0])
 	}
-	fmt.Fprintf(progress, "teacher %s (%s): scoring %d pairs of %d queries from %s\n", o.Teacher.Dir, res.Family, len(pairs), len(queries), o.Data)
+	where := res.Family
+	if d, err := o.Teacher.device(); err == nil && d.Kind != tensor.KindCPU {
+		where += " on " + d.String()
+		if o.Teacher.Precision == rerank.BF16 {
+			where += " in bf16"
+		}
+	}
+	fmt.Fprintf(progress, "teacher %s (%s): scoring %d pairs of %d queries from %s\n", o.Teacher.Dir, where, len(pairs), len(queries), o.Data)
 	bs := o.Teacher.BatchSize
 	if bs == 0 {
 		bs = rerank.DefaultBatchSize

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/ragr-dev/ragr/autograd"
@@ -140,6 +141,20 @@ func Collect(parts ...[]NamedParam) []NamedParam {
 		out = append(out, p...)
 	}
 	return out
+}
+
+// MoveParams moves every parameter's value to device d (the Vars keep
+// their identity, so a tied weight stays tied); an error names the
+// parameter that could not move (a device out of memory).
+func MoveParams(ps []NamedParam, d tensor.Device) error {
+	for _, p := range ps {
+		v, err := p.Var.Value.To(d)
+		if err != nil {
+			return fmt.Errorf("nn: moving parameter %s to %s: %w", p.Name, d, err)
+		}
+		p.Var.Value = v
+	}
+	return nil
 }
 
 // MaskMin is the additive value of a masked attention score, the most

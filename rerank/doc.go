@@ -56,4 +56,19 @@
 // config of the directory, or CLS / mean / last-token by option), applies
 // the Dense layers, normalizes, truncates to an MRL dimension and prefixes
 // a query prompt.
+//
+// # Devices
+//
+// LoadOptions.Device and EncoderOptions.Device (tensor.CUDA(i), or the
+// simulated accelerator tensor.Sim(i); the zero value is the CPU) run the
+// model on a device: it loads on the host, every parameter moves to the
+// device (an unavailable device is an error before any weights are read),
+// the models move each batch's inputs there, and scores and embeddings
+// come back to the host. The device computes in fp32 (the CPU's numbers,
+// on the sim bit for bit) unless SetPrecision(d, BF16) turned on its bf16
+// mixed precision (bf16 matmul operands, fp32 accumulation, fused
+// attention) for the process. A device failure while scoring (out of
+// memory) is returned as an error. Calls are safe for concurrent use on a
+// device as on the CPU (the sim backend's state is atomic or locked; the
+// CUDA backend queues every op on one stream, its caches locked).
 package rerank

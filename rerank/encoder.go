@@ -31,6 +31,10 @@ type EncoderOptions struct {
 	// Template gives the special tokens when the directory has no
 	// tokenizer (only EncodeTokens works then).
 	Template *Template
+	// Device runs the model on a device (tensor.CUDA(i), tensor.Sim(i));
+	// the zero value is the CPU. Its precision is the device's
+	// (SetPrecision: float32 unless bf16 was asked for).
+	Device tensor.Device
 }
 
 // EncodeOptions control one Encode call.
@@ -65,8 +69,13 @@ type Encoder struct {
 
 // LoadEncoder loads an embedding model directory (BertModel,
 // XLMRobertaModel, RobertaModel, Qwen2Model; a sentence-transformers
-// layout is read for pooling, Dense layers and normalization).
+// layout is read for pooling, Dense layers and normalization), its
+// parameters on o.Device (an unavailable device is an error before any
+// weights are read).
 func LoadEncoder(dir string, o EncoderOptions) (*Encoder, error) {
+	if err := checkDevice(o.Device); err != nil {
+		return nil, err
+	}
 	cfg, err := models.LoadConfig(filepath.Join(dir, "config.json"))
 	if err != nil {
 		return nil, fmt.Errorf("rerank: %s: %w", dir, err)
@@ -126,7 +135,32 @@ func LoadEncoder(dir string, o EncoderOptions) (*Encoder, error) {
 			return nil, fmt.Errorf("rerank: %s: %w", dir, err)
 		}
 	}
+	if err := e.toDevice(o.Device); err != nil {
+		return nil, err
+	}
 	return e, nil
+}
+
+// toDevice moves the model's parameters and the sentence-transformers
+// Dense layers to d.
+func (e *Encoder) toDevice(d tensor.Device) error {
+	if err := toDevice(e, d); err != nil || e.st == nil {
+		return err
+	}
+	for i := range e.st.Dense {
+		l := &e.st.Dense[i]
+		for _, w := range []**tensor.Tensor{&l.Weight, &l.Bias} {
+			if *w == nil {
+				continue
+			}
+			v, err := (*w).To(d)
+			if err != nil {
+				return fmt.Errorf("rerank: moving Dense layer %s to %s: %w", l.Path, d, err)
+			}
+			*w = v
+		}
+	}
+	return nil
 }
 
 // Dim is the embedding width before MRL truncation.

@@ -52,14 +52,10 @@ func (c *CrossEncoder) scoreBatch(b batch) (s []float32, err error) {
 	return s, err
 }
 
+// column returns column j of t [N, W] on the host; on a device only the
+// column is copied (a causal LM's yes logit out of [N, vocab]).
 func column(t *tensor.Tensor, j int) []float32 {
-	v := t.Contiguous().Float32s()
-	n, w := t.Dim(0), t.Dim(1)
-	out := make([]float32, n)
-	for i := range out {
-		out[i] = v[i*w+j]
-	}
-	return out
+	return t.Narrow(1, j, 1).Contiguous().Float32s()
 }
 
 func loadCrossEncoder(dir string, cfg *models.Config, o LoadOptions) (Reranker, error) {

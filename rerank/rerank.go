@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/ragr-dev/ragr/models"
+	"github.com/ragr-dev/ragr/tensor"
 )
 
 // Reranker scores (query, document) pairs. Implementations are safe for
@@ -193,6 +194,10 @@ type LoadOptions struct {
 	// Prompt configures decoder rerankers; nil reads rerank.json from the
 	// directory, else RAG-Retrieval's defaults.
 	Prompt *PromptConfig
+	// Device runs the model on a device (tensor.CUDA(i), tensor.Sim(i));
+	// the zero value is the CPU. Its precision is the device's
+	// (SetPrecision: float32 unless bf16 was asked for).
+	Device tensor.Device
 }
 
 // PromptConfig is the text template of decoder rerankers (RAG-Retrieval's
@@ -253,8 +258,13 @@ func Families() []string {
 	return n
 }
 
-// Load reads a model directory and returns the Reranker for it.
+// Load reads a model directory and returns the Reranker for it, its
+// parameters on o.Device (an unavailable device is an error before any
+// weights are read).
 func Load(dir string, o LoadOptions) (Reranker, error) {
+	if err := checkDevice(o.Device); err != nil {
+		return nil, err
+	}
 	cfg, err := models.LoadConfig(filepath.Join(dir, "config.json"))
 	if err != nil {
 		return nil, fmt.Errorf("rerank: %s: %w", dir, err)
@@ -275,7 +285,14 @@ func Load(dir string, o LoadOptions) (Reranker, error) {
 	regMu.Unlock()
 	for _, f := range fams {
 		if (name != "" && f.name == name) || (name == "" && f.detect(dir, cfg)) {
-			return f.load(dir, cfg, o)
+			r, err := f.load(dir, cfg, o)
+			if err != nil {
+				return nil, err
+			}
+			if err := toDevice(r, o.Device); err != nil {
+				return nil, err
+			}
+			return r, nil
 		}
 	}
 	if name != "" {

@@ -214,8 +214,11 @@ type batch struct {
 }
 
 // scoreRowsSorted scores rows in length-sorted batches of bs (the scores
-// come back in the order of rows). fn scores one padded batch.
-func scoreRowsSorted(ctx context.Context, rows, types [][]int32, pad int32, bs int, fn func(b batch) ([]float32, error)) ([]float32, error) {
+// come back in the order of rows). fn scores one padded batch. A device
+// failure inside fn (a *tensor.DeviceError panic: out of memory, a failed
+// kernel) is returned as the error.
+func scoreRowsSorted(ctx context.Context, rows, types [][]int32, pad int32, bs int, fn func(b batch) ([]float32, error)) (scores []float32, err error) {
+	defer tensor.RecoverDeviceError(&err)
 	order := make([]int, len(rows))
 	for i := range order {
 		order[i] = i

@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/ragr-dev/ragr/nn"
 	"github.com/ragr-dev/ragr/tensor"
 )
 
@@ -109,12 +110,8 @@ func (l *Loop) toDevice() error {
 	if d.Kind == tensor.KindCPU {
 		return nil
 	}
-	for _, p := range l.Model.Params() {
-		v, err := p.Var.Value.To(d)
-		if err != nil {
-			return fmt.Errorf("train: moving parameter %s to %s: %w", p.Name, d, err)
-		}
-		p.Var.Value = v
+	if err := nn.MoveParams(l.Model.Params(), d); err != nil {
+		return fmt.Errorf("train: %w", err)
 	}
 	if err := l.opt.To(d); err != nil {
 		return fmt.Errorf("train: %w", err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ragr-dev/ragr/internal/testutil"
 	"github.com/ragr-dev/ragr/tensor"
+	"github.com/ragr-dev/ragr/train/data"
 	"github.com/ragr-dev/ragr/train/report"
 )
 
@@ -209,4 +210,26 @@ func TestTrainDeviceOutOfMemory(t *testing.T) {
 	var de *tensor.DeviceError
 	assert.ErrorAs(t, err, &de)
 	t.Log(err)
+}
+
+// ragr eval reranker on a device: the model's parameters move there (the
+// sim's memory holds them) and the report equals the CPU's in fp32; an
+// unavailable device is an error before the model is read.
+func TestEvalRerankerOnDevice(t *testing.T) {
+	c := tinyConfig(t, t.TempDir())
+	c.MaxSteps = 2
+	res, err := TrainReranker(context.Background(), c, RunOptions{})
+	require.NoError(t, err)
+	want, err := EvalReranker(res.ModelDir, c.TrainDataset, 64, 8, data.Options{}, tensor.CPU)
+	require.NoError(t, err)
+	d := tensor.Sim(7)
+	got, err := EvalReranker(res.ModelDir, c.TrainDataset, 64, 8, data.Options{}, d)
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+	mem, ok := tensor.DeviceMemory(d)
+	require.True(t, ok)
+	assert.Positive(t, mem.Peak, "the model ran on %s", d)
+
+	_, err = EvalReranker(t.TempDir(), c.TrainDataset, 64, 8, data.Options{}, tensor.Device{Kind: 9})
+	assert.ErrorContains(t, err, "train: device device(9:0)")
 }

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 
 	"github.com/ragr-dev/ragr/models"
+	"github.com/ragr-dev/ragr/nn"
+	"github.com/ragr-dev/ragr/tensor"
 	"github.com/ragr-dev/ragr/train/data"
 )
 
@@ -42,11 +44,24 @@ func LoadReranker(dir string, maxLen int) (Reranker, data.PairEncoder, error) {
 }
 
 // EvalReranker scores a reranker data file's queries with the model in dir
-// and returns the ranking metrics beside BM25's.
-func EvalReranker(dir, dataPath string, maxLen, batch int, opts data.Options) (*EvalReport, error) {
+// on device dev (tensor.CPU, or a device whose precision the caller set)
+// and returns the ranking metrics beside BM25's. An unavailable device is
+// an error before the model is read.
+func EvalReranker(dir, dataPath string, maxLen, batch int, opts data.Options, dev tensor.Device) (rep *EvalReport, err error) {
+	if dev.Kind != tensor.KindCPU {
+		if _, err := tensor.BackendFor(dev); err != nil {
+			return nil, fmt.Errorf("train: device %s: %w", dev, err)
+		}
+	}
 	m, enc, err := LoadReranker(dir, maxLen)
 	if err != nil {
 		return nil, err
+	}
+	if dev.Kind != tensor.KindCPU {
+		if err := nn.MoveParams(m.Params(), dev); err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+		defer tensor.RecoverDeviceError(&err)
 	}
 	set, err := data.ReadReranker(dataPath, opts)
 	if err != nil {

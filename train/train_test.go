@@ -13,6 +13,7 @@ import (
 
 	"github.com/ragr-dev/ragr/internal/testutil"
 	"github.com/ragr-dev/ragr/models/auto"
+	"github.com/ragr-dev/ragr/tensor"
 	"github.com/ragr-dev/ragr/tensor/safetensors"
 	"github.com/ragr-dev/ragr/train/data"
 )
@@ -204,7 +205,7 @@ func TestTrainLLMReranker(t *testing.T) {
 	m, err := auto.Load(res.ModelDir)
 	require.NoError(t, err)
 	assert.Equal(t, "Qwen2ForSequenceClassification", m.Architecture())
-	r, err := EvalReranker(res.ModelDir, c.TrainDataset, 64, 16, data.Options{})
+	r, err := EvalReranker(res.ModelDir, c.TrainDataset, 64, 16, data.Options{}, tensor.CPU)
 	require.NoError(t, err)
 	assert.Equal(t, 11, r.Scored) // t2rank_100.small.jsonl has 11 queries
 }

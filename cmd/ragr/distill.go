@@ -33,11 +33,14 @@ pointwise_bce, pointwise_mse) plus teacher, teacher_family,
 teacher_query_format, teacher_document_format, teacher_sep,
 teacher_special_token, teacher_yes_token, teacher_max_len,
 teacher_batch_size, teacher_strategy, teacher_scores (default
-output_dir/teacher_scores.jsonl) and teacher_scores_format. The teacher
-flags below override those keys. Without a teacher key the student trains on
-train_dataset as soft labels.
+output_dir/teacher_scores.jsonl), teacher_scores_format, teacher_device
+(default: the student's device key) and teacher_precision (fp32, or bf16 on
+a device). The teacher flags below override those keys. Without a teacher
+key the student trains on train_dataset as soft labels.
 
-An existing soft-label file is refused unless --force.
+An existing soft-label file is refused unless --force. --teacher-device cuda
+scores with the teacher on the GPU (fp32; --teacher-precision bf16 for bf16
+matmuls and fused attention).
 
 Examples:
   ragr distill reranker --teacher ./qwen2-reranker --data t2rank_100.jsonl --out t2rank_100.distill.jsonl
@@ -67,6 +70,8 @@ func distillCmd(args []string, stdout, stderr io.Writer) error {
 	maxLen := fs.Int("max-len", 0, "teacher window in tokens (0: the model's default)")
 	batch := fs.Int("batch-size", 0, "teacher rows per forward pass (0: 32)")
 	strategy := fs.String("strategy", "", "teacher long-document strategy: max_score_slice or max_length_truncation")
+	tdev := fs.String("teacher-device", "", "where the teacher runs: cpu, cuda, cuda:N or sim (default: the config's device key, else cpu)")
+	tprec := fs.String("teacher-precision", "", "teacher on a device: fp32 (default) or bf16")
 	resume := fs.String("resume", "", "with --config: student checkpoint directory, or latest, to continue from")
 	skip := fs.Bool("skip-bad-lines", false, "count and skip malformed JSONL lines instead of stopping")
 	var sets multiFlag
@@ -91,6 +96,7 @@ func distillCmd(args []string, stdout, stderr io.Writer) error {
 		{"document-format", "teacher_document_format", *df}, {"sep", "teacher_sep", *sep}, {"special-token", "teacher_special_token", *special},
 		{"yes-token", "teacher_yes_token", *yes}, {"strategy", "teacher_strategy", *strategy}, {"out", "teacher_scores", *out},
 		{"format", "teacher_scores_format", *format}, {"data", "train_dataset", *dataPath},
+		{"teacher-device", "teacher_device", *tdev}, {"teacher-precision", "teacher_precision", *tprec},
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -42,6 +42,15 @@ func TestDistillCommand(t *testing.T) {
 	assert.Equal(t, 24, strings.Count(string(b), "\n"))
 	assert.Contains(t, string(b), `"score":`)
 
+	// The teacher on the simulated accelerator writes the same file.
+	simScores := filepath.Join(tmp, "scores-sim.jsonl")
+	code, out = run1("distill", "reranker", "--teacher", teacher, "--data", in, "--out", simScores, "--batch-size", "4", "--teacher-device", "sim")
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "(qwen2-seqcls on sim:0)")
+	bs, err := os.ReadFile(simScores)
+	require.NoError(t, err)
+	assert.Equal(t, string(b), string(bs))
+
 	code, out = run1("distill", "reranker", "--teacher", teacher, "--data", in, "--out", scores)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, out, "--force")

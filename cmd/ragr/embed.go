@@ -18,7 +18,8 @@ Embeds texts with the encoder in DIR (BERT / XLM-R / Qwen2; a
 sentence-transformers layout sets pooling, Dense layers and normalization).
 Texts are read like ragr rerank's documents (a JSON array of strings or of
 objects with "text", or JSONL). Output: JSON {"dim": D, "embeddings":
-[{"index", "id"?, "embedding"}]}.
+[{"index", "id"?, "embedding"}]}. --device cuda runs the model on the GPU
+in fp32; --precision bf16 adds bf16 matmuls and fused attention.
 
 Examples:
   ragr embed --model ./bge-small-en --texts passages.json
@@ -39,6 +40,7 @@ func embedCmd(args []string, stdout, stderr io.Writer) error {
 	prompt := fs.String("prompt", "", "text prefixed to every input (a query instruction)")
 	maxLen := fs.Int("max-length", 0, "tokens per text (0: 512 or the model's limit)")
 	batch := fs.Int("batch", 32, "texts per forward pass")
+	df := addDeviceFlags(fs)
 	fs.Usage = func() { fmt.Fprint(stderr, embedUsage); fs.PrintDefaults() }
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -55,6 +57,10 @@ func embedCmd(args []string, stdout, stderr io.Writer) error {
 	if *dim < 0 || *maxLen < 0 || *batch < 1 {
 		return fmt.Errorf("%w: --dim and --max-length must not be negative, --batch must be positive", errUsage)
 	}
+	dev, err := df.setup()
+	if err != nil {
+		return err
+	}
 	var in io.Reader = stdinReader
 	if *textsPath != "-" {
 		f, err := openInput(*textsPath)
@@ -68,7 +74,7 @@ func embedCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	e, err := rerank.LoadEncoder(*model, rerank.EncoderOptions{Pooling: models.Pooling(*pooling)})
+	e, err := rerank.LoadEncoder(*model, rerank.EncoderOptions{Pooling: models.Pooling(*pooling), Device: dev})
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,8 @@ row per dimension (the full width and each --mrl-dims prefix, renormalised):
   STS: Spearman (and Pearson) of cosine(emb1, emb2) against the gold score,
     on "s1 \t s2 \t score" lines (Chinese STS-B) or the English STS benchmark
     TSV (.tsv or .tsv.gz, pick --split train|dev|test).
+--device cuda embeds on the GPU in fp32; --precision bf16 adds bf16 matmuls
+and fused attention.
 
 Examples:
   ragr eval embedding --model out/model --sts testdata/data/sts-benchmark/zh-STS-B.test.data --mrl-dims 32,64
@@ -65,6 +67,7 @@ func evalEmbeddingCmd(args []string, stdout, stderr io.Writer) error {
 	batch := fs.Int("batch", 32, "texts per forward pass")
 	maxLen := fs.Int("max-len", 0, "tokens per text (0: 512 or the model's limit)")
 	prompt := fs.String("query-prompt", "", "text prefixed to every retrieval query")
+	df := addDeviceFlags(fs)
 	fs.Usage = func() { fmt.Fprint(stderr, evalEmbeddingUsage); fs.PrintDefaults() }
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -91,6 +94,10 @@ func evalEmbeddingCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	dev, err := df.setup()
+	if err != nil {
+		return err
+	}
 	// Read the data before loading the model: bad input fails fast.
 	var set *embedeval.RetrievalSet
 	var pairs []embedeval.STSPair
@@ -105,7 +112,7 @@ func evalEmbeddingCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	e, err := rerank.LoadEncoder(*model, rerank.EncoderOptions{})
+	e, err := rerank.LoadEncoder(*model, rerank.EncoderOptions{Device: dev})
 	if err != nil {
 		return err
 	}

@@ -70,6 +70,15 @@ output_dir: `+dir+`/out
 			}
 		})
 	}
+	// On the simulated accelerator: the same table.
+	beir := []string{"eval", "embedding", "--model", model, "--corpus", corpus, "--queries", queries, "--qrels", qrels, "--mrl-dims", "8"}
+	out.Reset()
+	require.Equal(t, 0, run(beir, &out, &errb), errb.String())
+	want := out.String()
+	out.Reset()
+	require.Equal(t, 0, run(append(beir, "--device", "sim"), &out, &errb), errb.String())
+	assert.Equal(t, want, out.String())
+
 	bad := []struct {
 		args []string
 		code int

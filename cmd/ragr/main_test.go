@@ -100,6 +100,12 @@ output_dir: `+dir+`/out
 	require.Equal(t, 0, code, errb.String())
 	assert.Contains(t, out.String(), "MAP")
 	assert.Contains(t, out.String(), "BM25")
+	// On the simulated accelerator: the same report.
+	want := out.String()
+	out.Reset()
+	code = run([]string{"eval", "reranker", "--model", dir + "/out/model", "--data", repo + "/testdata/data/rag-retrieval-example-data/t2rank_100.small.jsonl", "--max-len", "32", "--device", "sim"}, &out, &errb)
+	require.Equal(t, 0, code, errb.String())
+	assert.Equal(t, want, out.String())
 	for _, c := range []struct {
 		args []string
 		code int

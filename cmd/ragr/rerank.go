@@ -29,10 +29,14 @@ Documents (FILE, or - for standard input) are one of:
 Output: JSON {"query": Q, "results": [{"index", "id"?, "score", "text"}]}
 sorted by score, or an aligned table with --format table.
 
+--device cuda runs the model on the GPU in fp32 (the CPU's scores up to
+rounding); --precision bf16 adds bf16 matmuls and fused attention.
+
 Examples:
   ragr rerank --model ./bge-reranker-base --query "what is BM25" --docs docs.json
   cat docs.jsonl | ragr rerank --model ./m --query "q" --docs - --top-k 5 --format table
   ragr rerank --model ./m --query "q" --docs long.json --strategy max_length_truncation --normalize
+  ragr rerank --model ./bge-reranker-base --query "q" --docs docs.json --device cuda --precision bf16
 
 Flags:
 `
@@ -131,6 +135,7 @@ func rerankCmd(args []string, stdout, stderr io.Writer) error {
 	batch := fs.Int("batch", 32, "rows per forward pass")
 	norm := fs.Bool("normalize", false, "apply a sigmoid to the scores")
 	strategy := fs.String("strategy", "max_score_slice", "long documents: max_score_slice or max_length_truncation")
+	df := addDeviceFlags(fs)
 	fs.Usage = func() { fmt.Fprint(stderr, rerankUsage); fs.PrintDefaults() }
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -149,6 +154,10 @@ func rerankCmd(args []string, stdout, stderr io.Writer) error {
 	if *maxLen < 0 || *batch < 1 || *topK < 0 {
 		return fmt.Errorf("%w: --max-length and --top-k must not be negative, --batch must be positive", errUsage)
 	}
+	dev, err := df.setup()
+	if err != nil {
+		return err
+	}
 	var in io.Reader = stdinReader
 	if *docsPath != "-" {
 		f, err := openInput(*docsPath)
@@ -162,7 +171,7 @@ func rerankCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	r, err := rerank.Load(*model, rerank.LoadOptions{})
+	r, err := rerank.Load(*model, rerank.LoadOptions{Device: dev})
 	if err != nil {
 		return err
 	}

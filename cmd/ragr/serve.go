@@ -17,6 +17,7 @@ import (
 
 	"github.com/ragr-dev/ragr/rerank"
 	"github.com/ragr-dev/ragr/rerank/server"
+	"github.com/ragr-dev/ragr/tensor"
 )
 
 const serveUsage = `Usage: ragr serve --model DIR [--addr HOST:PORT] [flags]
@@ -27,6 +28,8 @@ inference and OpenAI schemas), GET /health and GET /metrics (Prometheus).
 Requests are micro-batched across clients. The model is loaded before the
 server listens: a directory that fails to load exits with status 1.
 SIGINT / SIGTERM stop accepting connections and finish in-flight requests.
+--device cuda serves from the GPU in fp32; --precision bf16 adds bf16
+matmuls and fused attention.
 
 Examples:
   ragr serve --model ./bge-reranker-base --addr 127.0.0.1:8080
@@ -53,6 +56,7 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 	maxTokens := fs.Int("max-tokens", 512, "most tokens per text without truncate (more get 422)")
 	maxLen := fs.Int("max-length", 0, "tokens per model row (0: model default)")
 	timeout := fs.Duration("timeout", 60*time.Second, "per-request timeout (504 after)")
+	df := addDeviceFlags(fs)
 	fs.Usage = func() { fmt.Fprint(stderr, serveUsage); fs.PrintDefaults() }
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -66,6 +70,10 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	if *maxBatch < 1 || *queue < 1 || *maxBody < 1 || *maxDocs < 1 || *maxTokens < 1 || *timeout <= 0 || *maxLen < 0 {
 		return fmt.Errorf("%w: --max-batch, --queue, --max-body-bytes, --max-docs, --max-tokens and --timeout must be positive", errUsage)
+	}
+	dev, err := df.setup()
+	if err != nil {
+		return err
 	}
 	cfg := server.Config{MaxBatch: *maxBatch, MaxWait: *maxWait, QueueSize: *queue, MaxBodyBytes: *maxBody, MaxDocs: *maxDocs,
 		MaxTokens: *maxTokens, Timeout: *timeout, ModelName: filepath.Base(*model), Options: rerank.Options{MaxLength: *maxLen}}
@@ -82,11 +90,11 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("%w: --api-key-file %s is empty", errUsage, *keyFile)
 		}
 	}
-	rr, rerr := rerank.Load(*model, rerank.LoadOptions{MaxLength: *maxLen})
+	rr, rerr := rerank.Load(*model, rerank.LoadOptions{MaxLength: *maxLen, Device: dev})
 	var enc *rerank.Encoder
 	if rerr != nil {
 		var eerr error
-		enc, eerr = rerank.LoadEncoder(*model, rerank.EncoderOptions{MaxLength: *maxLen})
+		enc, eerr = rerank.LoadEncoder(*model, rerank.EncoderOptions{MaxLength: *maxLen, Device: dev})
 		if eerr != nil {
 			return fmt.Errorf("loading %s: as a reranker: %v; as an embedding model: %v", *model, rerr, eerr)
 		}
@@ -100,6 +108,9 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 	kind := "reranker (" + familyOf(rr) + ")"
 	if enc != nil {
 		kind = "embedding model"
+	}
+	if dev.Kind != tensor.KindCPU {
+		kind += fmt.Sprintf(" on %s (%s)", dev, *df.precision)
 	}
 	fmt.Fprintf(stderr, "ragr serve: %s %s on http://%s\n", kind, *model, ln.Addr())
 	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}

@@ -121,11 +121,13 @@ func trainCmd(args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
-const evalUsage = `Usage: ragr eval reranker --model DIR --data FILE.jsonl [--max-len N] [--batch N]
+const evalUsage = `Usage: ragr eval reranker --model DIR --data FILE.jsonl [--max-len N] [--batch N] [--device D]
 
 Scores every query's candidates in a RAG-Retrieval reranker file (any of its
 formats) with the model in DIR and prints MAP, MRR@10, nDCG@10 and
-Recall@1/5/10, with BM25 on the same candidates beside them.
+Recall@1/5/10, with BM25 on the same candidates beside them. --device cuda
+scores on the GPU in fp32; --precision bf16 adds bf16 matmuls and fused
+attention.
 
 Example:
   ragr eval reranker --model output/demo/model --data testdata/data/rag-retrieval-example-data/t2rank_100.jsonl
@@ -147,6 +149,7 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 	maxLen := fs.Int("max-len", 512, "maximum tokens per (query, document) pair")
 	batch := fs.Int("batch", 32, "pairs scored per batch")
 	skip := fs.Bool("skip-bad-lines", false, "count and skip malformed lines instead of stopping")
+	df := addDeviceFlags(fs)
 	fs.Usage = func() { fmt.Fprint(stderr, evalUsage); fs.PrintDefaults() }
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -161,7 +164,11 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 	if *maxLen < 8 || *batch < 1 {
 		return fmt.Errorf("%w: --max-len must be at least 8 and --batch positive", errUsage)
 	}
-	r, err := train.EvalReranker(*model, *dataPath, *maxLen, *batch, data.Options{SkipBadLines: *skip})
+	dev, err := df.setup()
+	if err != nil {
+		return err
+	}
+	r, err := train.EvalReranker(*model, *dataPath, *maxLen, *batch, data.Options{SkipBadLines: *skip}, dev)
 	if err != nil {
 		return err
 	}

@@ -32,11 +32,7 @@ func Mixed(t testing.TB, d tensor.Device, on bool) tensor.Device {
 // MoveParams moves every parameter to device d.
 func MoveParams(t testing.TB, ps []nn.NamedParam, d tensor.Device) {
 	t.Helper()
-	for _, p := range ps {
-		v, err := p.Var.Value.To(d)
-		require.NoError(t, err, p.Name)
-		p.Var.Value = v
-	}
+	require.NoError(t, nn.MoveParams(ps, d))
 }
 
 // BCESteps moves params to d and takes steps AdamW steps (lr 1e-3, decay

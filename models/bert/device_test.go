@@ -37,11 +37,7 @@ func checkTrainStep(t *testing.T, dev tensor.Device) {
 		TypeVocab: 2, Act: "gelu", Eps: 1e-12, HiddenDropout: 0.1, AttnDropout: 0.1, InitStd: 0.02}
 	build := func(d tensor.Device) *Classifier {
 		m := NewClassifier(cfg, 1, tensor.NewRNG(7)) // the same weights on both devices
-		for _, p := range m.NamedParams("") {
-			v, err := p.Var.Value.To(d)
-			require.NoError(t, err)
-			p.Var.Value = v
-		}
+		devtest.MoveParams(t, m.NamedParams(""), d)
 		return m
 	}
 	ids := tensor.FromInt32([]int32{
