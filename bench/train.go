@@ -21,6 +21,7 @@ package bench
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -47,8 +48,12 @@ type TrainBenchConfig struct {
 	// Steps are recorded (the parity curve; each uses its own batch);
 	// TimedSteps more steps, cycling through the same batches, are timed.
 	Steps, TimedSteps int
-	LR                float64
-	Seed              uint64
+	// ProfileSteps more steps, when positive, run with the device's kernel
+	// profile on (tensor.StartProfile: CUDA events around every launch on
+	// a GPU); their totals per kernel go to the report. Not on the CPU.
+	ProfileSteps int
+	LR           float64
+	Seed         uint64
 	// OutDir receives init/, batches.safetensors and ragr.json.
 	OutDir string
 }
@@ -78,6 +83,12 @@ type TrainBenchReport struct {
 	PeakBytes int64 `json:"peak_bytes"`
 	// HostFallbacks is filled by the caller (tensor/gpu counts them).
 	HostFallbacks map[string]int64 `json:"host_fallbacks,omitempty"`
+	// Profile is the kernels' time over ProfileSteps steps (totals, the
+	// largest first); ProfileSteps and ProfileWallMS (the mean wall time of
+	// a profiled step, events included) say what it covers.
+	Profile       []tensor.KernelTime `json:"profile,omitempty"`
+	ProfileSteps  int                 `json:"profile_steps,omitempty"`
+	ProfileWallMS float64             `json:"profile_wall_ms,omitempty"`
 }
 
 // Hyper-parameters shared with bench/pytorch/train_gpu_parity.py (it
@@ -98,8 +109,10 @@ func (c TrainBenchConfig) check() error {
 		return fmt.Errorf("bench: train: hidden %d is not divisible by %d heads", c.Hidden, c.Heads)
 	case c.Batch < 1 || c.SeqLen < 8 || c.SeqLen > 512:
 		return fmt.Errorf("bench: train: batch must be positive and len in [8, 512] (got %d, %d)", c.Batch, c.SeqLen)
-	case c.Steps < 1 || c.TimedSteps < 0:
-		return fmt.Errorf("bench: train: steps must be positive and timed steps not negative (got %d, %d)", c.Steps, c.TimedSteps)
+	case c.Steps < 1 || c.TimedSteps < 0 || c.ProfileSteps < 0:
+		return fmt.Errorf("bench: train: steps must be positive, timed and profiled steps not negative (got %d, %d, %d)", c.Steps, c.TimedSteps, c.ProfileSteps)
+	case c.ProfileSteps > 0 && c.Device.Kind == tensor.KindCPU:
+		return fmt.Errorf("bench: train: profiled steps need a device (cuda or sim), not the CPU")
 	case !(c.LR > 0):
 		return fmt.Errorf("bench: train: lr must be positive (got %g)", c.LR)
 	case c.OutDir == "":
@@ -267,7 +280,67 @@ func TrainBench(c TrainBenchConfig) (rep *TrainBenchReport, err error) {
 	if ms, ok := tensor.DeviceMemory(c.Device); ok {
 		rep.PeakBytes = ms.Peak
 	}
+	if c.ProfileSteps > 0 {
+		if err := profileSteps(c, rep, step); err != nil {
+			return nil, err
+		}
+	}
 	return rep, nil
+}
+
+// profileSteps runs c.ProfileSteps more steps with the device's kernel
+// profile on and puts its totals in rep.
+func profileSteps(c TrainBenchConfig, rep *TrainBenchReport, step func(int) (float64, error)) error {
+	if err := tensor.Synchronize(c.Device); err != nil {
+		return err
+	}
+	if err := tensor.StartProfile(c.Device); err != nil {
+		return fmt.Errorf("bench: train: profile: %w", err)
+	}
+	start := time.Now()
+	for i := 0; i < c.ProfileSteps; i++ {
+		if _, err := step(c.Steps + c.TimedSteps + i); err != nil {
+			_, _ = tensor.StopProfile(c.Device)
+			return fmt.Errorf("bench: train: profiled step %d: %w", i+1, err)
+		}
+	}
+	ks, err := tensor.StopProfile(c.Device) // synchronizes
+	if err != nil {
+		return fmt.Errorf("bench: train: profile: %w", err)
+	}
+	rep.Profile, rep.ProfileSteps = ks, c.ProfileSteps
+	rep.ProfileWallMS = 1000 * time.Since(start).Seconds() / float64(c.ProfileSteps)
+	return nil
+}
+
+// ProfileTable writes the report's kernel profile as a table: per kernel
+// its launches and milliseconds per step and its share of the profiled GPU
+// time (at most top rows, the rest summed in one line), then the GPU time
+// per step beside the wall time.
+func ProfileTable(w io.Writer, rep *TrainBenchReport, top int) {
+	if len(rep.Profile) == 0 || rep.ProfileSteps == 0 {
+		return
+	}
+	total := 0.0
+	for _, k := range rep.Profile {
+		total += k.Seconds
+	}
+	n := float64(rep.ProfileSteps)
+	fmt.Fprintf(w, "kernel profile over %d steps on %s (per step; a GPU times each launch with CUDA events, the sim each backend call):\n", rep.ProfileSteps, rep.Device)
+	fmt.Fprintf(w, "  %-44s %9s %10s %6s\n", "kernel", "launches", "ms/step", "%")
+	rest := tensor.KernelTime{Name: "(the rest)"}
+	for i, k := range rep.Profile {
+		if i >= top {
+			rest.Count += k.Count
+			rest.Seconds += k.Seconds
+			continue
+		}
+		fmt.Fprintf(w, "  %-44s %9.1f %10.3f %6.1f\n", k.Name, float64(k.Count)/n, 1000*k.Seconds/n, 100*k.Seconds/max(total, 1e-300))
+	}
+	if rest.Count > 0 {
+		fmt.Fprintf(w, "  %-44s %9.1f %10.3f %6.1f\n", rest.Name, float64(rest.Count)/n, 1000*rest.Seconds/n, 100*rest.Seconds/max(total, 1e-300))
+	}
+	fmt.Fprintf(w, "  kernel time %.3f ms/step of %.3f ms/step wall (profiled steps)\n", 1000*total/n, rep.ProfileWallMS)
 }
 
 // WriteTrainBenchReport writes rep as OutDir/ragr.json.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -81,6 +82,27 @@ func TestTrainBenchSim(t *testing.T) {
 	assert.Greater(t, rep.PeakBytes, int64(0))
 	testutil.AssertClose(t, "bf16 mixed losses on the sim", rep.Losses, want.Losses, testutil.BF16Mixed)
 	assert.NotEqual(t, want.Losses, rep.Losses)
+
+	// two more steps with the kernel profile on
+	c = tinyTrainBench(t.TempDir())
+	c.Device, c.ProfileSteps = tensor.Sim(6), 2
+	rep, err = TrainBench(c)
+	require.NoError(t, err)
+	require.Equal(t, 2, rep.ProfileSteps)
+	names := map[string]int{}
+	for _, k := range rep.Profile {
+		names[k.Name] = k.Count
+	}
+	assert.Positive(t, names["Matmul.bf16"])
+	assert.Equal(t, 2*2, names["AdamWMulti"], "one multi-tensor AdamW per parameter group (decay, no decay) and step")
+	assert.Equal(t, 2, names["FusedAttention"]/c.Layers, "one fused attention per layer and step")
+	assert.Positive(t, rep.ProfileWallMS)
+	var b strings.Builder
+	ProfileTable(&b, rep, 5)
+	assert.Contains(t, b.String(), "kernel profile over 2 steps on sim:6")
+	assert.Contains(t, b.String(), "Matmul.bf16")
+	assert.Contains(t, b.String(), "(the rest)")
+	assert.Contains(t, b.String(), "ms/step wall")
 }
 
 func TestTrainBenchBadConfig(t *testing.T) {
@@ -95,6 +117,7 @@ func TestTrainBenchBadConfig(t *testing.T) {
 		{"lr", func(c *TrainBenchConfig) { c.LR = 0 }, "lr"},
 		{"out", func(c *TrainBenchConfig) { c.OutDir = "" }, "output directory"},
 		{"no cuda", func(c *TrainBenchConfig) { c.Device = tensor.CUDA(0) }, "without CUDA support"},
+		{"profile on the cpu", func(c *TrainBenchConfig) { c.ProfileSteps = 1 }, "profiled steps need a device"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -21,7 +21,8 @@
 #      some machines refuse it),
 #   3. ragr bench kernels with the PyTorch column (python3 there has torch),
 #   4. ragr bench train (BERT-base cross-encoder fine-tuning, 32 x 256, bf16
-#      mixed precision) then bench/pytorch/train_gpu_parity.py (the same
+#      mixed precision; 3 more steps with the kernel profile on: GPU time per
+#      kernel, the table in trainbench.txt) then bench/pytorch/train_gpu_parity.py (the same
 #      weights and batches in PyTorch eager with bf16 autocast): loss curves,
 #      throughput ratio, peak memory; and `ragr train reranker --device cuda`
 #      on the demo config for 20 steps, then a tiny Qwen2 LLM reranker
@@ -212,7 +213,7 @@ cat "$LOG/bench.txt"
 
 echo "== 4. BERT-base cross-encoder fine-tuning (32 x 256): ragr bf16 mixed precision beside PyTorch eager + bf16 autocast"
 TB=$(mktemp -d "${TMPDIR:-/tmp}/ragr-trainbench.XXXXXX")
-timeout 45 "$BIN/ragr" bench train --device cuda --out "$TB" >"$LOG/trainbench.txt" 2>&1
+timeout 45 "$BIN/ragr" bench train --device cuda --profile 3 --out "$TB" >"$LOG/trainbench.txt" 2>&1
 rtb=$?
 rtp=125
 if [ $rtb -eq 0 ]; then

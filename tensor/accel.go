@@ -1,6 +1,9 @@
 package tensor
 
-import "fmt"
+import (
+	"fmt"
+	"sort"
+)
 
 // Optional backend capabilities. A backend may implement any of the
 // interfaces below; the package functions beside them use the capability
@@ -257,4 +260,66 @@ func ResetPeakMemory(d Device) {
 			s.ResetPeakMemory()
 		}
 	}
+}
+
+// KernelTime is one entry of a device profile: a kernel (or, on a device
+// without kernels of its own, a backend method), how many times it ran and
+// its total time in seconds.
+type KernelTime struct {
+	Name    string  `json:"name"`
+	Count   int     `json:"count"`
+	Seconds float64 `json:"seconds"`
+}
+
+// ProfileBackend is a backend that can time the work it runs, kernel by
+// kernel, between StartProfile and StopProfile.
+type ProfileBackend interface {
+	// StartProfile starts recording (an error when it is recording already).
+	StartProfile() error
+	// StopProfile waits for the recorded work, stops recording and
+	// returns the totals per kernel, the largest first.
+	StopProfile() ([]KernelTime, error)
+}
+
+// StartProfile starts timing the kernels device d runs (see
+// ProfileBackend); an error when d's backend cannot.
+func StartProfile(d Device) error {
+	p, err := profileBackend(d)
+	if err != nil {
+		return err
+	}
+	return p.StartProfile()
+}
+
+// StopProfile stops timing on device d and returns the totals per kernel,
+// the largest first.
+func StopProfile(d Device) ([]KernelTime, error) {
+	p, err := profileBackend(d)
+	if err != nil {
+		return nil, err
+	}
+	return p.StopProfile()
+}
+
+func profileBackend(d Device) (ProfileBackend, error) {
+	b, err := BackendFor(d)
+	if err != nil {
+		return nil, err
+	}
+	p, ok := b.(ProfileBackend)
+	if !ok {
+		return nil, fmt.Errorf("tensor: device %s cannot profile its kernels", d)
+	}
+	return p, nil
+}
+
+// SortKernelTimes orders ks by total time, the largest first (then by
+// name).
+func SortKernelTimes(ks []KernelTime) {
+	sort.Slice(ks, func(i, j int) bool {
+		if ks[i].Seconds != ks[j].Seconds {
+			return ks[i].Seconds > ks[j].Seconds
+		}
+		return ks[i].Name < ks[j].Name
+	})
 }

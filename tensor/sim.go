@@ -14,8 +14,9 @@ package tensor
 // a pure key padding mask, a query that sees no key gives 0, dropout with
 // DropoutMaskKey's mask; q, k and v rounded to bf16; any head size, where
 // the kernels take 64 and 128), the multi-tensor AdamW and gradient norm,
-// and memory statistics (bytes of live sim tensors, freed when the
-// garbage collector finds them unreachable).
+// memory statistics (bytes of live sim tensors, freed when the garbage
+// collector finds them unreachable), a memory cap (SetSimMemoryLimit) and
+// a profile of the time spent in each backend method (StartProfile).
 //
 // It computes with the CPU kernels, so it is as fast as the CPU, never
 // faster: it exists so that the device code path of the models and the
@@ -63,6 +64,7 @@ func simBackendFor(d Device) *simBackend {
 type simBackend struct {
 	dev   Device
 	mixed atomic.Bool
+	prof  atomic.Pointer[simProfile]
 	mu    sync.Mutex
 	cur   int64
 	peak  int64
@@ -165,33 +167,47 @@ func (b *simBackend) adopt(x *Tensor) *Tensor {
 }
 
 func (b *simBackend) FromHost(dst *Tensor, src *Storage, off int) error {
+	defer b.span("FromHost")()
 	return cpuBackendInstance.FromHost(b.h(dst), src, off)
 }
 
 func (b *simBackend) ToHost(dst *Storage, src *Tensor) error {
+	defer b.span("ToHost")()
 	return cpuBackendInstance.ToHost(dst, b.h(src))
 }
 
-func (b *simBackend) Copy(dst, src *Tensor)       { cpuBackendInstance.Copy(b.h(dst), b.h(src)) }
-func (b *simBackend) Fill(dst *Tensor, v float64) { cpuBackendInstance.Fill(b.h(dst), v) }
+func (b *simBackend) Copy(dst, src *Tensor) {
+	defer b.span("Copy")()
+	cpuBackendInstance.Copy(b.h(dst), b.h(src))
+}
+func (b *simBackend) Fill(dst *Tensor, v float64) {
+	defer b.span("Fill")()
+	cpuBackendInstance.Fill(b.h(dst), v)
+}
 func (b *simBackend) Unary(op UnaryOp, dst, x *Tensor) {
+	defer b.span("Unary." + op.String())()
 	cpuBackendInstance.Unary(op, b.h(dst), b.h(x))
 }
 func (b *simBackend) UnaryBackward(op UnaryOp, dx, dy, xy *Tensor) {
+	defer b.span("UnaryBackward." + op.String())()
 	cpuBackendInstance.UnaryBackward(op, b.h(dx), b.h(dy), b.h(xy))
 }
 func (b *simBackend) Binary(op BinaryOp, dst, x, y *Tensor) {
+	defer b.span("Binary." + op.String())()
 	cpuBackendInstance.Binary(op, b.h(dst), b.h(x), b.h(y))
 }
 func (b *simBackend) BinaryScalar(op BinaryOp, dst, a *Tensor, s float64, scalarFirst bool) {
+	defer b.span("BinaryScalar." + op.String())()
 	cpuBackendInstance.BinaryScalar(op, b.h(dst), b.h(a), s, scalarFirst)
 }
 func (b *simBackend) Where(dst, cond, x, y *Tensor) {
+	defer b.span("Where")()
 	cpuBackendInstance.Where(b.h(dst), b.h(cond), b.h(x), b.h(y))
 }
 
 // Matmul rounds both operands to bf16 first in mixed precision.
 func (b *simBackend) Matmul(dst, x, y *Tensor, transA, transB bool, alpha, beta float64) {
+	defer b.span(b.matmulName())()
 	hx, hy := b.h(x), b.h(y)
 	if b.mixed.Load() && dst.DType() == Float32 {
 		hx, hy = roundBF16(hx), roundBF16(hy)
@@ -211,39 +227,51 @@ func roundBF16(x *Tensor) *Tensor {
 }
 
 func (b *simBackend) Reduce(op ReduceOp, dst, arg, x *Tensor, outer, n, inner int) {
+	defer b.span("Reduce")()
 	cpuBackendInstance.Reduce(op, b.h(dst), b.h(arg), b.h(x), outer, n, inner)
 }
 func (b *simBackend) Softmax(dst, x *Tensor, log bool) {
+	defer b.span("Softmax")()
 	cpuBackendInstance.Softmax(b.h(dst), b.h(x), log)
 }
 func (b *simBackend) SoftmaxBackward(dx, dy, y *Tensor, log bool) {
+	defer b.span("SoftmaxBackward")()
 	cpuBackendInstance.SoftmaxBackward(b.h(dx), b.h(dy), b.h(y), log)
 }
 func (b *simBackend) LayerNorm(dst, mean, rstd, x, gamma, beta *Tensor, eps float64) {
+	defer b.span("LayerNorm")()
 	cpuBackendInstance.LayerNorm(b.h(dst), b.h(mean), b.h(rstd), b.h(x), b.h(gamma), b.h(beta), eps)
 }
 func (b *simBackend) LayerNormBackward(dx, dgamma, dbeta, dy, x, mean, rstd, gamma *Tensor) {
+	defer b.span("LayerNormBackward")()
 	cpuBackendInstance.LayerNormBackward(b.h(dx), b.h(dgamma), b.h(dbeta), b.h(dy), b.h(x), b.h(mean), b.h(rstd), b.h(gamma))
 }
 func (b *simBackend) RMSNorm(dst, rstd, x, gamma *Tensor, eps float64) {
+	defer b.span("RMSNorm")()
 	cpuBackendInstance.RMSNorm(b.h(dst), b.h(rstd), b.h(x), b.h(gamma), eps)
 }
 func (b *simBackend) RMSNormBackward(dx, dgamma, dy, x, rstd, gamma *Tensor) {
+	defer b.span("RMSNormBackward")()
 	cpuBackendInstance.RMSNormBackward(b.h(dx), b.h(dgamma), b.h(dy), b.h(x), b.h(rstd), b.h(gamma))
 }
 func (b *simBackend) IndexRows(dst, x, ids *Tensor, outer, n, inner int) error {
+	defer b.span("IndexRows")()
 	return cpuBackendInstance.IndexRows(b.h(dst), b.h(x), b.h(ids), outer, n, inner)
 }
 func (b *simBackend) IndexAddRows(dst, src, ids *Tensor, outer, n, inner int) error {
+	defer b.span("IndexAddRows")()
 	return cpuBackendInstance.IndexAddRows(b.h(dst), b.h(src), b.h(ids), outer, n, inner)
 }
 func (b *simBackend) GatherLast(dst, x, idx *Tensor) error {
+	defer b.span("GatherLast")()
 	return cpuBackendInstance.GatherLast(b.h(dst), b.h(x), b.h(idx))
 }
 func (b *simBackend) ScatterAddLast(dst, src, idx *Tensor) error {
+	defer b.span("ScatterAddLast")()
 	return cpuBackendInstance.ScatterAddLast(b.h(dst), b.h(src), b.h(idx))
 }
 func (b *simBackend) AdamW(param, grad, m, v *Tensor, p AdamWParams) {
+	defer b.span("AdamW")()
 	cpuBackendInstance.AdamW(b.h(param), b.h(grad), b.h(m), b.h(v), p)
 }
 
@@ -256,10 +284,11 @@ func (b *simBackend) MixedPrecision() bool { return b.mixed.Load() }
 
 // AdamWMulti steps every parameter (tensor by tensor, on the CPU kernels).
 func (b *simBackend) AdamWMulti(params, grads, ms, vs []*Tensor, wds []float64, p AdamWParams) {
+	defer b.span("AdamWMulti")()
 	for i := range params {
 		q := p
 		q.WeightDecay = wds[i]
-		b.AdamW(params[i], grads[i], ms[i], vs[i], q)
+		cpuBackendInstance.AdamW(b.h(params[i]), b.h(grads[i]), b.h(ms[i]), b.h(vs[i]), q)
 	}
 }
 
@@ -268,6 +297,7 @@ func (b *simBackend) AdamWMulti(params, grads, ms, vs []*Tensor, wds []float64, 
 // per-tensor norms, in float32), so that a sim run clips exactly as a CPU
 // run; the CUDA kernel sums in another order.
 func (b *simBackend) GlobalNorm(ts []*Tensor) (float64, bool) {
+	defer b.span("GlobalNorm")()
 	norms := make([]*Tensor, len(ts))
 	for i, t := range ts {
 		norms[i] = Norm(b.h(t).Reshape(-1), 0, false)
@@ -306,6 +336,7 @@ type simAttn struct {
 // (see the file comment); ok is false outside mixed precision, for
 // float64 tensors, and for a key mask that is not a pure padding mask.
 func (b *simBackend) FusedAttention(q, k, v *Tensor, o AttentionOpts) (*Tensor, any, bool) {
+	defer b.span("FusedAttention")()
 	if !b.mixed.Load() || q.DType() != Float32 {
 		return nil, nil, false
 	}
@@ -388,6 +419,7 @@ func simVisible(keyMask *Tensor, B, Lq, Lk int, causal bool) ([]bool, bool) {
 
 // FusedAttentionBackward returns dq, dk, dv of the sim's fused forward.
 func (b *simBackend) FusedAttentionBackward(dout *Tensor, saved any) (dq, dk, dv *Tensor) {
+	defer b.span("FusedAttentionBackward")()
 	s, ok := saved.(*simAttn)
 	if !ok {
 		panic("tensor: sim FusedAttentionBackward: state not from its FusedAttention")
@@ -409,4 +441,66 @@ func (b *simBackend) FusedAttentionBackward(dout *Tensor, saved any) (dq, dk, dv
 		return Sum(x.Reshape(sk[0], sk[1], x.shape[1]/sk[1], sk[2], sk[3]), 2, false)
 	}
 	return b.adopt(dqh), b.adopt(ungroup(dkh)), b.adopt(ungroup(dvh))
+}
+
+// simProfile totals the wall time of each backend method (the sim's
+// "kernels") while profiling.
+type simProfile struct {
+	mu sync.Mutex
+	by map[string]*KernelTime
+}
+
+// span starts timing one backend call named name; the returned func ends
+// it (nothing happens when the sim is not profiling).
+func (b *simBackend) span(name string) func() {
+	p := b.prof.Load()
+	if p == nil {
+		return func() {}
+	}
+	t0 := time.Now()
+	return func() {
+		d := time.Since(t0).Seconds()
+		p.mu.Lock()
+		k := p.by[name]
+		if k == nil {
+			k = &KernelTime{Name: name}
+			p.by[name] = k
+		}
+		k.Count++
+		k.Seconds += d
+		p.mu.Unlock()
+	}
+}
+
+// matmulName names a Matmul in the profile by its precision.
+func (b *simBackend) matmulName() string {
+	if b.mixed.Load() {
+		return "Matmul.bf16"
+	}
+	return "Matmul"
+}
+
+// StartProfile starts timing every backend call (wall clock: the sim is
+// synchronous).
+func (b *simBackend) StartProfile() error {
+	if !b.prof.CompareAndSwap(nil, &simProfile{by: map[string]*KernelTime{}}) {
+		return fmt.Errorf("tensor: %s is profiling already", b.dev)
+	}
+	return nil
+}
+
+// StopProfile returns the time of each backend method, the largest first.
+func (b *simBackend) StopProfile() ([]KernelTime, error) {
+	p := b.prof.Swap(nil)
+	if p == nil {
+		return nil, fmt.Errorf("tensor: %s is not profiling", b.dev)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]KernelTime, 0, len(p.by))
+	for _, k := range p.by {
+		out = append(out, *k)
+	}
+	SortKernelTimes(out)
+	return out, nil
 }

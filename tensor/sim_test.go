@@ -206,3 +206,32 @@ func TestSimMemoryLimit(t *testing.T) {
 	assert.Panics(t, func() { Add(y, y) })
 	runtime.KeepAlive(y)
 }
+
+// The sim's profile totals each backend method's calls and time, the
+// largest first; profiling twice, or stopping without starting, is an
+// error, and the CPU cannot profile.
+func TestSimProfile(t *testing.T) {
+	d := Sim(10)
+	require.NoError(t, StartProfile(d))
+	require.Error(t, StartProfile(d))
+	x, err := FromFloat32(testutil.Normal32(testutil.NewRand(1), 64*64, 1), 64, 64).To(d)
+	require.NoError(t, err)
+	for i := 0; i < 3; i++ {
+		x = Tanh(Matmul(x, x))
+	}
+	ks, err := StopProfile(d)
+	require.NoError(t, err)
+	byName := map[string]KernelTime{}
+	for i, k := range ks {
+		byName[k.Name] = k
+		if i > 0 {
+			assert.GreaterOrEqual(t, ks[i-1].Seconds, k.Seconds, "largest first")
+		}
+	}
+	assert.Equal(t, 3, byName["Matmul"].Count)
+	assert.Equal(t, 3, byName["Unary.Tanh"].Count)
+	assert.Greater(t, byName["Matmul"].Seconds, 0.0)
+	_, err = StopProfile(d)
+	require.Error(t, err)
+	require.Error(t, StartProfile(CPU))
+}

@@ -31,6 +31,7 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&d.SeqLen, "len", d.SeqLen, "tokens per sequence")
 	fs.IntVar(&d.Steps, "steps", d.Steps, "recorded steps (the parity curve)")
 	fs.IntVar(&d.TimedSteps, "timed", d.TimedSteps, "timed steps after the recorded ones")
+	fs.IntVar(&d.ProfileSteps, "profile", 0, "N more steps with the kernel profile on (GPU time per kernel from CUDA events; per backend method on sim), printed as a table and kept in ragr.json; not on the CPU")
 	fs.Float64Var(&d.LR, "lr", d.LR, "AdamW learning rate")
 	seed := fs.Uint64("seed", d.Seed, "seed of the weights and batches")
 	fs.Usage = func() {
@@ -68,5 +69,6 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 	if len(rep.HostFallbacks) > 0 {
 		fmt.Fprintf(stdout, "host fallbacks: %v\n", rep.HostFallbacks)
 	}
+	bench.ProfileTable(stdout, rep, 25)
 	return nil
 }

@@ -50,6 +50,7 @@ type Device struct {
 	params    map[string][]kernels.Param
 	funcs     map[string]cu.Function // looked up lazily
 	syncEach  atomic.Bool
+	prof      atomic.Pointer[profiler] // non-nil while profiling (profile.go)
 
 	pool pool
 }

@@ -97,11 +97,17 @@ func (d *Device) Launch(name string, grid, block [3]int, sharedBytes int, args .
 		if len(offs) > 0 {
 			op = (*C.int)(unsafe.Pointer(&offs[0]))
 		}
-		r := C.ragr_launch(cf, C.uint(grid[0]), C.uint(grid[1]), C.uint(grid[2]),
-			C.uint(block[0]), C.uint(block[1]), C.uint(block[2]), C.uint(sharedBytes), cs,
-			bp, C.int(len(buf)), op, C.int(len(offs)))
-		if r != C.CUDA_SUCCESS {
-			return fmt.Errorf("kernel %s: launch (grid %v, block %v, %d B shared): %s", name, grid, block, sharedBytes, C.GoString(C.ragr_error_name(r)))
+		err = d.profileLaunch(name, func() error {
+			r := C.ragr_launch(cf, C.uint(grid[0]), C.uint(grid[1]), C.uint(grid[2]),
+				C.uint(block[0]), C.uint(block[1]), C.uint(block[2]), C.uint(sharedBytes), cs,
+				bp, C.int(len(buf)), op, C.int(len(offs)))
+			if r != C.CUDA_SUCCESS {
+				return fmt.Errorf("kernel %s: launch (grid %v, block %v, %d B shared): %s", name, grid, block, sharedBytes, C.GoString(C.ragr_error_name(r)))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		if d.syncEach.Load() {
 			if err := d.stream.Synchronize(); err != nil {

@@ -18,6 +18,7 @@ package gpu
 //     nn.CausalAttention (Qwen2) use it.
 //   - AdamWMulti / GlobalNorm: the multi-tensor AdamW and grad-norm kernels
 //     (one launch per step over every parameter).
+//   - StartProfile / StopProfile: GPU time per kernel (CUDA events).
 //   - Synchronize / MemoryStats / ResetPeakMemory: the stream and the
 //     caching pool's statistics.
 
@@ -287,3 +288,21 @@ func (b *Backend) MemoryStats() tensor.MemStats {
 
 // ResetPeakMemory sets the pool's peak to its current use.
 func (b *Backend) ResetPeakMemory() { b.dev.ResetPeak() }
+
+// StartProfile starts timing every kernel launch (CUDA events around each;
+// cuda.Device.StartProfile).
+func (b *Backend) StartProfile() error { return b.wrap("StartProfile", b.dev.StartProfile()) }
+
+// StopProfile returns the GPU time per kernel since StartProfile, the
+// largest first.
+func (b *Backend) StopProfile() ([]tensor.KernelTime, error) {
+	ks, err := b.dev.StopProfile()
+	if err != nil {
+		return nil, b.wrap("StopProfile", err)
+	}
+	out := make([]tensor.KernelTime, len(ks))
+	for i, k := range ks {
+		out[i] = tensor.KernelTime{Name: k.Name, Count: k.Count, Seconds: k.Seconds}
+	}
+	return out, nil
+}
