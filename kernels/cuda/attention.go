@@ -149,12 +149,22 @@ func (a *Attention) check(kernel string, ptrs ...DevicePtr) error {
 // AttnWGMMA the device cannot run, an unknown path, or a shape the kernel
 // cannot take.
 func (d *Device) ResolveAttention(a Attention) (Attention, error) {
+	a, err := d.resolveAttnPath(a, a.FwdKernel)
+	if err != nil {
+		return a, err
+	}
+	return a, a.check(a.FwdKernel())
+}
+
+// resolveAttnPath fills in a.Path as the device takes it; an error names
+// the kernel kernel() names (the forward's or the backward's).
+func (d *Device) resolveAttnPath(a Attention, kernel func() string) (Attention, error) {
 	p, err := resolveAttnPath(a.Path, d.CheckAttn90())
 	if err != nil {
-		return a, fmt.Errorf("kernel %s: %v (B=%d Hq=%d Hkv=%d Sq=%d Sk=%d D=%d)", a.FwdKernel(), err, a.B, a.Hq, a.Hkv, a.Sq, a.Sk, a.D)
+		return a, fmt.Errorf("kernel %s: %v (B=%d Hq=%d Hkv=%d Sq=%d Sk=%d D=%d)", kernel(), err, a.B, a.Hq, a.Hkv, a.Sq, a.Sk, a.D)
 	}
 	a.Path = p
-	return a, a.check(a.FwdKernel())
+	return a, nil
 }
 
 // AttentionForward computes O and LSE for a, on the path ResolveAttention
@@ -187,11 +197,11 @@ func (d *Device) AttentionForward(a Attention, O, LSE DevicePtr) error {
 // workspace of B·Sq·Hq·(D+1) elements from the device pool for the length of
 // the call (returned to the pool before it returns; the stream orders reuse).
 func (d *Device) AttentionBackward(a Attention, O, dO, LSE, dQ, dK, dV DevicePtr) error {
-	a, err := d.ResolveAttention(a)
+	a, err := d.resolveAttnPath(a, a.BwdKernel)
 	if err != nil {
 		return err
 	}
-	name := a.BwdKernel()
+	name := a.BwdKernel() // errors below name the backward kernel the path runs
 	if err := a.check(name, O, dO, LSE, dQ, dK, dV); err != nil {
 		return err
 	}
