@@ -50,6 +50,17 @@ func MixedPrecision(d Device) bool {
 	return ok && mp.MixedPrecision()
 }
 
+// BiasMatmulBackend is a backend whose matrix product can add a bias row
+// in its epilogue: Linear then needs no broadcast copy of the bias into
+// the output before the product.
+type BiasMatmulBackend interface {
+	// MatmulBias computes dst = a·b + bias with Matmul's shapes, views and
+	// transposes (alpha 1, beta 0) and the contiguous bias [n] added to
+	// every row; false, having done nothing, when it does not take the
+	// case.
+	MatmulBias(dst, a, b, bias *Tensor, transA, transB bool) bool
+}
+
 // AttentionOpts are a fused attention's options beyond q, k and v.
 type AttentionOpts struct {
 	// KeyMask is an additive key padding mask [B or 1, 1, 1, Lk]: 0 where

@@ -323,15 +323,19 @@ func Linear(x, w, b *Tensor) *Tensor {
 	if rows == 0 || outF == 0 {
 		return out
 	}
+	x2 := x.Reshape(rows, in)
+	wc := w.Contiguous()
+	dst := out.view([]int{1, rows, outF}, []int{0, outF, 1}, 0)
+	xv := x2.view([]int{1, rows, in}, []int{0, x2.strides[0], x2.strides[1]}, x2.offset)
+	wv := wc.view([]int{1, outF, in}, []int{0, in, 1}, wc.offset)
+	if mb, ok := x.backend().(BiasMatmulBackend); ok && b != nil && mb.MatmulBias(dst, xv, wv, b.Contiguous(), false, true) {
+		return out
+	}
 	beta := 0.0
 	if b != nil {
 		out.view([]int{rows, outF}, contiguousStrides([]int{rows, outF}), 0).CopyFrom(b.Expand(rows, outF))
 		beta = 1
 	}
-	x2 := x.Reshape(rows, in)
-	wc := w.Contiguous()
-	x.backend().Matmul(out.view([]int{1, rows, outF}, []int{0, outF, 1}, 0),
-		x2.view([]int{1, rows, in}, []int{0, x2.strides[0], x2.strides[1]}, x2.offset),
-		wc.view([]int{1, outF, in}, []int{0, in, 1}, wc.offset), false, true, 1, beta)
+	x.backend().Matmul(dst, xv, wv, false, true, 1, beta)
 	return out
 }

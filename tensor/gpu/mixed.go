@@ -63,7 +63,7 @@ func (b *Backend) bf16Copy(name string, a *tensor.Tensor) (p cuda.DevicePtr, str
 
 // matmulBF16 is Matmul in mixed precision: bf16 copies of a and b, the
 // bf16 tensor-core GEMM with fp32 accumulation into the fp32 dst.
-func (b *Backend) matmulBF16(dst, a, bt *tensor.Tensor, transA, transB bool, alpha, beta float64) {
+func (b *Backend) matmulBF16(dst, a, bt *tensor.Tensor, transA, transB bool, alpha, beta float64, bias *tensor.Tensor) {
 	const name = "Matmul.bf16"
 	ds, as, bs := dst.Shape(), a.Shape(), bt.Shape()
 	batch, m, n := ds[0], ds[1], ds[2]
@@ -79,6 +79,9 @@ func (b *Backend) matmulBF16(dst, a, bt *tensor.Tensor, transA, transB bool, alp
 		M: m, N: n, K: k, A: pa, B: pb, C: ptr(dst), LDA: max(as[2], 1), LDB: max(bs[2], 1), LDC: max(n, 1),
 		StrideA: sa, StrideB: sb, StrideC: int64(m * n), Batch: batch,
 		Alpha: float32(alpha), Beta: float32(beta)}
+	if bias != nil {
+		g.Bias = ptr(bias)
+	}
 	if batch == 1 {
 		g.StrideA, g.StrideB = 0, 0
 	}

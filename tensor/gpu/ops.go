@@ -283,7 +283,27 @@ func (b *Backend) Where(dst, cond, a, bt *tensor.Tensor) {
 // in mixed precision (SetMixedPrecision), the tensor-core GEMM on bf16
 // copies of the operands with fp32 accumulation and output (mixed.go).
 func (b *Backend) Matmul(dst, a, bt *tensor.Tensor, transA, transB bool, alpha, beta float64) {
-	defer keep(dst, a, bt)
+	b.matmul(dst, a, bt, transA, transB, alpha, beta, nil)
+}
+
+// MatmulBias computes dst = a·b (transposes as Matmul) + bias, the float32
+// bias [n] added to every row by the GEMM's epilogue; false (nothing done)
+// for an empty inner dimension, which the caller handles.
+func (b *Backend) MatmulBias(dst, a, bt, bias *tensor.Tensor, transA, transB bool) bool {
+	k := a.Shape()[2]
+	if transA {
+		k = a.Shape()[1]
+	}
+	if k == 0 || bias.DType() != tensor.Float32 || !bias.IsContiguous() {
+		return false
+	}
+	b.matmul(dst, a, bt, transA, transB, 1, 0, bias)
+	return true
+}
+
+// matmul is Matmul with an optional bias row added in the epilogue.
+func (b *Backend) matmul(dst, a, bt *tensor.Tensor, transA, transB bool, alpha, beta float64, bias *tensor.Tensor) {
+	defer keep(dst, a, bt, bias)
 	const name = "Matmul"
 	b.float32Only(name, dst, a, bt)
 	ds, as, bs := dst.Shape(), a.Shape(), bt.Shape()
@@ -311,13 +331,16 @@ func (b *Backend) Matmul(dst, a, bt *tensor.Tensor, transA, transB bool, alpha, 
 		return
 	}
 	if b.mixed.Load() {
-		b.matmulBF16(dst, a, bt, transA, transB, alpha, beta)
+		b.matmulBF16(dst, a, bt, transA, transB, alpha, beta, bias)
 		return
 	}
 	g := cuda.Gemm{In: cuda.F32, Out: cuda.F32, TransA: transA != ta, TransB: transB != tb,
 		M: m, N: n, K: k, A: ptr(a), B: ptr(bt), C: ptr(dst), LDA: lda, LDB: ldb, LDC: max(n, 1),
 		StrideA: int64(ast[0]), StrideB: int64(bst[0]), StrideC: int64(m * n), Batch: batch,
 		Alpha: float32(alpha), Beta: float32(beta)}
+	if bias != nil {
+		g.Bias = ptr(bias)
+	}
 	if batch == 1 {
 		g.StrideA, g.StrideB = 0, 0
 	}

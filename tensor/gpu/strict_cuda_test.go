@@ -65,3 +65,24 @@ func TestNoFallbacks(t *testing.T) {
 	same(t, "where and int32 casts", back, want, testutil.Exact)
 	require.Equal(t, before, gpu.HostFallbacks())
 }
+
+// TestLinearBiasEpilogue: tensor.Linear on the GPU adds the bias in the
+// GEMM's epilogue (BiasMatmulBackend) — fp32 and bf16 mixed precision —
+// and matches the CPU's copy-the-bias-then-multiply.
+func TestLinearBiasEpilogue(t *testing.T) {
+	_, ok := gb.(tensor.BiasMatmulBackend)
+	require.True(t, ok, "the CUDA backend adds biases in the GEMM epilogue")
+	r := newRand(21)
+	x := uniform(r, -1, 1, 3, 37, 48)
+	w := uniform(r, -1, 1, 20, 48)
+	bias := uniform(r, -1, 1, 40).Narrow(0, 7, 20) // a view at an offset
+	want := tensor.Linear(x, w, bias.Contiguous())
+	got := tensor.Linear(onDev(t, x), onDev(t, w), onDev(t, bias))
+	same(t, "linear fp32", got, want, testutil.F32Accum)
+	prev, err := tensor.SetMixedPrecision(dev, true)
+	require.NoError(t, err)
+	defer tensor.SetMixedPrecision(dev, prev) //nolint:errcheck
+	got = tensor.Linear(onDev(t, x), onDev(t, w), onDev(t, bias))
+	wantBF := tensor.Linear(x.Cast(tensor.BFloat16).Cast(tensor.Float32), w.Cast(tensor.BFloat16).Cast(tensor.Float32), bias.Contiguous())
+	same(t, "linear bf16 mixed", got, wantBF, testutil.F32Accum)
+}
