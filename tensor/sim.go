@@ -2,7 +2,8 @@ package tensor
 
 // The simulated accelerator, device "sim" (KindSim).
 //
-// Its tensors live in host memory that only its backend touches: a sim
+// Its tensors live in host memory that only its backend touches (float32,
+// the 16-bit types and int32: float64 is refused, as on a GPU): a sim
 // Storage has no host slices of its own (its Handle is the hidden host
 // storage), so Data32 and the other host accessors refuse it as they
 // refuse GPU memory, every op checks that its tensors share one device,
@@ -97,6 +98,9 @@ func (b *simBackend) Device() Device { return b.dev }
 func (b *simBackend) Alloc(dtype DType, n int) (*Storage, error) {
 	if n < 0 {
 		return nil, &DeviceError{Device: b.dev, Op: "Alloc", Err: fmt.Errorf("negative size %d", n)}
+	}
+	if dtype == Float64 { // as the CUDA backend: float64 is the CPU's reference type
+		return nil, &DeviceError{Device: b.dev, Op: "Alloc", Err: fmt.Errorf("float64 is not supported on %s (as on cuda: compute in float32; float64 is the CPU reference type)", b.dev)}
 	}
 	bytes := int64(n) * int64(dtype.Size())
 	if !b.fits(bytes) {

@@ -53,6 +53,11 @@ func TestSimDeviceBoundary(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, x.Float32s(), x1.Float32s())
 	assert.Panics(t, func() { Add(xs, x1) })
+	// float64 stays on the CPU, as on a GPU
+	_, err = x.Cast(Float64).To(d)
+	var de *DeviceError
+	require.ErrorAs(t, err, &de)
+	assert.Contains(t, err.Error(), "float64 is not supported on sim:0")
 }
 
 // Every op on the sim equals the CPU's bit for bit (the same kernels run
