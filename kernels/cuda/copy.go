@@ -29,13 +29,15 @@ func CopyHtoD[T Elem](d *Device, dst DevicePtr, src []T) error {
 	}
 	n := int64(len(src)) * elemSize[T]()
 	return d.do(func() error {
-		if err := cu.MemcpyHtoDAsync(dst, unsafe.Pointer(&src[0]), n, d.stream); err != nil {
-			return fmt.Errorf("cuda.CopyHtoD: %d bytes to %v: %w", n, dst, err)
-		}
-		if err := d.stream.Synchronize(); err != nil {
-			return fmt.Errorf("cuda.CopyHtoD: %d bytes to %v: %w", n, dst, err)
-		}
-		return nil
+		return d.profileLaunch("memcpy HtoD", func() error {
+			if err := cu.MemcpyHtoDAsync(dst, unsafe.Pointer(&src[0]), n, d.stream); err != nil {
+				return fmt.Errorf("cuda.CopyHtoD: %d bytes to %v: %w", n, dst, err)
+			}
+			if err := d.stream.Synchronize(); err != nil {
+				return fmt.Errorf("cuda.CopyHtoD: %d bytes to %v: %w", n, dst, err)
+			}
+			return nil
+		})
 	})
 }
 
@@ -47,13 +49,15 @@ func CopyDtoH[T Elem](d *Device, dst []T, src DevicePtr) error {
 	}
 	n := int64(len(dst)) * elemSize[T]()
 	return d.do(func() error {
-		if err := cu.MemcpyDtoHAsync(unsafe.Pointer(&dst[0]), src, n, d.stream); err != nil {
-			return fmt.Errorf("cuda.CopyDtoH: %d bytes from %v: %w", n, src, err)
-		}
-		if err := d.stream.Synchronize(); err != nil {
-			return fmt.Errorf("cuda.CopyDtoH: %d bytes from %v: %w", n, src, err)
-		}
-		return nil
+		return d.profileLaunch("memcpy DtoH", func() error {
+			if err := cu.MemcpyDtoHAsync(unsafe.Pointer(&dst[0]), src, n, d.stream); err != nil {
+				return fmt.Errorf("cuda.CopyDtoH: %d bytes from %v: %w", n, src, err)
+			}
+			if err := d.stream.Synchronize(); err != nil {
+				return fmt.Errorf("cuda.CopyDtoH: %d bytes from %v: %w", n, src, err)
+			}
+			return nil
+		})
 	})
 }
 
@@ -64,10 +68,12 @@ func (d *Device) CopyDtoD(dst, src DevicePtr, bytes int64) error {
 		return nil
 	}
 	return d.do(func() error {
-		if err := cu.MemcpyDtoDAsync(dst, src, bytes, d.stream); err != nil {
-			return fmt.Errorf("cuda.CopyDtoD: %d bytes %v -> %v: %w", bytes, src, dst, err)
-		}
-		return nil
+		return d.profileLaunch("memcpy DtoD", func() error {
+			if err := cu.MemcpyDtoDAsync(dst, src, bytes, d.stream); err != nil {
+				return fmt.Errorf("cuda.CopyDtoD: %d bytes %v -> %v: %w", bytes, src, dst, err)
+			}
+			return nil
+		})
 	})
 }
 
@@ -78,10 +84,12 @@ func (d *Device) Memset32(dst DevicePtr, v uint32, n int64) error {
 		return nil
 	}
 	return d.do(func() error {
-		if err := cu.MemsetD32Async(dst, uint(v), n, d.stream); err != nil {
-			return fmt.Errorf("cuda.Memset32: %d words at %v: %w", n, dst, err)
-		}
-		return nil
+		return d.profileLaunch("memset", func() error {
+			if err := cu.MemsetD32Async(dst, uint(v), n, d.stream); err != nil {
+				return fmt.Errorf("cuda.Memset32: %d words at %v: %w", n, dst, err)
+			}
+			return nil
+		})
 	})
 }
 
@@ -127,14 +135,16 @@ func (d *Device) CopyDtoD2D(dst DevicePtr, dstPitch int64, src DevicePtr, srcPit
 		return fmt.Errorf("cuda.CopyDtoD2D: invalid geometry: %d rows of %d bytes, pitches %d (dst) and %d (src)", height, widthBytes, dstPitch, srcPitch)
 	}
 	return d.do(func() error {
-		p := cu.Memcpy2dParam{
-			Height: height, WidthInBytes: widthBytes,
-			DstDevice: dst, DstMemoryType: cu.DeviceMemory, DstPitch: dstPitch,
-			SrcDevice: src, SrcMemoryType: cu.DeviceMemory, SrcPitch: srcPitch,
-		}
-		if err := cu.Memcpy2DAsync(p, d.stream); err != nil {
-			return fmt.Errorf("cuda.CopyDtoD2D: %d rows of %d bytes %v -> %v (pitches %d, %d): %w", height, widthBytes, src, dst, srcPitch, dstPitch, err)
-		}
-		return nil
+		return d.profileLaunch("memcpy DtoD 2D", func() error {
+			p := cu.Memcpy2dParam{
+				Height: height, WidthInBytes: widthBytes,
+				DstDevice: dst, DstMemoryType: cu.DeviceMemory, DstPitch: dstPitch,
+				SrcDevice: src, SrcMemoryType: cu.DeviceMemory, SrcPitch: srcPitch,
+			}
+			if err := cu.Memcpy2DAsync(p, d.stream); err != nil {
+				return fmt.Errorf("cuda.CopyDtoD2D: %d rows of %d bytes %v -> %v (pitches %d, %d): %w", height, widthBytes, src, dst, srcPitch, dstPitch, err)
+			}
+			return nil
+		})
 	})
 }

@@ -27,10 +27,11 @@ func (p *profiler) event() (cu.Event, error) {
 	return ev, nil
 }
 
-// StartProfile starts timing every kernel launch on the device's stream
-// with a pair of CUDA events (a few microseconds of host time per launch;
-// the GPU time between the events is the kernel's). An error when the
-// device is profiling already.
+// StartProfile starts timing every kernel launch, copy and memset on the
+// device's stream with a pair of CUDA events (a few microseconds of host
+// time each; the GPU time between the events is the operation's; copies
+// appear as "memcpy HtoD", "memcpy DtoH", "memcpy DtoD", "memcpy DtoD 2D"
+// and "memset"). An error when the device is profiling already.
 func (d *Device) StartProfile() error {
 	if !d.prof.CompareAndSwap(nil, &profiler{}) {
 		return fmt.Errorf("cuda: device %d is profiling already", d.ordinal)
