@@ -331,6 +331,18 @@ func checkGemmApprox(t *testing.T, c gemmCase, l gemmLayout, what string, got []
 	scale := gemmTermScale(c, l, a, b, c0, bias)
 	var g []float32
 	var w, sc []float64
+	for _, i := range writtenC(t, c, l, what, got) {
+		g, w, sc = append(g, got[i]), append(w, want[i]), append(sc, scale[i])
+	}
+	assertCloseScaled(t, what, g, w, sc, tolF32)
+}
+
+// writtenC returns the indices of C's elements in got, failing when an
+// element outside C (a gap or guard) was overwritten or one of C's was not
+// written (NaN).
+func writtenC(t *testing.T, c gemmCase, l gemmLayout, what string, got []float32) []int {
+	t.Helper()
+	var idx []int
 	for i := range got {
 		if !inC(c, l, i) {
 			if got[i] != gapSentinel {
@@ -341,27 +353,17 @@ func checkGemmApprox(t *testing.T, c gemmCase, l gemmLayout, what string, got []
 		if math.IsNaN(float64(got[i])) {
 			t.Fatalf("%s: C element %d not written (NaN)", what, i)
 		}
-		g, w, sc = append(g, got[i]), append(w, want[i]), append(sc, scale[i])
+		idx = append(idx, i)
 	}
-	assertCloseScaled(t, what, g, w, sc, tolF32)
+	return idx
 }
 
 func checkGemmOut(t *testing.T, c gemmCase, l gemmLayout, what string, got []float32, want []float64, lvl testutil.Level) {
 	t.Helper()
 	var g []float32
 	var w []float64
-	for i := range got {
-		if !inC(c, l, i) {
-			if got[i] != gapSentinel {
-				t.Fatalf("%s: element %d outside C (gap or guard) overwritten: %g", what, i, got[i])
-			}
-			continue
-		}
-		if math.IsNaN(float64(got[i])) {
-			t.Fatalf("%s: C element %d not written (NaN)", what, i)
-		}
-		g = append(g, got[i])
-		w = append(w, want[i])
+	for _, i := range writtenC(t, c, l, what, got) {
+		g, w = append(g, got[i]), append(w, want[i])
 	}
 	testutil.AssertClose(t, what, g, w, lvl)
 }

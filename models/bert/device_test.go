@@ -27,12 +27,29 @@ func TestMixedPrecisionStepsSimMatchFP32CPU(t *testing.T) {
 	checkMixedSteps(t, devtest.Sim(t, 3, true))
 }
 
+// deviceBatch returns the first rows (at most 4) of a padded batch of 7
+// tokens: ids and the attention mask.
+func deviceBatch(rows int) (ids, mask *tensor.Tensor) {
+	id := []int32{
+		2, 17, 33, 5, 9, 3, 0,
+		2, 40, 41, 42, 3, 0, 0,
+		2, 8, 60, 12, 13, 14, 3,
+		2, 9, 9, 10, 3, 0, 0,
+	}
+	m := make([]int32, len(id))
+	for i, v := range id {
+		if v != 0 {
+			m[i] = 1
+		}
+	}
+	return tensor.FromInt32(id[:rows*7], rows, 7), tensor.FromInt32(m[:rows*7], rows, 7)
+}
+
 // checkTrainStep: autograd on device dev equals the CPU: a tiny BERT
 // cross-encoder, the same weights and inputs on both devices (dropout
 // active, drawn alike), forward, BCE loss, backward and one AdamW step;
 // every parameter gradient and updated parameter must agree.
 func checkTrainStep(t *testing.T, dev tensor.Device) {
-
 	cfg := Config{VocabSize: 61, Hidden: 32, Layers: 2, Heads: 4, Intermediate: 37, MaxPositions: 16,
 		TypeVocab: 2, Act: "gelu", Eps: 1e-12, HiddenDropout: 0.1, AttnDropout: 0.1, InitStd: 0.02}
 	build := func(d tensor.Device) *Classifier {
@@ -40,16 +57,7 @@ func checkTrainStep(t *testing.T, dev tensor.Device) {
 		devtest.MoveParams(t, m.NamedParams(""), d)
 		return m
 	}
-	ids := tensor.FromInt32([]int32{
-		2, 17, 33, 5, 9, 3, 0,
-		2, 40, 41, 42, 3, 0, 0,
-		2, 8, 60, 12, 13, 14, 3,
-	}, 3, 7)
-	mask := tensor.FromInt32([]int32{
-		1, 1, 1, 1, 1, 1, 0,
-		1, 1, 1, 1, 1, 0, 0,
-		1, 1, 1, 1, 1, 1, 1,
-	}, 3, 7)
+	ids, mask := deviceBatch(3)
 	types := tensor.FromInt32([]int32{
 		0, 0, 0, 1, 1, 1, 0,
 		0, 0, 1, 1, 1, 0, 0,
@@ -186,18 +194,7 @@ func ones(n int) []int32 {
 func checkMixedSteps(t *testing.T, dev tensor.Device) {
 	cfg := Config{VocabSize: 61, Hidden: 128, Layers: 2, Heads: 2, Intermediate: 96, MaxPositions: 16,
 		TypeVocab: 2, Act: "gelu", Eps: 1e-12, InitStd: 0.02}
-	ids := tensor.FromInt32([]int32{
-		2, 17, 33, 5, 9, 3, 0,
-		2, 40, 41, 42, 3, 0, 0,
-		2, 8, 60, 12, 13, 14, 3,
-		2, 9, 9, 10, 3, 0, 0,
-	}, 4, 7)
-	mask := tensor.FromInt32([]int32{
-		1, 1, 1, 1, 1, 1, 0,
-		1, 1, 1, 1, 1, 0, 0,
-		1, 1, 1, 1, 1, 1, 1,
-		1, 1, 1, 1, 1, 0, 0,
-	}, 4, 7)
+	ids, mask := deviceBatch(4)
 	labels := tensor.FromFloat32([]float32{1, 0, 1, 0}, 4, 1)
 	const steps = 4
 	run := func(d tensor.Device) []float64 {
