@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build demo test bench bench-cpu lint fmt loadtest kernels kernels-check kernels90 cuda-vet gpu-check emu emu-core emu-gemm
+.PHONY: all build demo test bench bench-cpu lint fmt loadtest kernels kernels-check kernels90 cuda-vet fakecuda gpu-check emu emu-core emu-gemm
 
 all: build
 
@@ -137,6 +137,13 @@ kernels90:
 cuda-vet:
 	$(GO) vet -tags cuda $(PKGS)
 	$(GO) test -tags cuda -count=1 -run '^$$' -exec true $(PKGS)
+
+# The cuda-tagged Go code (launchers and their tests, the tensor CUDA
+# backend, the models' device checks, one `ragr train --device cuda` step)
+# against a fake CUDA driver whose launches run the kernels in the host
+# emulator (kernels/emu/fakecuda); needs cuda.h and libcuda.so, no GPU.
+fakecuda:
+	./scripts/fakecuda-test.sh
 
 # The core kernel families run in the host emulator (kernels/emu: every CUDA
 # thread an OS thread) against float64 references; needs g++ >= 12, no GPU.

@@ -57,7 +57,7 @@ func TestAdamW(t *testing.T) {
 			}
 			for k, want := range [][]float32{h.p, h.m, h.v} {
 				got := make([]float32, sizes[i])
-				must(t, CopyDtoH(dev, got, bufs[i][k]))
+				must(t, CopyDtoH(dev, got, bufs[i][[]int{0, 2, 3}[k]])) // bufs[i]: param, grad, m, v
 				testutil.AssertClose(t, fmt.Sprintf("scaled=%v tensor %d (n=%d) %s", scaled, i, sizes[i], []string{"param", "m", "v"}[k]), got, want, testutil.Exact)
 			}
 		}

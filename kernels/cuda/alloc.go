@@ -5,7 +5,9 @@ package cuda
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
+	"time"
 
 	"gorgonia.org/cu"
 )
@@ -105,8 +107,35 @@ func (p *pool) releaseCached() error {
 // Alloc returns a buffer of at least bytes bytes (contents undefined),
 // reusing a cached block of the same size class when there is one. When
 // the driver is out of memory, the pool releases its cached blocks and
-// tries once more; the error then names the request and the pool's use.
+// tries once more; when that fails too, it collects garbage (buffers of
+// unreachable tensors go back to the pool through their cleanups), waits
+// for the cleanups, and tries a last time. The error then names the
+// request and the pool's use.
 func (d *Device) Alloc(bytes int64) (*Buffer, error) {
+	b, err := d.alloc(bytes)
+	if err == nil || !errors.Is(err, cu.OutOfMemory) {
+		return b, err
+	}
+	runtime.GC()
+	prev := d.Stats().Current
+	for i := 0; i < 50; i++ { // cleanups run on their own goroutine after the GC
+		time.Sleep(2 * time.Millisecond)
+		cur := d.Stats().Current
+		if cur == prev && i >= 2 {
+			break
+		}
+		prev = cur
+	}
+	b, err = d.alloc(bytes)
+	if err != nil {
+		return nil, fmt.Errorf("after runtime.GC and a retry: %w", err)
+	}
+	return b, nil
+}
+
+// alloc is one try of Alloc (the pool, then the driver, then the driver
+// again after releasing the pool's cached blocks).
+func (d *Device) alloc(bytes int64) (*Buffer, error) {
 	if bytes < 0 {
 		return nil, fmt.Errorf("cuda.Alloc: negative size %d", bytes)
 	}
@@ -134,6 +163,11 @@ func (d *Device) Alloc(bytes int64) (*Buffer, error) {
 	err := d.do(func() error {
 		ptr, err := cu.MemAlloc(class)
 		if errors.Is(err, cu.OutOfMemory) {
+			// cached blocks may still be read by queued kernels (they
+			// went back to the pool in stream order): finish them first
+			if serr := d.stream.Synchronize(); serr != nil {
+				return fmt.Errorf("cuda.Alloc: synchronizing before releasing the pool's cache: %w", serr)
+			}
 			if rerr := p.releaseCached(); rerr != nil {
 				return rerr
 			}
@@ -178,5 +212,10 @@ func (d *Device) ResetPeak() {
 
 // EmptyCache returns every cached (free) block to the driver.
 func (d *Device) EmptyCache() error {
-	return d.do(d.pool.releaseCached)
+	return d.do(func() error {
+		if err := d.stream.Synchronize(); err != nil { // queued kernels may read cached blocks
+			return fmt.Errorf("cuda.EmptyCache: %w", err)
+		}
+		return d.pool.releaseCached()
+	})
 }

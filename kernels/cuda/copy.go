@@ -2,6 +2,35 @@
 
 package cuda
 
+/*
+#include <cuda.h>
+#include <string.h>
+
+// ragr_memcpy2d queues a pitched device-to-device copy. (gorgonia.org/cu's
+// Memcpy2dParam dereferences its array fields even for device-memory
+// copies, so a zero-valued one panics: the struct is filled here.)
+static CUresult ragr_memcpy2d(CUdeviceptr dst, size_t dpitch, CUdeviceptr src, size_t spitch, size_t w, size_t h, CUstream s) {
+	CUDA_MEMCPY2D p;
+	memset(&p, 0, sizeof p);
+	p.srcMemoryType = CU_MEMORYTYPE_DEVICE;
+	p.srcDevice = src;
+	p.srcPitch = spitch;
+	p.dstMemoryType = CU_MEMORYTYPE_DEVICE;
+	p.dstDevice = dst;
+	p.dstPitch = dpitch;
+	p.WidthInBytes = w;
+	p.Height = h;
+	return cuMemcpy2DAsync(&p, s);
+}
+
+static const char* ragr_copy_error_name(CUresult r) {
+	const char* s = NULL;
+	if (cuGetErrorName(r, &s) != CUDA_SUCCESS || s == NULL) return "unknown CUDA error";
+	return s;
+}
+*/
+import "C"
+
 import (
 	"fmt"
 	"unsafe"
@@ -136,13 +165,10 @@ func (d *Device) CopyDtoD2D(dst DevicePtr, dstPitch int64, src DevicePtr, srcPit
 	}
 	return d.do(func() error {
 		return d.profileLaunch("memcpy DtoD 2D", func() error {
-			p := cu.Memcpy2dParam{
-				Height: height, WidthInBytes: widthBytes,
-				DstDevice: dst, DstMemoryType: cu.DeviceMemory, DstPitch: dstPitch,
-				SrcDevice: src, SrcMemoryType: cu.DeviceMemory, SrcPitch: srcPitch,
-			}
-			if err := cu.Memcpy2DAsync(p, d.stream); err != nil {
-				return fmt.Errorf("cuda.CopyDtoD2D: %d rows of %d bytes %v -> %v (pitches %d, %d): %w", height, widthBytes, src, dst, srcPitch, dstPitch, err)
+			cs := *(*C.CUstream)(unsafe.Pointer(&d.stream))
+			if r := C.ragr_memcpy2d(C.CUdeviceptr(dst), C.size_t(dstPitch), C.CUdeviceptr(src), C.size_t(srcPitch),
+				C.size_t(widthBytes), C.size_t(height), cs); r != C.CUDA_SUCCESS {
+				return fmt.Errorf("cuda.CopyDtoD2D: %d rows of %d bytes %v -> %v (pitches %d, %d): %s", height, widthBytes, src, dst, srcPitch, dstPitch, C.GoString(C.ragr_copy_error_name(r)))
 			}
 			return nil
 		})

@@ -14,6 +14,9 @@ func checkEmbedding(name string, nids int64, dim int, vocab int64) error {
 	if nids > math.MaxInt32 {
 		return fmt.Errorf("kernel %s: %d ids; at most %d per launch", name, nids, math.MaxInt32)
 	}
+	if dim > math.MaxInt32 {
+		return fmt.Errorf("kernel %s: rows of %d elements; at most %d", name, dim, math.MaxInt32)
+	}
 	return nil
 }
 
@@ -33,9 +36,22 @@ func (d *Device) EmbeddingGather(y, table, ids DevicePtr, nids int64, dim int, v
 		return err
 	}
 	if bad >= 0 {
-		return fmt.Errorf("kernel %s: id %d at position %d is outside the vocabulary [0, %d)", name, d.readInt32(ids+DevicePtr(4*bad)), bad, vocab)
+		return &BadIDError{Kernel: name, ID: d.readInt32(ids + DevicePtr(4*bad)), Pos: int64(bad), Vocab: vocab}
 	}
 	return nil
+}
+
+// BadIDError is an embedding kernel's report of an id outside [0, Vocab):
+// the first such position (user data, not a device failure).
+type BadIDError struct {
+	Kernel string
+	ID     int32
+	Pos    int64
+	Vocab  int64
+}
+
+func (e *BadIDError) Error() string {
+	return fmt.Sprintf("kernel %s: id %d at position %d is outside the vocabulary [0, %d)", e.Kernel, e.ID, e.Pos, e.Vocab)
 }
 
 // EmbeddingScatterAdd adds dy[i][:] into dtable[ids[i]][:] (atomicAdd: the
@@ -53,7 +69,7 @@ func (d *Device) EmbeddingScatterAdd(dtable, dy, ids DevicePtr, nids int64, dim 
 		return err
 	}
 	if bad >= 0 {
-		return fmt.Errorf("kernel %s: id %d at position %d is outside the vocabulary [0, %d)", name, d.readInt32(ids+DevicePtr(4*bad)), bad, vocab)
+		return &BadIDError{Kernel: name, ID: d.readInt32(ids + DevicePtr(4*bad)), Pos: int64(bad), Vocab: vocab}
 	}
 	return nil
 }

@@ -189,6 +189,8 @@ func (g *Gemm) check() error {
 		return bad(fmt.Sprintf("unknown activation %d", g.Act))
 	case g.M < 0 || g.N < 0 || g.K < 0 || g.Batch < 0:
 		return bad("negative size")
+	case g.M > math.MaxInt32 || g.N > math.MaxInt32 || g.K > math.MaxInt32 || g.Batch > math.MaxInt32:
+		return bad("M, N, K and the batch are int32 in the kernels")
 	case g.StrideA < 0 || g.StrideB < 0 || g.StrideC < 0:
 		return bad("negative batch stride")
 	}

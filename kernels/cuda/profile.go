@@ -13,6 +13,7 @@ import (
 // device is profiling (Device.StartProfile).
 type profiler struct {
 	mu     sync.Mutex
+	closed bool // StopProfile has taken the records
 	names  []string
 	events []cu.Event // start and stop of launch i at 2i, 2i+1
 }
@@ -46,6 +47,10 @@ func (d *Device) StopProfile() ([]KernelStat, error) {
 	if p == nil {
 		return nil, fmt.Errorf("cuda: device %d is not profiling", d.ordinal)
 	}
+	// a launch that saw p before the swap records nothing more after this
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
 	if err := d.Synchronize(); err != nil {
 		return nil, err
 	}
@@ -88,20 +93,29 @@ func (d *Device) profileLaunch(name string, launch func() error) error {
 		_ = cu.DestroyEvent(&start)
 		return err
 	}
+	drop := func() {
+		_ = cu.DestroyEvent(&start)
+		_ = cu.DestroyEvent(&stop)
+	}
 	if err := start.Record(d.stream); err != nil {
+		drop()
 		return fmt.Errorf("cuda: profile: recording an event: %w", err)
 	}
 	if err := launch(); err != nil {
-		_ = cu.DestroyEvent(&start)
-		_ = cu.DestroyEvent(&stop)
+		drop()
 		return err
 	}
 	if err := stop.Record(d.stream); err != nil {
+		drop()
 		return fmt.Errorf("cuda: profile: recording an event: %w", err)
 	}
 	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed { // StopProfile ran meanwhile: this launch is not in its report
+		drop()
+		return nil
+	}
 	p.names = append(p.names, name)
 	p.events = append(p.events, start, stop)
-	p.mu.Unlock()
 	return nil
 }

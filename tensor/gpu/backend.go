@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/ragr-dev/ragr/kernels/cuda"
 	"github.com/ragr-dev/ragr/tensor"
@@ -164,29 +163,9 @@ func (b *Backend) Alloc(dtype tensor.DType, n int) (*tensor.Storage, error) {
 	return st, nil
 }
 
-// alloc takes bytes from the pool; on out-of-memory it collects garbage,
-// waits briefly for the cleanups to return buffers, and retries once.
-func (b *Backend) alloc(bytes int64) (*cuda.Buffer, error) {
-	buf, err := b.dev.Alloc(bytes)
-	if err == nil || !errors.Is(err, cu.OutOfMemory) {
-		return buf, err
-	}
-	runtime.GC()
-	prev := b.dev.Stats().Current
-	for i := 0; i < 50; i++ { // cleanups run on their own goroutine after the GC
-		time.Sleep(2 * time.Millisecond)
-		cur := b.dev.Stats().Current
-		if cur == prev && i >= 2 {
-			break
-		}
-		prev = cur
-	}
-	buf, err2 := b.dev.Alloc(bytes)
-	if err2 != nil {
-		return nil, fmt.Errorf("after runtime.GC and a retry: %w", err2)
-	}
-	return buf, nil
-}
+// alloc takes bytes from the pool (cuda.Device.Alloc: on out of memory it
+// releases the pool's cache, then collects garbage and retries).
+func (b *Backend) alloc(bytes int64) (*cuda.Buffer, error) { return b.dev.Alloc(bytes) }
 
 // temp allocates scratch of n elements of dt, panicking with a DeviceError
 // for op when the device is out of memory. Free it with defer: the stream

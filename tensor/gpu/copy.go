@@ -147,8 +147,25 @@ func (b *Backend) copySame(op string, dst, src view) {
 			return
 		}
 		cs, cst := collapse(src.shape, src.strides)
-		if len(cs) > cuda.MaxDims {
-			b.fail(op, fmt.Errorf("strided copy of shape %v strides %v: more than %d non-mergeable dimensions", src.shape, src.strides, cuda.MaxDims))
+		if lead := len(cs) - cuda.MaxDims; lead > 0 {
+			// more dimensions than the kernel takes: one strided copy of
+			// the trailing MaxDims per index of the leading ones
+			inner, block := cs[lead:], numel(cs[lead:])
+			idx := make([]int, lead)
+			for k := 0; k < numel(cs[:lead]); k++ {
+				off := 0
+				for i, x := range idx {
+					off += x * cst[0][i]
+				}
+				b.fail(op, b.dev.CopyStrided(dst.at(k*block), src.at(off), es, i64s(inner), i64s(cst[0][lead:])))
+				for i := lead - 1; i >= 0; i-- { // the next leading index
+					if idx[i]++; idx[i] < cs[i] {
+						break
+					}
+					idx[i] = 0
+				}
+			}
+			return
 		}
 		b.fail(op, b.dev.CopyStrided(dst.p, src.p, es, i64s(cs), i64s(cst[0])))
 		return

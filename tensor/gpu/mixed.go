@@ -23,6 +23,7 @@ package gpu
 //     caching pool's statistics.
 
 import (
+	"fmt"
 	"runtime"
 	"sync"
 
@@ -185,7 +186,9 @@ func (b *Backend) FusedAttention(q, k, v *tensor.Tensor, o tensor.AttentionOpts)
 	}
 	qs, ks := q.Shape(), k.Shape()
 	B, H, Lq, D, Hkv, Lk := qs[0], qs[1], qs[2], qs[3], ks[1], ks[2]
-	if (D != 64 && D != 128) || B == 0 || Lq == 0 || Lk == 0 {
+	// the kernels' cases: head size 64 or 128, a non-zero scale (theirs
+	// reads 0 as 1/√D), B and H within a grid's y and z (65535)
+	if (D != 64 && D != 128) || B == 0 || Lq == 0 || Lk == 0 || o.Scale == 0 || B > 65535 || H > 65535 {
 		return nil, nil, false
 	}
 	defer keep(q, k, v, o.KeyMask)
@@ -213,6 +216,9 @@ func (b *Backend) FusedAttentionBackward(dout *tensor.Tensor, saved any) (dq, dk
 	s, ok := saved.(*attnSaved)
 	if !ok {
 		panic("tensor/gpu: FusedAttentionBackward: state not from FusedAttention")
+	}
+	if ds := dout.Shape(); len(ds) != 4 || ds[0] != s.a.B || ds[1] != s.a.Hq || ds[2] != s.a.Sq || ds[3] != s.a.D {
+		panic(fmt.Sprintf("tensor/gpu: FusedAttentionBackward: dout %v, want [%d %d %d %d]", ds, s.a.B, s.a.Hq, s.a.Sq, s.a.D))
 	}
 	b.float32Only(name, dout)
 	a := s.a

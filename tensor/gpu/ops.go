@@ -3,6 +3,7 @@
 package gpu
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -184,11 +185,13 @@ func (b *Backend) BinaryScalar(op tensor.BinaryOp, dst, a *tensor.Tensor, s floa
 		return
 	}
 	if kop, ok := binOps[op]; ok {
-		s32, exact := float32(s), true
+		s32, exact, first := float32(s), true, scalarFirst
 		switch op {
 		case tensor.OpGreater, tensor.OpLess, tensor.OpEqual:
-			// compare with the float64 s as the CPU backend does
+			// compare with the float64 s as the CPU backend does;
+			// scalarCompare mirrors s op x into x op~ s32: x goes first
 			s32, kop, exact = scalarCompare(op, s, scalarFirst)
+			first = false
 		}
 		if !exact { // Equal to an s no float32 equals: all 0
 			b.fail(name, b.dev.Memset32(y, 0, n))
@@ -198,7 +201,7 @@ func (b *Backend) BinaryScalar(op tensor.BinaryOp, dst, a *tensor.Tensor, s floa
 		defer sc.Free()
 		b.fail(name, b.dev.FillF32(sc.Ptr(), s32, 1))
 		shape, unit, bcast := []int64{n}, []int64{1}, []int64{0}
-		if scalarFirst {
+		if first {
 			b.fail(name, b.dev.BinaryBroadcast(kop, y, shape, sc.Ptr(), bcast, x, unit))
 		} else {
 			b.fail(name, b.dev.BinaryBroadcast(kop, y, shape, x, unit, sc.Ptr(), bcast))
@@ -544,13 +547,24 @@ func (b *Backend) IndexRows(dst, x, ids *tensor.Tensor, outer, n, inner int) (er
 	}
 	k := ids.Numel()
 	if outer == 1 && k > 0 && inner > 0 {
-		return b.wrap(name, b.dev.EmbeddingGather(ptr(dst), ptr(x), ptr(ids), int64(k), inner, int64(n)))
+		return b.idErr(name, b.dev.EmbeddingGather(ptr(dst), ptr(x), ptr(ids), int64(k), inner, int64(n)))
 	}
 	rows, err := flatRows(b.hostIDs(name, ids), outer, n)
 	if err != nil {
 		return err
 	}
 	return b.wrap(name, b.rowsOp(name, false, ptr(dst), ptr(x), rows, inner, outer*n))
+}
+
+// idErr returns an embedding kernel's error: a bad id as the CPU backend
+// words it (a plain error: user data, not a device failure), anything else
+// as a DeviceError.
+func (b *Backend) idErr(op string, err error) error {
+	var bad *cuda.BadIDError
+	if errors.As(err, &bad) {
+		return fmt.Errorf("index %d at position %d out of range [0, %d)", bad.ID, bad.Pos, bad.Vocab)
+	}
+	return b.wrap(op, err)
 }
 
 // IndexAddRows computes dst[o, ids[i], :] += src[o, i, :].
@@ -561,7 +575,9 @@ func (b *Backend) IndexAddRows(dst, src, ids *tensor.Tensor, outer, n, inner int
 	b.float32Only(name, dst, src)
 	k := ids.Numel()
 	if outer == 1 && k > 0 && inner > 0 {
-		return b.wrap(name, b.dev.EmbeddingScatterAdd(ptr(dst), ptr(src), ptr(ids), int64(k), inner, int64(n)))
+		// (a bad id is reported after the valid rows were added: the
+		// caller discards dst on error, as tensor.IndexAdd does)
+		return b.idErr(name, b.dev.EmbeddingScatterAdd(ptr(dst), ptr(src), ptr(ids), int64(k), inner, int64(n)))
 	}
 	rows, err := flatRows(b.hostIDs(name, ids), outer, n)
 	if err != nil {

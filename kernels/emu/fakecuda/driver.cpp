@@ -1,0 +1,110 @@
+// A fake CUDA driver: device memory is host memory, kernels run in the
+// kernels/emu host emulator (synchronously, one launch at a time).
+#include <cuda.h>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <atomic>
+
+extern "C" int fake_has(const char* name);
+extern "C" int fake_launch(const char* name, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned shm, void** params);
+
+static std::mutex mu;
+static std::unordered_map<uintptr_t, size_t> allocs;
+static size_t used = 0;
+static size_t limit() { static size_t l = getenv("FAKECUDA_MEM_LIMIT") ? strtoull(getenv("FAKECUDA_MEM_LIMIT"), 0, 10) : (size_t)16 << 30; return l; }
+static bool trace() { static int t = getenv("FAKECUDA_TRACE") ? 1 : 0; return t; }
+std::atomic<long> n_launch{0};
+
+extern "C" {
+CUresult cuInit(unsigned) { return CUDA_SUCCESS; }
+CUresult cuDriverGetVersion(int* v) { *v = 11080; return CUDA_SUCCESS; }
+CUresult cuDeviceGetCount(int* n) { *n = 1; return CUDA_SUCCESS; }
+CUresult cuDeviceGet(CUdevice* d, int o) { if (o != 0) return CUDA_ERROR_INVALID_DEVICE; *d = 0; return CUDA_SUCCESS; }
+CUresult cuDeviceGetName(char* s, int n, CUdevice) { snprintf(s, n, "FakeEmu"); return CUDA_SUCCESS; }
+CUresult cuDeviceGetAttribute(int* v, CUdevice_attribute a, CUdevice) {
+    switch (a) {
+    case CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT: *v = getenv("FAKECUDA_SMS") ? atoi(getenv("FAKECUDA_SMS")) : 1; break;
+    case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR: *v = 8; break;
+    case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR: *v = 0; break;
+    case CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN: *v = 166912; break;
+    case CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE: *v = 40 << 20; break;
+    default: *v = 0;
+    }
+    return CUDA_SUCCESS;
+}
+CUresult cuDeviceTotalMem(size_t* b, CUdevice) { *b = limit(); return CUDA_SUCCESS; }
+CUresult cuDevicePrimaryCtxRetain(CUcontext* c, CUdevice) { *c = (CUcontext)0x1; return CUDA_SUCCESS; }
+CUresult cuDevicePrimaryCtxRelease(CUdevice) { return CUDA_SUCCESS; }
+CUresult cuCtxSetCurrent(CUcontext) { return CUDA_SUCCESS; }
+CUresult cuCtxSynchronize() { return CUDA_SUCCESS; }
+CUresult cuStreamCreate(CUstream* s, unsigned) { *s = (CUstream)0x2; return CUDA_SUCCESS; }
+CUresult cuStreamDestroy(CUstream) { return CUDA_SUCCESS; }
+CUresult cuStreamSynchronize(CUstream) { return CUDA_SUCCESS; }
+CUresult cuModuleLoadData(CUmodule* m, const void*) { *m = (CUmodule)0x3; return CUDA_SUCCESS; }
+CUresult cuModuleUnload(CUmodule) { return CUDA_SUCCESS; }
+CUresult cuModuleGetFunction(CUfunction* f, CUmodule, const char* name) {
+    if (!fake_has(name)) { fprintf(stderr, "fakecuda: no emulated kernel %s\n", name); return CUDA_ERROR_NOT_FOUND; }
+    *f = (CUfunction)strdup(name);
+    return CUDA_SUCCESS;
+}
+CUresult cuFuncSetAttribute(CUfunction, CUfunction_attribute, int) { return CUDA_SUCCESS; }
+CUresult cuLaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                        unsigned shm, CUstream, void** params, void**) {
+    const char* name = (const char*)f;
+    n_launch++;
+    if (trace()) fprintf(stderr, "fakecuda: launch %s grid(%u,%u,%u) block(%u,%u,%u) shm %u\n", name, gx, gy, gz, bx, by, bz, shm);
+    int r = fake_launch(name, gx, gy, gz, bx, by, bz, shm, params);
+    if (r) { fprintf(stderr, "fakecuda: launch %s failed %d\n", name, r); return CUDA_ERROR_LAUNCH_FAILED; }
+    return CUDA_SUCCESS;
+}
+CUresult cuGetErrorName(CUresult r, const char** s) {
+    switch (r) {
+    case CUDA_ERROR_OUT_OF_MEMORY: *s = "CUDA_ERROR_OUT_OF_MEMORY"; break;
+    case CUDA_ERROR_LAUNCH_FAILED: *s = "CUDA_ERROR_LAUNCH_FAILED"; break;
+    case CUDA_ERROR_INVALID_VALUE: *s = "CUDA_ERROR_INVALID_VALUE"; break;
+    default: *s = "CUDA_ERROR_FAKE";
+    }
+    return CUDA_SUCCESS;
+}
+CUresult cuGetProcAddress(const char*, void** fn, int, cuuint64_t) { *fn = 0; return CUDA_ERROR_NOT_FOUND; }
+CUresult cuMemAlloc(CUdeviceptr* p, size_t n) {
+    std::lock_guard<std::mutex> g(mu);
+    if (used + n > limit()) return CUDA_ERROR_OUT_OF_MEMORY;
+    void* q = aligned_alloc(256, (n + 255) / 256 * 256);
+    if (!q) return CUDA_ERROR_OUT_OF_MEMORY;
+    memset(q, 0xCD, n); // uninitialised device memory: a recognisable garbage pattern (NaN-ish floats)
+    allocs[(uintptr_t)q] = n;
+    used += n;
+    *p = (CUdeviceptr)q;
+    return CUDA_SUCCESS;
+}
+CUresult cuMemFree(CUdeviceptr p) {
+    std::lock_guard<std::mutex> g(mu);
+    auto it = allocs.find((uintptr_t)p);
+    if (it == allocs.end()) { fprintf(stderr, "fakecuda: free of unknown %p\n", (void*)p); return CUDA_ERROR_INVALID_VALUE; }
+    used -= it->second;
+    allocs.erase(it);
+    free((void*)p);
+    return CUDA_SUCCESS;
+}
+CUresult cuMemGetInfo(size_t* f, size_t* t) { std::lock_guard<std::mutex> g(mu); *t = limit(); *f = limit() - used; return CUDA_SUCCESS; }
+CUresult cuMemcpyHtoDAsync(CUdeviceptr d, const void* s, size_t n, CUstream) { memcpy((void*)d, s, n); return CUDA_SUCCESS; }
+CUresult cuMemcpyDtoHAsync(void* d, CUdeviceptr s, size_t n, CUstream) { memcpy(d, (void*)s, n); return CUDA_SUCCESS; }
+CUresult cuMemcpyDtoDAsync(CUdeviceptr d, CUdeviceptr s, size_t n, CUstream) { memmove((void*)d, (void*)s, n); return CUDA_SUCCESS; }
+CUresult cuMemsetD32Async(CUdeviceptr d, unsigned v, size_t n, CUstream) { unsigned* p = (unsigned*)d; for (size_t i = 0; i < n; i++) p[i] = v; return CUDA_SUCCESS; }
+CUresult cuMemcpy2DAsync(const CUDA_MEMCPY2D* c, CUstream) {
+    if (c->WidthInBytes > c->dstPitch || c->WidthInBytes > c->srcPitch) return CUDA_ERROR_INVALID_VALUE;
+    for (size_t r = 0; r < c->Height; r++)
+        memcpy((char*)c->dstDevice + c->dstXInBytes + (c->dstY + r) * c->dstPitch, (const char*)c->srcDevice + c->srcXInBytes + (c->srcY + r) * c->srcPitch, c->WidthInBytes);
+    return CUDA_SUCCESS;
+}
+CUresult cuEventCreate(CUevent* e, unsigned) { *e = (CUevent)new double(0); return CUDA_SUCCESS; }
+CUresult cuEventRecord(CUevent, CUstream) { return CUDA_SUCCESS; }
+CUresult cuEventElapsedTime(float* ms, CUevent, CUevent) { *ms = 0.001f; return CUDA_SUCCESS; }
+CUresult cuEventDestroy(CUevent e) { delete (double*)e; return CUDA_SUCCESS; }
+CUresult cuEventSynchronize(CUevent) { return CUDA_SUCCESS; }
+}
