@@ -12,7 +12,7 @@ import (
 // The kernel profile counts and times each launch between StartProfile
 // and StopProfile, and nothing outside it.
 func TestProfile(t *testing.T) {
-	const n = 1 << 20
+	const n = 1 << 12
 	x, err := dev.Alloc(4 * n)
 	require.NoError(t, err)
 	defer x.Free()

@@ -216,7 +216,9 @@ static void run(const Case& c) {
         char buf[96];
         std::snprintf(buf, sizeof buf, " %s=%.2e%s", name, e, fin ? "" : "(NaN!)");
         msg += buf;
-        if (!fin || e > 1.0 / 256) ok = false;
+        // O at the bf16-operand level (2^-8); dQ, dK, dV twice that (their
+        // path rounds to bf16 twice: P, then dS), as kernels/cuda's tests
+        if (!fin || e > (name[0] == 'd' ? 2.0 : 1.0) / 256) ok = false;
     };
     // O and lse of a forward: O at the bf16-operand level, lse within 1e-5
     // relative, a query with no visible key O = 0 and lse = +inf.

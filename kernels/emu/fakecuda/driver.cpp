@@ -17,6 +17,39 @@ static std::unordered_map<uintptr_t, size_t> allocs;
 static size_t used = 0;
 static size_t limit() { static size_t l = getenv("FAKECUDA_MEM_LIMIT") ? strtoull(getenv("FAKECUDA_MEM_LIMIT"), 0, 10) : (size_t)16 << 30; return l; }
 static bool trace() { static int t = getenv("FAKECUDA_TRACE") ? 1 : 0; return t; }
+// FAKECUDA_CC: the compute capability played (80 by default; 90 makes the
+// Go side take the sm_90a paths, whose kernels sm90.cpp emulates).
+static int cc() { static int c = getenv("FAKECUDA_CC") ? atoi(getenv("FAKECUDA_CC")) : 80; return c; }
+
+// The emulator's tensor map (kernels/emu/emu_sm90.h, emu::Tmap): what
+// cuTensorMapEncodeTiled is given, kept in the 128-byte CUtensorMap.
+struct FakeTmap {
+    const uint8_t* base;
+    uint64_t dims[3];
+    uint64_t strides[2];
+    uint32_t box[3];
+    uint32_t esize;
+};
+
+// fake_tmap_encode is cuTensorMapEncodeTiled for rank-3 maps (what the
+// sm_90a GEMM launcher encodes): the arguments as the emulator reads them.
+static CUresult fake_tmap_encode(void* map, int dtype, cuuint32_t rank, void* addr, const cuuint64_t* dims,
+                                 const cuuint64_t* strides, const cuuint32_t* box, const cuuint32_t*, int, int, int, int) {
+    if (rank != 3) return CUDA_ERROR_INVALID_VALUE;
+    FakeTmap m{};
+    m.base = (const uint8_t*)addr;
+    for (int i = 0; i < 3; i++) m.dims[i] = dims[i], m.box[i] = box[i];
+    m.strides[0] = strides[0], m.strides[1] = strides[1];
+    switch (dtype) {
+    case 6: case 9: m.esize = 2; break;  // FLOAT16, BFLOAT16
+    case 7: m.esize = 4; break;          // FLOAT32
+    default: return CUDA_ERROR_INVALID_VALUE;
+    }
+    if ((uintptr_t)addr % 16 || m.strides[0] % 16 || m.strides[1] % 16) return CUDA_ERROR_INVALID_VALUE;
+    memset(map, 0, 128);
+    memcpy(map, &m, sizeof m);
+    return CUDA_SUCCESS;
+}
 std::atomic<long> n_launch{0};
 
 extern "C" {
@@ -27,11 +60,15 @@ CUresult cuDeviceGet(CUdevice* d, int o) { if (o != 0) return CUDA_ERROR_INVALID
 CUresult cuDeviceGetName(char* s, int n, CUdevice) { snprintf(s, n, "FakeEmu"); return CUDA_SUCCESS; }
 CUresult cuDeviceGetAttribute(int* v, CUdevice_attribute a, CUdevice) {
     switch (a) {
-    case CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT: *v = getenv("FAKECUDA_SMS") ? atoi(getenv("FAKECUDA_SMS")) : 1; break;
-    case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR: *v = 8; break;
-    case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR: *v = 0; break;
-    case CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN: *v = 166912; break;
-    case CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE: *v = 40 << 20; break;
+    // one SM by default (grid-stride launchers then launch few blocks: the
+    // emulator runs every CUDA thread as an OS thread), an H100's 132 when
+    // playing one (the sm_90a tile choices depend on it); an A100's or an
+    // H100's shared memory
+    case CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT: *v = getenv("FAKECUDA_SMS") ? atoi(getenv("FAKECUDA_SMS")) : cc() == 90 ? 132 : 1; break;
+    case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR: *v = cc() / 10; break;
+    case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR: *v = cc() % 10; break;
+    case CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN: *v = cc() == 90 ? 232448 : 166912; break;
+    case CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE: *v = cc() == 90 ? 50 << 20 : 40 << 20; break;
     default: *v = 0;
     }
     return CUDA_SUCCESS;
@@ -70,7 +107,14 @@ CUresult cuGetErrorName(CUresult r, const char** s) {
     }
     return CUDA_SUCCESS;
 }
-CUresult cuGetProcAddress(const char*, void** fn, int, cuuint64_t) { *fn = 0; return CUDA_ERROR_NOT_FOUND; }
+CUresult cuGetProcAddress(const char* name, void** fn, int, cuuint64_t) {
+    if (cc() == 90 && strcmp(name, "cuTensorMapEncodeTiled") == 0) {
+        *fn = (void*)fake_tmap_encode;
+        return CUDA_SUCCESS;
+    }
+    *fn = 0;
+    return CUDA_ERROR_NOT_FOUND;
+}
 CUresult cuMemAlloc(CUdeviceptr* p, size_t n) {
     std::lock_guard<std::mutex> g(mu);
     if (used + n > limit()) return CUDA_ERROR_OUT_OF_MEMORY;
