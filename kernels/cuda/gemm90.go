@@ -78,7 +78,8 @@ func initTensorMapEncoder() error {
 	return tmapErr
 }
 
-// encode runs cuTensorMapEncodeTiled for t (host only; no context needed)
+// encode runs cuTensorMapEncodeTiled for t (the device's context must be
+// current on the calling thread: Device.do)
 // into dst, the 128-byte CUtensorMap the kernel takes by value.
 func (t *tensorMap) encode(dst *[128]byte) error {
 	if err := initTensorMapEncoder(); err != nil {
@@ -105,10 +106,16 @@ type gemm90Args struct {
 // GemmWGMMA, M, N, K ≥ 1).
 func (d *Device) gemm90(g Gemm, plan *gemm90Plan) error {
 	var args gemm90Args
-	if err := plan.mapA.encode(&args.a); err != nil {
-		return fmt.Errorf("kernel %s: %w", plan.kernel, err)
-	}
-	if err := plan.mapB.encode(&args.b); err != nil {
+	// The driver checks the tensor maps' addresses against the calling
+	// thread's current context (CUDA_ERROR_INVALID_CONTEXT on a thread that
+	// never had it made current: seen on an H200 when a goroutine moved to
+	// a fresh OS thread between launches), so encode with it current.
+	if err := d.do(func() error {
+		if err := plan.mapA.encode(&args.a); err != nil {
+			return err
+		}
+		return plan.mapB.encode(&args.b)
+	}); err != nil {
 		return fmt.Errorf("kernel %s: %w", plan.kernel, err)
 	}
 	return d.Launch(plan.kernel, plan.grid, [3]int{plan.tile.threads(), 1, 1}, plan.tile.shared(),

@@ -14,23 +14,87 @@ func checkReduce(name string, outer, n, inner int64) error {
 	return nil
 }
 
-// reduceLaunch picks the rows variant (inner == 1, one block per row) or
-// the cols variant (one thread per output).
+// reduceLaunch picks the rows variant (inner == 1, one block per row) or,
+// for sum and mean, the tiled cols variant (reduceCols); max over a middle
+// axis keeps one thread per output.
 func (d *Device) reduceLaunch(op string, outer, n, inner int64, ptrs ...any) error {
 	if inner == 1 {
 		name := kname("reduce", op, "rows", "f32")
 		if err := checkReduce(name, outer, n, inner); err != nil || outer == 0 {
 			return err
 		}
-		args := append(ptrs, outer, n)
-		return d.launchRows(name, outer, int(min(n, 4096)), args...)
+		if op == "max" {
+			args := append(ptrs, outer, n)
+			return d.launchRows(name, outer, int(min(n, 4096)), args...)
+		}
+		y, x := ptrs[0].(DevicePtr), ptrs[1].(DevicePtr)
+		vec := int32(0)
+		if n%4 == 0 && x%16 == 0 {
+			vec = 1
+		}
+		block := 256
+		if n < 1024 {
+			block = rowBlock(int(n))
+		}
+		g := min(outer, int64(32*d.SMs))
+		return d.Launch(name, [3]int{int(g), 1, 1}, [3]int{block, 1, 1}, 0, y, x, outer, n, vec)
 	}
-	name := kname("reduce", op, "cols", "f32")
+	if op == "max" {
+		name := kname("reduce", op, "cols", "f32")
+		if err := checkReduce(name, outer, n, inner); err != nil || outer*inner == 0 {
+			return err
+		}
+		args := append(ptrs, outer, n, inner)
+		return d.launch1D(name, outer*inner, 1, args...)
+	}
+	var div int64
+	if op == "mean" {
+		div = n
+	}
+	return d.reduceCols(ptrs[0].(DevicePtr), ptrs[1].(DevicePtr), outer, n, inner, div)
+}
+
+// reduceColsChunk is the row chunk of ragr_reduce_sum_cols_f32 for an
+// [outer, n, inner] input on sms multiprocessors: all of n (one launch)
+// when the column tiles alone give the GPU about 8 blocks per SM, else the
+// split of n into chunks (at least 64 rows each) that does, whose partial
+// sums a second launch adds.
+func reduceColsChunk(outer, n, inner int64, sms int) int64 {
+	tiles := outer * ((inner + 31) / 32)
+	want := int64(8 * max(sms, 1))
+	if tiles >= want || n <= 128 {
+		return n
+	}
+	chunks := min((want+tiles-1)/tiles, (n+63)/64)
+	return (n + chunks - 1) / chunks
+}
+
+// reduceCols runs ragr_reduce_sum_cols_f32 over x [outer, n, inner] into y
+// [outer, inner] (divided by div > 0): one launch, or two through a
+// workspace of partial sums when n is split into chunks.
+func (d *Device) reduceCols(y, x DevicePtr, outer, n, inner, div int64) error {
+	const name = "ragr_reduce_sum_cols_f32"
 	if err := checkReduce(name, outer, n, inner); err != nil || outer*inner == 0 {
 		return err
 	}
-	args := append(ptrs, outer, n, inner)
-	return d.launch1D(name, outer*inner, 1, args...)
+	grid := func(tiles int64) [3]int { return [3]int{int(min(tiles, int64(32*d.SMs))), 1, 1} }
+	block := [3]int{256, 1, 1}
+	ktiles := (inner + 31) / 32
+	chunk := reduceColsChunk(outer, n, inner, d.SMs)
+	if chunk >= n {
+		return d.Launch(name, grid(outer*ktiles), block, 0, y, x, outer, n, inner, n, div)
+	}
+	chunks := (n + chunk - 1) / chunk
+	ws, err := d.Alloc(4 * chunks * outer * inner)
+	if err != nil {
+		return fmt.Errorf("kernel %s: workspace of %d partial sums: %w", name, chunks*outer*inner, err)
+	}
+	defer ws.Free() // back to the pool; the stream orders any reuse after these launches
+	if err := d.Launch(name, grid(chunks*outer*ktiles), block, 0, ws.Ptr(), x, outer, n, inner, chunk, int64(0)); err != nil {
+		return err
+	}
+	m := outer * inner
+	return d.Launch(name, grid((m+31)/32), block, 0, y, ws.Ptr(), int64(1), chunks, m, chunks, div)
 }
 
 // ReduceSum sets y[o*inner+k] = sum_j x[(o*n+j)*inner+k] for the contiguous

@@ -11,7 +11,10 @@ import (
 	"github.com/ragr-dev/ragr/kernels/cpu"
 )
 
-var reduceShapes = [][3]int{{1, 1, 1}, {3, 17, 1}, {2, 4097, 1}, {1, 65537, 1}, {5, 33, 7}, {1, 1000, 3}, {4, 3, 1000}, {2, 1, 5}}
+// reduceShapes: rows of odd and of multiple-of-4 lengths (the float4 path),
+// and middle axes that the cols launcher splits into chunks (few column
+// tiles, long axis: [1, 1000, 3], [2, 2048, 96]) or not.
+var reduceShapes = [][3]int{{1, 1, 1}, {3, 17, 1}, {2, 4097, 1}, {1, 65537, 1}, {3, 1024, 1}, {5, 33, 7}, {1, 1000, 3}, {4, 3, 1000}, {2, 1, 5}, {2, 2048, 96}}
 
 func TestReduceSumMean(t *testing.T) {
 	r := newRand(20)
@@ -40,6 +43,38 @@ func TestReduceSumMean(t *testing.T) {
 	}
 	if err := dev.ReduceSum(0, 0, 2, 0, 3); err == nil {
 		t.Error("empty axis: no error")
+	}
+	// a row whose start is not 16-byte aligned takes the scalar path
+	x := testutil.Normal32(r, 1+2*1024, 1)
+	xp := up(t, x)
+	o := out(t, 2, 4)
+	must(t, dev.ReduceSum(o.ptr(), xp+4, 2, 1024, 1))
+	want := make([]float64, 2)
+	cpu.SumAxis64(want, testutil.To64(x[1:]), 2, 1024, 1)
+	assertCloseScaled(t, "sum of misaligned rows", o.f32(t), want, []float64{64, 64}, tolF32Accum)
+}
+
+func TestReduceColsChunk(t *testing.T) {
+	for _, c := range []struct {
+		outer, n, inner int64
+		sms             int
+		want            int64
+	}{
+		{1, 8192, 768, 132, 187},   // a bias gradient: 24 column tiles, 44 chunks
+		{1, 8192, 3072, 132, 745},  // 96 tiles, 11 chunks
+		{64, 8192, 768, 132, 8192}, // 1536 tiles fill the GPU: one launch
+		{1, 100, 768, 132, 100},    // short axis: one launch
+		{1, 1000, 3, 132, 63},      // one tile: chunks of at least 64 rows (16)
+		{2, 2048, 96, 1, 1024},     // one SM: 8 blocks wanted, 6 tiles, 2 chunks
+		{1, 1 << 20, 32, 132, 993}, // 1056 chunks
+	} {
+		got := reduceColsChunk(c.outer, c.n, c.inner, c.sms)
+		if got != c.want {
+			t.Errorf("reduceColsChunk(%d, %d, %d, %d SMs) = %d, want %d", c.outer, c.n, c.inner, c.sms, got, c.want)
+		}
+		if chunks := (c.n + got - 1) / got; chunks > 1 && (chunks-1)*got >= c.n {
+			t.Errorf("reduceColsChunk(%d, %d, %d): an empty chunk", c.outer, c.n, c.inner)
+		}
 	}
 }
 

@@ -324,7 +324,8 @@ static void test_copy() {
 
 static void test_reduce() {
     struct S { long long o, n, in; };
-    for (S s : {S{1, 1, 1}, S{3, 17, 1}, S{2, 1000, 1}, S{5, 33, 7}, S{2, 3, 100}}) {
+    for (S s : {S{1, 1, 1}, S{3, 17, 1}, S{2, 1000, 1}, S{2, 1024, 1}, S{3, 36, 1}, S{5, 33, 7}, S{2, 3, 100}, S{1, 300, 40},
+                S{2, 70, 33}}) {
         auto x = rvec(s.o * s.n * s.in);
         for (auto& v : x) v = std::round(v * 4);  // ties
         if (x.size() > 40) x[37] = NAN;
@@ -340,18 +341,43 @@ static void test_reduce() {
                 }
                 wm[o * s.in + k] = best, wa[o * s.in + k] = (double)bi;
             }
-        Out<float> sum(s.o * s.in), mx(s.o * s.in);
+        std::vector<double> wmean(ws);
+        for (auto& v : wmean) v /= (double)s.n;
+        Out<float> sum(s.o * s.in), mx(s.o * s.in), mean(s.o * s.in);
         Out<int> arg(s.o * s.in);
+        std::string nm = "reduce " + std::to_string(s.o) + "x" + std::to_string(s.n) + "x" + std::to_string(s.in);
         if (s.in == 1) {
-            launch(2, 64, [&] { ragr_reduce_sum_rows_f32(sum.p(), x.data(), s.o, s.n); });
+            // vec 1 (float4 loads) when the launcher would take it: n % 4 == 0, x 16-byte aligned
+            const int vec = (s.n % 4 == 0 && (uintptr_t)x.data() % 16 == 0) ? 1 : 0;
+            if (s.n % 4 == 0 && !vec) { printf("FAIL %s: the test vector is not 16-byte aligned\n", nm.c_str()); failures++; }
+            launch(2, 64, [&] { ragr_reduce_sum_rows_f32(sum.p(), x.data(), s.o, s.n, vec); });
+            launch(2, 96, [&] { ragr_reduce_mean_rows_f32(mean.p(), x.data(), s.o, s.n, vec); });
             launch(2, 96, [&] { ragr_reduce_max_rows_f32(mx.p(), arg.p(), x.data(), s.o, s.n); });
+            if (vec) {  // the scalar path too
+                Out<float> sum0(s.o);
+                launch(3, 32, [&] { ragr_reduce_sum_rows_f32(sum0.p(), x.data(), s.o, s.n, 0); });
+                check(nm + " sum (scalar path)", sum0.p(), ws.data(), ws.size(), 1e-5, 1e-5);
+                guards(nm, sum0);
+            }
         } else {
-            launch(2, 32, [&] { ragr_reduce_sum_cols_f32(sum.p(), x.data(), s.o, s.n, s.in); });
+            // one launch (chunk >= n), as the launcher does when the column tiles fill the GPU
+            launch(2, 256, [&] { ragr_reduce_sum_cols_f32(sum.p(), x.data(), s.o, s.n, s.in, s.n, 0); });
+            launch(3, 256, [&] { ragr_reduce_sum_cols_f32(mean.p(), x.data(), s.o, s.n, s.in, s.n + 5, s.n); });
             launch(1, 64, [&] { ragr_reduce_max_cols_f32(mx.p(), arg.p(), x.data(), s.o, s.n, s.in); });
+            // two launches through a workspace of partial sums (chunks of 9 rows)
+            const long long chunk = 9, chunks = (s.n + chunk - 1) / chunk, m = s.o * s.in;
+            Out<float> part(chunks * m), sum2(m), mean2(m);
+            launch(4, 256, [&] { ragr_reduce_sum_cols_f32(part.p(), x.data(), s.o, s.n, s.in, chunk, 0); });
+            launch(2, 256, [&] { ragr_reduce_sum_cols_f32(sum2.p(), part.p(), 1, chunks, m, chunks, 0); });
+            launch(1, 256, [&] { ragr_reduce_sum_cols_f32(mean2.p(), part.p(), 1, chunks, m, chunks, s.n); });
+            check(nm + " sum (split in chunks)", sum2.p(), ws.data(), ws.size(), 1e-5, 1e-5);
+            check(nm + " mean (split in chunks)", mean2.p(), wmean.data(), wmean.size(), 1e-5, 1e-5);
+            guards(nm, part), guards(nm, sum2), guards(nm, mean2);
         }
+        check(nm + " mean", mean.p(), wmean.data(), wmean.size(), 1e-5, 1e-5);
+        guards(nm, mean);
         std::vector<float> ga(s.o * s.in);
         for (size_t i = 0; i < ga.size(); i++) ga[i] = (float)arg[i];
-        std::string nm = "reduce " + std::to_string(s.o) + "x" + std::to_string(s.n) + "x" + std::to_string(s.in);
         check(nm + " sum", sum.p(), ws.data(), ws.size(), 1e-5, 1e-5);
         check(nm + " max", mx.p(), wm.data(), wm.size(), 0, 0);
         check(nm + " argmax", ga.data(), wa.data(), wa.size(), 0, 0);
