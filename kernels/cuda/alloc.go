@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gorgonia.org/cu"
@@ -111,12 +112,69 @@ func (p *pool) releaseCached() error {
 // unreachable tensors go back to the pool through their cleanups), waits
 // for the cleanups, and tries a last time. The error then names the
 // request and the pool's use.
+// After each allocation it may start a background garbage
+// collection, paced by the pool's in-use bytes (gcPacer).
 func (d *Device) Alloc(bytes int64) (*Buffer, error) {
 	b, err := d.alloc(bytes)
-	if err == nil || !errors.Is(err, cu.OutOfMemory) {
+	if err == nil {
+		d.gc.maybeCollect(d)
+		return b, nil
+	}
+	if !errors.Is(err, cu.OutOfMemory) {
 		return b, err
 	}
 	runtime.GC()
+	d.settle()
+	b, err = d.alloc(bytes)
+	if err != nil {
+		return nil, fmt.Errorf("after runtime.GC and a retry: %w", err)
+	}
+	return b, nil
+}
+
+// GCMinTrigger is the least in-use pool memory at which Alloc starts a
+// background garbage collection (see gcPacer).
+const GCMinTrigger = 512 << 20
+
+// gcPacer paces garbage collection by device memory. Buffers of
+// unreachable tensors come back to the pool through cleanups that run after
+// a collection; the Go heap that holds the tensors is small, so the Go
+// runtime alone collects rarely and the pool would grow until the device
+// is full (a BERT-base training step whose live set is a few GiB held all
+// 139 GiB of an H200 that way, every out-of-memory costing a synchronous
+// collection). Once the pool's in-use bytes pass the trigger, Alloc starts
+// one collection in the background; when its cleanups have run, the trigger
+// becomes twice the bytes still in use (GOGC=100 for device memory), at
+// least GCMinTrigger.
+type gcPacer struct {
+	trigger atomic.Int64 // 0: GCMinTrigger
+	running atomic.Bool
+	runs    atomic.Int64
+}
+
+// maybeCollect starts a background collection when the in-use bytes have
+// passed the trigger and none is running.
+func (g *gcPacer) maybeCollect(d *Device) {
+	trig := g.trigger.Load()
+	if trig == 0 {
+		trig = GCMinTrigger
+	}
+	if d.Stats().Current <= trig || !g.running.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer g.running.Store(false)
+		runtime.GC()
+		live := d.settle()
+		g.trigger.Store(max(2*live, GCMinTrigger))
+		g.runs.Add(1)
+	}()
+}
+
+// settle waits (up to about 100 ms) until the cleanups queued by a
+// collection have returned their buffers: the pool's in-use bytes stop
+// falling. It returns them.
+func (d *Device) settle() int64 {
 	prev := d.Stats().Current
 	for i := 0; i < 50; i++ { // cleanups run on their own goroutine after the GC
 		time.Sleep(2 * time.Millisecond)
@@ -126,12 +184,12 @@ func (d *Device) Alloc(bytes int64) (*Buffer, error) {
 		}
 		prev = cur
 	}
-	b, err = d.alloc(bytes)
-	if err != nil {
-		return nil, fmt.Errorf("after runtime.GC and a retry: %w", err)
-	}
-	return b, nil
+	return prev
 }
+
+// GCRuns returns how many background collections device memory has
+// started (gcPacer) since Open.
+func (d *Device) GCRuns() int64 { return d.gc.runs.Load() }
 
 // alloc is one try of Alloc (the pool, then the driver, then the driver
 // again after releasing the pool's cached blocks).

@@ -53,6 +53,7 @@ type Device struct {
 	prof      atomic.Pointer[profiler] // non-nil while profiling (profile.go)
 
 	pool pool
+	gc   gcPacer
 }
 
 // Open creates the context of GPU ordinal (the device's primary context),

@@ -5,8 +5,10 @@ package cuda
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ragr-dev/ragr/kernels"
 )
@@ -51,6 +53,33 @@ func TestAllocatorStats(t *testing.T) {
 	_, err = dev.Alloc(1 << 50)
 	if err == nil || !strings.Contains(err.Error(), "1125899906842624 bytes") || !strings.Contains(err.Error(), "pool:") {
 		t.Fatalf("huge Alloc: error %v, want one naming the request and the pool's use", err)
+	}
+}
+
+// TestAllocGCPacing: buffers owned by garbage (freed by cleanups, as
+// tensor/gpu's storage is) do not pile up in the pool: 4 GiB of 64 MiB
+// buffers dropped one after the other keep the in-use peak near the
+// pacer's trigger, and background collections ran.
+func TestAllocGCPacing(t *testing.T) {
+	type owner struct{ _ [64]byte }
+	runtime.GC()
+	dev.settle()
+	dev.ResetPeak()
+	before := dev.Stats().Current
+	runs := dev.GCRuns()
+	for i := 0; i < 64; i++ {
+		b, err := dev.Alloc(64 << 20)
+		must(t, err)
+		o := &owner{}
+		runtime.AddCleanup(o, func(b *Buffer) { b.Free() }, b)
+		time.Sleep(time.Millisecond) // the background collection gets a turn, as it would between real launches
+	}
+	st := dev.Stats()
+	if grew := st.Peak - before; grew > 2<<30 {
+		t.Errorf("in-use peak grew by %d MiB over 4 GiB of dropped buffers, want at most 2048 (pacing trigger %d MiB)", grew>>20, GCMinTrigger>>20)
+	}
+	if dev.GCRuns() == runs {
+		t.Errorf("no background collection ran")
 	}
 }
 
