@@ -262,3 +262,42 @@ func TestFloat32MatchesFloat64(t *testing.T) {
 	testutil.AssertClose(t, "loss", l32.Value.Float64s(), l64.Value.Float64s(), testutil.F32)
 	testutil.AssertClose(t, "dx", x32.Grad.Float64s(), xa.Grad.Float64s(), testutil.F32Accum)
 }
+
+// In bf16 mixed precision Linear rounds x, w and the output gradient once
+// each (three casts for the forward and both backward products) and gives
+// exactly the products of the rounded operands: the CPU's float32 ops on
+// bf16-rounded copies.
+func TestLinearRoundsOperandsOnce(t *testing.T) {
+	d := tensor.Sim(13)
+	r := testutil.NewRand(14)
+	xh := tensor.FromFloat32(testutil.Normal32(r, 2*5*8, 1), 2, 5, 8)
+	wh := tensor.FromFloat32(testutil.Normal32(r, 6*8, 1), 6, 8)
+	bh := tensor.FromFloat32(testutil.Normal32(r, 6, 1), 6)
+	gh := tensor.FromFloat32(testutil.Normal32(r, 2*5*6, 1), 2, 5, 6)
+	on := func(h *tensor.Tensor) *tensor.Tensor {
+		v, err := h.To(d)
+		require.NoError(t, err)
+		return v
+	}
+	_, err := tensor.SetMixedPrecision(d, true)
+	require.NoError(t, err)
+	defer tensor.SetMixedPrecision(d, false) //nolint:errcheck
+	x, w, b := Param(on(xh), "x"), Param(on(wh), "w"), Param(on(bh), "b")
+	require.NoError(t, tensor.StartProfile(d))
+	y := Linear(x, w, b)
+	require.NoError(t, SumAll(Mul(y, Const(on(gh)))).Backward())
+	prof, err := tensor.StopProfile(d)
+	require.NoError(t, err)
+	counts := map[string]int{}
+	for _, k := range prof {
+		counts[k.Name] = k.Count
+	}
+	assert.Equal(t, 3, counts["RoundOperand"], "x, w and the output gradient, once each (profile %v)", prof)
+
+	round := func(h *tensor.Tensor) *tensor.Tensor { return h.Cast(tensor.BFloat16).Cast(tensor.Float32) }
+	xr, wr, gr := round(xh), round(wh), round(gh)
+	assert.Equal(t, tensor.Linear(xr, wr, bh).Float32s(), y.Value.Float32s(), "y")
+	assert.Equal(t, tensor.Matmul(gr.Reshape(10, 6), wr).Float32s(), x.Grad.Float32s(), "dx")
+	assert.Equal(t, tensor.MatmulT(gr.Reshape(10, 6), xr.Reshape(10, 8), true, false).Float32s(), w.Grad.Float32s(), "dw")
+	assert.Equal(t, tensor.Sum(gh.Reshape(10, 6), 0, false).Float32s(), b.Grad.Float32s(), "db")
+}

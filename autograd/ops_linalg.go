@@ -43,6 +43,11 @@ func MatmulT(a, b *Var, transA, transB bool) *Var {
 }
 
 // Linear returns x·wᵀ + b (b may be nil) for x [..., in] and w [out, in].
+// On a backend in bf16 mixed precision (tensor.RoundOperand) x and w are
+// rounded once, and the copies serve the forward product and both backward
+// ones (the output gradient is rounded once for its two products), as
+// torch.autocast keeps its forward copies for the backward: the same
+// numbers as rounding at every product, with half the casts.
 func Linear(x, w, b *Var) *Var {
 	var bv *tensor.Tensor
 	inputs := []*Var{x, w}
@@ -50,20 +55,29 @@ func Linear(x, w, b *Var) *Var {
 		bv = b.Value
 		inputs = append(inputs, b)
 	}
-	y := tensor.Linear(x.Value, w.Value, bv)
+	xm, wm := x.Value, w.Value
+	if xr, wr := tensor.RoundOperand(xm), tensor.RoundOperand(wm); xr != nil && wr != nil {
+		xm, wm = xr, wr
+	}
+	y := tensor.Linear(xm, wm, bv)
 	xs := x.Value.Shape()
 	in, out := w.Dim(1), w.Dim(0)
 	return record("Linear", y, func(g *tensor.Tensor) []*tensor.Tensor {
 		g2 := g.Reshape(-1, out)
+		if xm != x.Value && need(x) && need(w) {
+			if gr := tensor.RoundOperand(g2); gr != nil {
+				g2 = gr
+			}
+		}
 		grads := make([]*tensor.Tensor, len(inputs))
 		if need(x) {
-			grads[0] = tensor.Matmul(g2, w.Value).Reshape(xs...)
+			grads[0] = tensor.Matmul(g2, wm).Reshape(xs...)
 		}
 		if need(w) {
-			grads[1] = tensor.MatmulT(g2, x.Value.Reshape(-1, in), true, false)
+			grads[1] = tensor.MatmulT(g2, xm.Reshape(-1, in), true, false)
 		}
 		if b != nil && need(b) {
-			grads[2] = tensor.Sum(g2, 0, false)
+			grads[2] = tensor.Sum(g.Reshape(-1, out), 0, false)
 		}
 		return grads
 	}, inputs...)

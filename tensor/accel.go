@@ -50,6 +50,35 @@ func MixedPrecision(d Device) bool {
 	return ok && mp.MixedPrecision()
 }
 
+// RoundedOperandBackend is a mixed-precision backend that hands out the
+// bf16 operand copies its Matmul makes, and whose Matmul and MatmulBias
+// take such a copy (a BFloat16 tensor) in place of the float32 operand
+// with the same result, bit for bit. A caller that uses one operand in
+// several products rounds it once: autograd's Linear rounds its input and
+// weight once for the forward product and both backward ones, and the
+// output gradient once for the two backward products (as torch.autocast
+// keeps the bf16 copies it made in the forward pass for the backward).
+type RoundedOperandBackend interface {
+	// RoundOperand returns a contiguous BFloat16 copy of the float32 a
+	// (rounded to nearest even, as Matmul rounds), or nil when the backend
+	// is not in mixed precision.
+	RoundOperand(a *Tensor) *Tensor
+}
+
+// RoundOperand returns a's bf16 matmul operand when a's backend is a
+// RoundedOperandBackend in mixed precision, else nil (pass a itself). Only
+// MatmulT, Matmul and Linear take the result; it is not a compute tensor.
+func RoundOperand(a *Tensor) *Tensor {
+	if a == nil || a.DType() != Float32 {
+		return nil
+	}
+	rb, ok := a.backend().(RoundedOperandBackend)
+	if !ok {
+		return nil
+	}
+	return rb.RoundOperand(a)
+}
+
 // BiasMatmulBackend is a backend whose matrix product can add a bias row
 // in its epilogue: Linear then needs no broadcast copy of the bias into
 // the output before the product.

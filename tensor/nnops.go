@@ -118,10 +118,10 @@ func LayerNormBackward(dy, x, gamma *Tensor, st NormStats, hasBeta, wantParams b
 	dy, x = dy.Contiguous(), x.Contiguous()
 	dx = x.empty(x.DType(), x.shape)
 	if wantParams && gamma != nil {
-		dgamma = x.empty(x.DType(), []int{cols})
+		dgamma = ZerosAs(x, cols) // the backend accumulates
 	}
 	if wantParams && hasBeta {
-		dbeta = x.empty(x.DType(), []int{cols})
+		dbeta = ZerosAs(x, cols)
 	}
 	x.backend().LayerNormBackward(dx, dgamma, dbeta, dy, x, st.Mean, st.Rstd, orNil(gamma))
 	return dx, dgamma, dbeta
@@ -152,7 +152,7 @@ func RMSNormBackward(dy, x, gamma *Tensor, st NormStats, wantParams bool) (dx, d
 	dy, x = dy.Contiguous(), x.Contiguous()
 	dx = x.empty(x.DType(), x.shape)
 	if wantParams && gamma != nil {
-		dgamma = x.empty(x.DType(), []int{cols})
+		dgamma = ZerosAs(x, cols) // the backend accumulates
 	}
 	x.backend().RMSNormBackward(dx, dgamma, dy, x, st.Rstd, orNil(gamma))
 	return dx, dgamma

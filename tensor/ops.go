@@ -18,6 +18,26 @@ func compute(op string, ts ...*Tensor) {
 	}
 }
 
+// computeMatmul checks a matrix product's operands as compute does, except
+// that on a RoundedOperandBackend BFloat16 operands (from RoundOperand) mix
+// with float32 ones. It returns the product's dtype (float32 then).
+func computeMatmul(op string, a, b *Tensor) DType {
+	if a.DType() != BFloat16 && b.DType() != BFloat16 {
+		compute(op, a, b)
+		return a.DType()
+	}
+	if _, ok := a.backend().(RoundedOperandBackend); !ok {
+		compute(op, a, b) // a storage-only dtype: the usual error
+	}
+	for _, t := range []*Tensor{a, b} {
+		if t.DType() != Float32 && t.DType() != BFloat16 {
+			panic(fmt.Sprintf("tensor.%s: dtypes %s and %s differ", op, a.DType(), b.DType()))
+		}
+		sameDevice(op, a, t)
+	}
+	return Float32
+}
+
 // Unary applies op element-wise.
 func Unary(op UnaryOp, x *Tensor) *Tensor {
 	compute(op.String(), x)
@@ -183,7 +203,7 @@ func Matmul(a, b *Tensor) *Tensor { return MatmulT(a, b, false, false) }
 
 // MatmulT is Matmul with the last two axes of a and/or b transposed first.
 func MatmulT(a, b *Tensor, transA, transB bool) *Tensor {
-	compute("Matmul", a, b)
+	odt := computeMatmul("Matmul", a, b)
 	if a.NDim() < 1 || b.NDim() < 1 {
 		panic(fmt.Sprintf("tensor.Matmul: scalar operand (shapes %v, %v)", a.shape, b.shape))
 	}
@@ -213,7 +233,7 @@ func MatmulT(a, b *Tensor, transA, transB bool) *Tensor {
 	}
 	batch := numel(batchShape)
 	outShape := append(cloneInts(batchShape), am, bn)
-	out := a.empty(a.DType(), outShape)
+	out := a.empty(odt, outShape)
 	if batch == 0 || am == 0 || bn == 0 {
 		return finishMatmul(out, vecB)
 	}
@@ -308,7 +328,13 @@ func nestStride(x *Tensor, k, nb int) int {
 // Linear returns x·wᵀ + b for x [..., in], w [out, in] and b [out] (b may be
 // nil), as torch.nn.functional.linear.
 func Linear(x, w, b *Tensor) *Tensor {
-	compute("Linear", x, w, b)
+	odt := computeMatmul("Linear", x, w)
+	if b != nil {
+		if b.DType() != odt {
+			panic(fmt.Sprintf("tensor.Linear: bias dtype %s, want %s", b.DType(), odt))
+		}
+		sameDevice("Linear", x, b)
+	}
 	if w.NDim() != 2 || x.NDim() < 1 || x.shape[x.NDim()-1] != w.shape[1] {
 		panic(fmt.Sprintf("tensor.Linear: x %v, weight %v", x.shape, w.shape))
 	}
@@ -319,7 +345,7 @@ func Linear(x, w, b *Tensor) *Tensor {
 	lead := x.shape[:x.NDim()-1]
 	rows := numel(lead)
 	outShape := append(cloneInts(lead), outF)
-	out := x.empty(x.DType(), outShape)
+	out := x.empty(odt, outShape)
 	if rows == 0 || outF == 0 {
 		return out
 	}

@@ -115,7 +115,24 @@ func (b *simBackend) Alloc(dtype DType, n int) (*Storage, error) {
 			return nil, &DeviceError{Device: b.dev, Op: "Alloc", Err: fmt.Errorf("%s[%d]: out of memory: %d bytes requested, %d in use, limit %d (SetSimMemoryLimit)", dtype, n, bytes, s.Current, b.limitBytes())}
 		}
 	}
-	return b.wrap(newCPUStorage(dtype, n)), nil
+	st := newCPUStorage(dtype, n)
+	poisonStorage(st)
+	return b.wrap(st), nil
+}
+
+// poisonStorage fills fresh sim storage as a GPU's pool may hand it out:
+// not zeroed (NaN for floats, a large negative value for int32), so that an
+// op relying on zero-initialised output fails the CPU-versus-sim checks.
+func poisonStorage(st *Storage) {
+	for i := range st.F32 {
+		st.F32[i] = float32(math.NaN())
+	}
+	for i := range st.U16 {
+		st.U16[i] = 0x7fc1 // a bf16 and fp16 NaN
+	}
+	for i := range st.I32 {
+		st.I32[i] = -0x3c3c3c3d
+	}
 }
 
 // fits reports whether bytes more stay within the limit.
@@ -209,14 +226,26 @@ func (b *simBackend) Where(dst, cond, x, y *Tensor) {
 	cpuBackendInstance.Where(b.h(dst), b.h(cond), b.h(x), b.h(y))
 }
 
-// Matmul rounds both operands to bf16 first in mixed precision.
+// Matmul rounds both operands to bf16 first in mixed precision; a
+// BFloat16 operand (RoundOperand) is taken as its exact float32 values.
 func (b *simBackend) Matmul(dst, x, y *Tensor, transA, transB bool, alpha, beta float64) {
 	defer b.span(b.matmulName())()
-	hx, hy := b.h(x), b.h(y)
+	hx, hy := b.h(x).Cast(Float32), b.h(y).Cast(Float32)
 	if b.mixed.Load() && dst.DType() == Float32 {
 		hx, hy = roundBF16(hx), roundBF16(hy)
 	}
 	cpuBackendInstance.Matmul(b.h(dst), hx, hy, transA, transB, alpha, beta)
+}
+
+// RoundOperand returns the bf16 copy of a that Matmul would round it to,
+// in mixed precision (nil otherwise): a RoundedOperandBackend, as the CUDA
+// backend.
+func (b *simBackend) RoundOperand(a *Tensor) *Tensor {
+	if !b.mixed.Load() || a.DType() != Float32 {
+		return nil
+	}
+	defer b.span("RoundOperand")()
+	return a.Cast(BFloat16)
 }
 
 // roundBF16 returns a contiguous float32 copy of the host tensor x with

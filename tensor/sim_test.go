@@ -122,6 +122,45 @@ func TestSimMixedPrecisionMatmul(t *testing.T) {
 	assert.NotEqual(t, Matmul(a, b).Float32s(), got, "the operands were rounded")
 }
 
+// RoundOperand's bf16 copies stand in for float32 operands of Matmul,
+// MatmulT and Linear with the same result bit for bit (transposed, batched
+// and broadcast views too), only in mixed precision, and bf16 operands are
+// refused elsewhere.
+func TestSimRoundedOperands(t *testing.T) {
+	d := Sim(11)
+	r := testutil.NewRand(12)
+	up := func(shape ...int) *Tensor {
+		x, err := FromFloat32(testutil.Normal32(r, numel(shape), 1), shape...).To(d)
+		require.NoError(t, err)
+		return x
+	}
+	a, b, w, bias := up(2, 9, 33), up(33, 6), up(7, 33), up(7)
+	assert.Nil(t, RoundOperand(a), "no rounding outside mixed precision")
+	_, err := SetMixedPrecision(d, true)
+	require.NoError(t, err)
+	defer SetMixedPrecision(d, false) //nolint:errcheck
+	ar, br, wr := RoundOperand(a), RoundOperand(b), RoundOperand(w)
+	require.NotNil(t, ar)
+	assert.Equal(t, BFloat16, ar.DType())
+	assert.Equal(t, Float32, Matmul(ar, br).DType())
+	assert.Equal(t, Matmul(a, b).Float32s(), Matmul(ar, br).Float32s())
+	assert.Equal(t, Matmul(a, b).Float32s(), Matmul(a, br).Float32s())
+	bt := up(6, 33)
+	assert.Equal(t, MatmulT(a, bt, false, true).Float32s(), MatmulT(ar, RoundOperand(bt), false, true).Float32s())
+	at := up(2, 33, 9)
+	assert.Equal(t, MatmulT(at, b, true, false).Float32s(), MatmulT(RoundOperand(at), br, true, false).Float32s())
+	assert.Equal(t, Linear(a, w, bias).Float32s(), Linear(ar, wr, bias).Float32s())
+	assert.Equal(t, Linear(a, w, nil).Float32s(), Linear(ar, wr, nil).Float32s())
+	assert.NotEqual(t, Linear(a, w, bias).Float32s(), func() []float32 {
+		SetMixedPrecision(d, false)      //nolint:errcheck
+		defer SetMixedPrecision(d, true) //nolint:errcheck
+		return Linear(a, w, bias).Float32s()
+	}(), "the operands were rounded")
+	assert.Panics(t, func() { Add(ar, ar) }, "a bf16 operand is not a compute tensor")
+	ac := FromFloat32(testutil.Normal32(r, 6, 1), 2, 3)
+	assert.Panics(t, func() { Matmul(ac.Cast(BFloat16), ac.T()) }, "the CPU takes no bf16 operands")
+}
+
 // The sim's multi-tensor AdamW and global norm equal the CPU's per-tensor
 // step and norm.
 func TestSimMultiTensor(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ragr-dev/ragr/internal/testutil"
@@ -528,4 +529,46 @@ func TestScalarCompare(t *testing.T) {
 			}
 		}
 	}
+}
+
+// RoundOperand's bf16 copies (tensor.RoundedOperandBackend) stand in for
+// the float32 operands of the mixed-precision products with the same
+// result bit for bit: contiguous copies are used in place, views of them
+// (transposed, broadcast, head-permuted) are copied, Linear's bias goes
+// through the epilogue path.
+func TestRoundedOperands(t *testing.T) {
+	r := newRand(22)
+	prev, err := tensor.SetMixedPrecision(dev, true)
+	require.NoError(t, err)
+	defer tensor.SetMixedPrecision(dev, prev) //nolint:errcheck
+	a := onDev(t, uniform(r, -1, 1, 3, 19, 40))
+	b := onDev(t, uniform(r, -1, 1, 40, 24))
+	bt := onDev(t, uniform(r, -1, 1, 3, 24, 40))
+	w := onDev(t, uniform(r, -1, 1, 24, 40))
+	bias := onDev(t, uniform(r, -1, 1, 24))
+	p := onDev(t, uniform(r, -1, 1, 19, 3, 40)) // [rows, batch, cols] seen as [batch, rows, cols]
+	rd := func(x *tensor.Tensor) *tensor.Tensor {
+		y := tensor.RoundOperand(x)
+		require.NotNil(t, y)
+		require.Equal(t, tensor.BFloat16, y.DType())
+		return y
+	}
+	eq := func(name string, got, want *tensor.Tensor) {
+		t.Helper()
+		require.Equal(t, tensor.Float32, got.DType(), name)
+		assert.Equal(t, want.Float32s(), got.Float32s(), name)
+	}
+	eq("matmul", tensor.Matmul(rd(a), rd(b)), tensor.Matmul(a, b))
+	eq("one operand rounded", tensor.Matmul(a, rd(b)), tensor.Matmul(a, b))
+	eq("transposed operands", tensor.MatmulT(rd(a), rd(bt), false, true), tensor.MatmulT(a, bt, false, true))
+	eq("a transposed view of a rounded copy", tensor.Matmul(rd(a), rd(bt).Transpose(1, 2)), tensor.Matmul(a, bt.Transpose(1, 2)))
+	eq("weight gradient form", tensor.MatmulT(rd(a).Reshape(-1, 40), rd(bt).Reshape(-1, 40).Narrow(0, 0, 57), true, false),
+		tensor.MatmulT(a.Reshape(-1, 40), bt.Reshape(-1, 40).Narrow(0, 0, 57), true, false))
+	eq("head-permuted view", tensor.Matmul(rd(p).Permute(1, 0, 2), rd(b)), tensor.Matmul(p.Permute(1, 0, 2), b))
+	eq("broadcast", tensor.Matmul(rd(a), rd(b).Unsqueeze(0).Expand(3, 40, 24)), tensor.Matmul(a, b.Unsqueeze(0).Expand(3, 40, 24)))
+	eq("linear with bias", tensor.Linear(rd(a), rd(w), bias), tensor.Linear(a, w, bias))
+	eq("linear", tensor.Linear(rd(a), rd(w), nil), tensor.Linear(a, w, nil))
+	_, err = tensor.SetMixedPrecision(dev, false)
+	require.NoError(t, err)
+	assert.Nil(t, tensor.RoundOperand(a), "no rounding in fp32")
 }

@@ -308,7 +308,15 @@ func (b *Backend) MatmulBias(dst, a, bt, bias *tensor.Tensor, transA, transB boo
 func (b *Backend) matmul(dst, a, bt *tensor.Tensor, transA, transB bool, alpha, beta float64, bias *tensor.Tensor) {
 	defer keep(dst, a, bt, bias)
 	const name = "Matmul"
-	b.float32Only(name, dst, a, bt)
+	// a BFloat16 operand is a RoundOperand copy (tensor.computeMatmul lets
+	// only those through): the bf16 GEMM takes it as it is
+	rounded := a.DType() == tensor.BFloat16 || bt.DType() == tensor.BFloat16
+	b.float32Only(name, dst)
+	for _, t := range []*tensor.Tensor{a, bt} {
+		if t.DType() != tensor.BFloat16 {
+			b.float32Only(name, t)
+		}
+	}
 	ds, as, bs := dst.Shape(), a.Shape(), bt.Shape()
 	ast, bst := a.Strides(), bt.Strides()
 	batch, m, n := ds[0], ds[1], ds[2]
@@ -333,7 +341,7 @@ func (b *Backend) matmul(dst, a, bt *tensor.Tensor, transA, transB bool, alpha, 
 		}
 		return
 	}
-	if b.mixed.Load() {
+	if b.mixed.Load() || rounded {
 		b.matmulBF16(dst, a, bt, transA, transB, alpha, beta, bias)
 		return
 	}
