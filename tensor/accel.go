@@ -175,7 +175,9 @@ func FusedAttentionBackward(dout *Tensor, saved any) (dq, dk, dv *Tensor) {
 type MultiTensorBackend interface {
 	// AdamWMulti applies one AdamW step to every params[i] from grads[i]
 	// with moments ms[i], vs[i] and weight decay wds[i] (p.WeightDecay is
-	// not used), all contiguous, as AdamW does tensor by tensor.
+	// not used), all contiguous, as AdamW does tensor by tensor; a
+	// p.GradScale other than 0 and 1 multiplies each gradient element as it
+	// is read (in float32, as the CPU's AdamW), the gradients unchanged.
 	AdamWMulti(params, grads, ms, vs []*Tensor, wds []float64, p AdamWParams)
 	// GlobalNorm returns the L2 norm of all elements of ts taken together
 	// (contiguous float32); ok false when it does not take these tensors.
@@ -206,15 +208,16 @@ func AdamWSteps(params, grads, ms, vs []*Tensor, wds []float64, p AdamWParams) {
 			}
 		}
 	}
+	mt, multi := params[0].backend().(MultiTensorBackend)
+	if multi && params[0].DType() == Float32 {
+		mt.AdamWMulti(params, grads, ms, vs, wds, p) // the scale fused into the step
+		return
+	}
 	if p.scaled() && params[0].Device().Kind != KindCPU {
 		for _, g := range grads {
 			MulScalarInPlace(g, p.GradScale)
 		}
 		p.GradScale = 0
-	}
-	if mt, ok := params[0].backend().(MultiTensorBackend); ok && params[0].DType() == Float32 {
-		mt.AdamWMulti(params, grads, ms, vs, wds, p)
-		return
 	}
 	for i := range params {
 		q := p

@@ -572,3 +572,28 @@ func TestRoundedOperands(t *testing.T) {
 	require.NoError(t, err)
 	assert.Nil(t, tensor.RoundOperand(a), "no rounding in fp32")
 }
+
+// tensor.AdamWSteps through the backend's multi-tensor kernel with a
+// clipping coefficient (GradScale) equals the CPU's AdamW with it, bit for
+// bit, and leaves the gradients unscaled as the CPU's does.
+func TestAdamWStepsGradScale(t *testing.T) {
+	r := newRand(23)
+	hp := tensor.AdamWParams{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, Step: 4, GradScale: 0.371}
+	var ps, gs, ms, vs, dps, dgs, dms, dvs []*tensor.Tensor
+	var wds []float64
+	for i, n := range []int{1, 33, 1000, 4099} {
+		p, g := uniform(r, -1, 1, n), uniform(r, -1, 1, n)
+		m, v := uniform(r, -0.1, 0.1, n), uniform(r, 0, 0.01, n)
+		ps, gs, ms, vs = append(ps, p), append(gs, g), append(ms, m), append(vs, v)
+		dps, dgs, dms, dvs = append(dps, onDev(t, p)), append(dgs, onDev(t, g)), append(dms, onDev(t, m)), append(dvs, onDev(t, v))
+		wds = append(wds, float64(i%2)*0.01)
+	}
+	tensor.AdamWSteps(dps, dgs, dms, dvs, wds, hp)
+	tensor.AdamWSteps(ps, gs, ms, vs, wds, hp)
+	for i := range ps {
+		assert.Equal(t, ps[i].Float32s(), dps[i].Float32s(), "param %d", i)
+		assert.Equal(t, ms[i].Float32s(), dms[i].Float32s(), "m %d", i)
+		assert.Equal(t, vs[i].Float32s(), dvs[i].Float32s(), "v %d", i)
+		assert.Equal(t, gs[i].Float32s(), dgs[i].Float32s(), "grad %d unchanged", i)
+	}
+}

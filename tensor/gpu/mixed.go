@@ -25,6 +25,7 @@ package gpu
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"sync"
 
@@ -271,7 +272,16 @@ func (b *Backend) AdamWMulti(params, grads, ms, vs []*tensor.Tensor, wds []float
 	t, err := b.dev.NewAdamWTable(tab)
 	b.fail(name, err)
 	defer t.Free()
-	b.fail(name, b.dev.AdamWStep(t, float32(p.LR), float32(p.Beta1), float32(p.Beta2), float32(p.Eps), p.Step, 0))
+	var gscale cuda.DevicePtr
+	if p.GradScale != 0 && p.GradScale != 1 {
+		// the clipping coefficient, read by the kernel on the device (one
+		// 4-byte fill instead of a scaling launch per gradient)
+		s := b.temp(name, tensor.Float32, 1)
+		defer s.Free()
+		b.fail(name, b.dev.Memset32(s.Ptr(), math.Float32bits(float32(p.GradScale)), 1))
+		gscale = s.Ptr()
+	}
+	b.fail(name, b.dev.AdamWStep(t, float32(p.LR), float32(p.Beta1), float32(p.Beta2), float32(p.Eps), p.Step, gscale))
 	keep(params...)
 	keep(grads...)
 	keep(ms...)
