@@ -4,6 +4,7 @@
 // Activations (storage f32 or bf16, compute f32; contiguous, n elements,
 // outputs may alias inputs):
 //   ragr_gelu_erf_fwd_T(y, x, n)       y = x/2 * (1 + erf(x/sqrt2)), as 0.5x*erfc(-x/sqrt2)
+//                                      (bf16: erfc from a cheaper fit, see GeluErfBf16F)
 //   ragr_gelu_erf_bwd_T(dx, dy, x, n)  dx = dy * (Phi(x) + x*phi(x))
 //   ragr_gelu_tanh_fwd_T / _bwd_T      x/2*(1+tanh(u)), u = sqrt(2/pi)(x+0.044715x^3), as x*sigmoid(2u)
 //   ragr_silu_fwd_T / _bwd_T           x*sigmoid(x); dx = dy*s*(1+x(1-s))
@@ -39,7 +40,11 @@
 // reading a and b through element strides (stride 0 on a broadcast
 // dimension; any strides, so views need no copy). Broadcasting is done here,
 // with strides, not through the copy kernel: no temporary of the output's
-// size. The backward of a broadcast binary op is the same-shape op followed
+// size. When the innermost dimension is a multiple of 4 (and c 16-byte
+// aligned) a thread computes 4 consecutive outputs with 16-byte loads where
+// a's or b's inner stride is 1 (the launcher merges dimensions that are
+// contiguous in every operand first, so [B, S, H] + [H] runs as [B*S, H]).
+// The backward of a broadcast binary op is the same-shape op followed
 // by ragr_reduce_sum_{rows,cols}_f32 over the broadcast dimensions (reduce.cu).
 //
 // Select, broadcasting (f32 values): ragr_where_c32_f32 / _c16_f32(c, cond,
@@ -62,6 +67,46 @@
 
 struct GeluErfF {
 	__device__ float operator()(float x) const { return 0.5f * x * erfcf(-x * RAGR_SQRT1_2); }
+};
+// rcp_approx: PTX rcp.approx.ftz.f32 (max 1 ulp; one MUFU instruction).
+__device__ __forceinline__ float rcp_approx(float x) {
+#ifdef RAGR_EMU
+	return 1.f / x;
+#else
+	float r;
+	asm("rcp.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(x));
+	return r;
+#endif
+}
+
+// GeluErfBf16F: the same GELU for bf16 storage, without erfcf, whose ~50
+// instructions an element made the bf16 kernel compute-bound (it moves half
+// the f32 kernel's bytes per element); this is about 23. With a = |x|/sqrt2
+// and E = erfc(a): Phi(x) = 1 - E/2 (x >= 0) or E/2 (x < 0), and
+// E/2 = t * 2^(P(t) - a^2 log2(e)), t = 1/(1 + a/2), P a degree-9
+// polynomial: this project's Chebyshev least-squares fit of
+// log2(erfcx(a)/t) - 1 for a in [0, 10.6] (beyond, erfc underflows fp32).
+// E is within ~1e-5 relative of erfc over fp32's normal range (the exp2
+// argument's rounding dominates), far inside bf16's 2^-9: over every finite
+// bf16 input the bf16 result is the correctly rounded GELU (checked
+// offline with exact rcp/exp2). x = +-Inf gives +Inf and NaN as GeluErfF
+// (t = 0, 2^-Inf = 0), NaN gives NaN.
+struct GeluErfBf16F {
+	__device__ float operator()(float x) const {
+		const float t = rcp_approx(fmaf(0.35355339059327376220f, fabsf(x), 1.f)); // 1/(1 + |x|/(2 sqrt2))
+		float p = 2.156876624e-01f;
+		p = fmaf(p, t, -1.018127561e+00f);
+		p = fmaf(p, t, 1.753201604e+00f);
+		p = fmaf(p, t, -1.116613388e+00f);
+		p = fmaf(p, t, -2.328145690e-02f);
+		p = fmaf(p, t, -4.718858749e-02f);
+		p = fmaf(p, t, 6.652697921e-02f);
+		p = fmaf(p, t, 5.543473959e-01f);
+		p = fmaf(p, t, 1.441122413e+00f);
+		p = fmaf(p, t, -2.825675011e+00f);
+		const float h = t * exp2f(fmaf(-0.72134752044448170368f * x, x, p)); // a^2 log2(e) = x^2 log2(e)/2
+		return x * (x >= 0.f ? 1.f - h : h);
+	}
 };
 struct GeluErfB {
 	__device__ float operator()(float dy, float x) const {
@@ -166,7 +211,7 @@ struct ReluB {
 	}
 
 RAGR_ACT(gelu_erf, GeluErfF, GeluErfB, float, f32)
-RAGR_ACT(gelu_erf, GeluErfF, GeluErfB, __nv_bfloat16, bf16)
+RAGR_ACT(gelu_erf, GeluErfBf16F, GeluErfB, __nv_bfloat16, bf16)
 RAGR_ACT(gelu_tanh, GeluTanhF, GeluTanhB, float, f32)
 RAGR_ACT(gelu_tanh, GeluTanhF, GeluTanhB, __nv_bfloat16, bf16)
 RAGR_ACT(silu, SiluF, SiluB, float, f32)
@@ -258,21 +303,59 @@ struct BcastArgs {
 };
 
 // bcast_offsets decomposes output index r into a's and b's element offsets
-// (32-bit quotients when the output has fewer than 2^32 elements).
+// (32-bit quotients when the output has fewer than 2^32 elements). The
+// outermost index needs no division: r < n leaves it as the last quotient.
 template <typename I>
 __device__ __forceinline__ void bcast_offsets(I r, const BcastArgs& g, long long& oa, long long& ob) {
 	oa = 0, ob = 0;
-	for (int d = g.ndim - 1; d >= 0; d--) {
+	for (int d = g.ndim - 1; d > 0; d--) {
 		const I q = r / (I)g.shape[d];
 		const long long k = (long long)(r - q * (I)g.shape[d]);
 		oa += k * g.sa[d];
 		ob += k * g.sb[d];
 		r = q;
 	}
+	if (g.ndim > 0) {
+		oa += (long long)r * g.sa[0];
+		ob += (long long)r * g.sb[0];
+	}
 }
 
+// ld4s: the 4 values p[0], p[s], p[2s], p[3s]: one 16-byte load when they
+// are contiguous and aligned, one load when s = 0 (a broadcast dimension).
+__device__ __forceinline__ float4 ld4s(const float* __restrict__ p, long long s) {
+	if (s == 1 && aligned16(p)) return *reinterpret_cast<const float4*>(p);
+	if (s == 0) {
+		const float v = *p;
+		return make_float4(v, v, v, v);
+	}
+	return make_float4(p[0], p[s], p[2 * s], p[3 * s]);
+}
+
+template <typename I, typename F>
+__device__ __forceinline__ void bcast_quads(float* __restrict__ c, const float* __restrict__ a, const float* __restrict__ b,
+                                            const BcastArgs& g, F f) {
+	const long long sa = g.sa[g.ndim - 1], sb = g.sb[g.ndim - 1];
+	long long oa, ob;
+	RAGR_GRID_STRIDE(q, g.n >> 2) {
+		bcast_offsets<I>((I)(q << 2), g, oa, ob);
+		const float4 va = ld4s(a + oa, sa), vb = ld4s(b + ob, sb);
+		reinterpret_cast<float4*>(c)[q] = make_float4(f(va.x, vb.x), f(va.y, vb.y), f(va.z, vb.z), f(va.w, vb.w));
+	}
+}
+
+// bcast: when the innermost dimension is a multiple of 4 and c is 16-byte
+// aligned, each thread takes 4 consecutive outputs of one row (bcast_quads):
+// one index decomposition for 4 elements, 16-byte loads of a and b where
+// their inner stride is 1 (and the address aligned), a single load where it
+// is 0 (a bias), and a 16-byte store. Otherwise element by element.
 template <typename F> __device__ __forceinline__ void bcast(float* __restrict__ c, const float* __restrict__ a,
                                                             const float* __restrict__ b, const BcastArgs& g, F f) {
+	if (g.ndim > 0 && g.shape[g.ndim - 1] % 4 == 0 && aligned16(c)) {
+		if (g.n <= 0xffffffffLL) bcast_quads<unsigned>(c, a, b, g, f);
+		else bcast_quads<long long>(c, a, b, g, f);
+		return;
+	}
 	long long oa, ob;
 	if (g.n <= 0xffffffffLL) {
 		RAGR_GRID_STRIDE(i, g.n) {

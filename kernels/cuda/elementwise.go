@@ -139,7 +139,55 @@ func (d *Device) BinaryBroadcast(op BinOp, c DevicePtr, shape []int64, a DeviceP
 	if err != nil || n == 0 {
 		return err
 	}
-	return d.launch1D(name, n, 1, c, a, b, stridedArgs(shape, aStrides, bStrides))
+	shape, st := mergeDims(shape, aStrides, bStrides)
+	per := 1
+	if shape[len(shape)-1]%4 == 0 && c%16 == 0 {
+		per = 4 // the kernel's 4-wide path (elementwise.cu, bcast)
+	}
+	return d.launch1D(name, n, per, c, a, b, stridedArgs(shape, st[0], st[1]))
+}
+
+// mergeDims returns an equivalent shape and strides for a contiguous output
+// read through strides (n > 0): dimensions of size 1 dropped, and each
+// dimension merged into the one outside it where every operand steps
+// through both as through one (stride[outer] == stride[inner]*shape[inner]),
+// so [B, S, H] + [H] becomes [B*S, H]: fewer index divisions per element,
+// and the kernel sees the true innermost run. At least one dimension.
+func mergeDims(shape []int64, strides ...[]int64) ([]int64, [][]int64) {
+	sh := make([]int64, 0, len(shape))
+	st := make([][]int64, len(strides))
+	for d, n := range shape {
+		if n == 1 {
+			continue
+		}
+		if k := len(sh) - 1; k >= 0 {
+			merge := true
+			for o, s := range strides {
+				if st[o][k] != s[d]*n {
+					merge = false
+					break
+				}
+			}
+			if merge {
+				sh[k] *= n
+				for o, s := range strides {
+					st[o][k] = s[d]
+				}
+				continue
+			}
+		}
+		sh = append(sh, n)
+		for o, s := range strides {
+			st[o] = append(st[o], s[d])
+		}
+	}
+	if len(sh) == 0 {
+		sh = append(sh, 1)
+		for o := range strides {
+			st[o] = append(st[o], 0)
+		}
+	}
+	return sh, st
 }
 
 // Scale sets y = alpha*x over n f32 elements (y may alias x).

@@ -250,6 +250,12 @@ func TestBinaryBroadcast(t *testing.T) {
 		{[]int64{4, 1, 33}, []int64{33, 33, 1}, []int64{0, 0, 1}, 132, 33},  // size-1 dim
 		{[]int64{2, 2, 2, 2, 2, 2, 2, 3}, nil, nil, 384, 384},               // rank 8, contiguous
 		{[]int64{31, 33}, []int64{1, 31}, []int64{33, 1}, 31 * 33, 31 * 33}, // transpose + contiguous
+		// inner dimension a multiple of 4: the kernel's 4-wide path
+		{[]int64{6, 8}, []int64{8, 1}, []int64{0, 1}, 48, 8},             // row bias (16-byte loads)
+		{[]int64{2, 3, 8}, []int64{24, 8, 1}, []int64{0, 0, 1}, 48, 8},   // merged to [6, 8]
+		{[]int64{5, 4, 4}, []int64{1, 5, 20}, []int64{0, 1, 0}, 80, 4},   // strided a, broadcast b
+		{[]int64{3, 1, 12}, []int64{1, 0, 3}, []int64{12, 0, 1}, 36, 36}, // transposed a, size-1 dim
+		{[]int64{1, 1}, []int64{0, 0}, []int64{0, 0}, 1, 1},              // everything size 1
 	}
 	for ci, c := range cases {
 		if c.as == nil {
@@ -275,6 +281,32 @@ func TestBinaryBroadcast(t *testing.T) {
 	}
 	if err := dev.BinaryBroadcast(Add, 0, make([]int64, 9), 0, make([]int64, 9), 0, make([]int64, 9)); err == nil {
 		t.Error("rank 9: no error")
+	}
+	// a and b one float off 16-byte alignment (views): the 4-wide path's
+	// per-quad alignment check falls back to scalar loads
+	a := testutil.Normal32(r, 49, 1)
+	b := testutil.Uniform32(r, 9, 0.5, 2)
+	want := make([]float32, 48)
+	cpu.BinaryBroadcast(cpuOps[Add], want, []int{6, 8}, a, 1, []int{8, 1}, b, 1, []int{0, 1})
+	o := out(t, 48, 4)
+	must(t, dev.BinaryBroadcast(Add, o.ptr(), []int64{6, 8}, up(t, a)+4, []int64{8, 1}, up(t, b)+4, []int64{0, 1}))
+	testutil.AssertClose(t, "misaligned views", o.f32(t), want, testutil.Exact)
+}
+
+func TestMergeDims(t *testing.T) {
+	for _, c := range []struct {
+		shape, as, bs, wshape, was, wbs []int64
+	}{
+		{[]int64{2, 3, 8}, []int64{24, 8, 1}, []int64{0, 0, 1}, []int64{6, 8}, []int64{8, 1}, []int64{0, 1}},
+		{[]int64{4, 1, 33}, []int64{33, 33, 1}, []int64{0, 0, 1}, []int64{4, 33}, []int64{33, 1}, []int64{0, 1}},
+		{[]int64{3, 5}, []int64{1, 3}, []int64{1, 0}, []int64{3, 5}, []int64{1, 3}, []int64{1, 0}},
+		{[]int64{2, 2, 3}, []int64{6, 3, 1}, []int64{6, 3, 1}, []int64{12}, []int64{1}, []int64{1}},
+		{[]int64{1, 1}, []int64{0, 0}, []int64{5, 7}, []int64{1}, []int64{0}, []int64{0}},
+	} {
+		sh, st := mergeDims(c.shape, c.as, c.bs)
+		if fmt.Sprint(sh, st[0], st[1]) != fmt.Sprint(c.wshape, c.was, c.wbs) {
+			t.Errorf("mergeDims(%v, %v, %v) = %v %v %v, want %v %v %v", c.shape, c.as, c.bs, sh, st[0], st[1], c.wshape, c.was, c.wbs)
+		}
 	}
 }
 

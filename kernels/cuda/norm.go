@@ -2,7 +2,10 @@
 
 package cuda
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // LayerNorm normalizes each row of x [rows, cols] (f32, contiguous):
 // y = (x-mean)*rstd*gamma + beta with the biased variance, saving mean and
@@ -15,25 +18,56 @@ func (d *Device) LayerNorm(y, mean, rstd, x, gamma, beta DevicePtr, rows int64, 
 	if gamma == 0 || beta == 0 {
 		return fmt.Errorf("kernel %s: gamma and beta are required (shape [%d, %d])", name, rows, cols)
 	}
-	return d.normFwd(name, rows, cols, y, mean, rstd, x, gamma, beta, rows, int32(cols), eps)
+	vec := normVec(cols, y, x, gamma, beta)
+	return d.normFwd(name, rows, cols, vec, y, mean, rstd, x, gamma, beta, rows, int32(cols), eps)
+}
+
+// normVec reports whether the 16-byte vector variants (_w<C>x4) can run:
+// rows of a multiple of 4 columns and every row-major operand 16-byte
+// aligned (then every row is).
+func normVec(cols int, ptrs ...DevicePtr) bool {
+	if cols%4 != 0 {
+		return false
+	}
+	for _, p := range ptrs {
+		if p%16 != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// normWarp returns the warp-per-row kernel for name and cols (rows of at
+// most 1024 columns), its 16-byte vector variant when vec.
+func normWarp(name string, cols int, vec bool) (string, bool) {
+	w, ok := normWarpKernel(name, cols)
+	if ok && vec {
+		w = strings.TrimSuffix(w, "_f32") + "x4_f32"
+	}
+	return w, ok
 }
 
 // normFwd launches a norm forward: the warp-per-row variant for rows of at
-// most 1024 columns (normWarpKernel), the block kernel otherwise.
-func (d *Device) normFwd(name string, rows int64, cols int, args ...any) error {
-	if w, ok := normWarpKernel(name, cols); ok {
+// most 1024 columns (normWarp), the block kernel otherwise.
+func (d *Device) normFwd(name string, rows int64, cols int, vec bool, args ...any) error {
+	if w, ok := normWarp(name, cols, vec); ok {
 		return d.Launch(w, [3]int{warpRowGrid(rows, d.SMs, 16), 1, 1}, [3]int{warpRowBlock, 1, 1}, 0, args...)
 	}
 	return d.launchRows(name, rows, cols, args...)
 }
 
-// normBwdLaunch picks a norm backward's kernel and launch: the
-// warp-per-row variant (rows of at most 1024 columns: one partial row per
-// warp, at most 2 blocks per SM) or the block kernel (one partial row per
-// block, normBwdGrid blocks). It returns the kernel, grid, block and the
-// number of partial rows the colsum pass sums.
-func (d *Device) normBwdLaunch(name string, rows int64, cols int) (kernel string, grid, block, nparts int) {
-	if w, ok := normWarpKernel(name, cols); ok {
+// normBwdLaunch picks a norm backward's kernel and launch: the vector
+// warp-per-row variant (one partial row per block, at most 4 blocks per
+// SM), the scalar warp-per-row variant (rows of at most 1024 columns: one
+// partial row per warp, at most 2 blocks per SM) or the block kernel (one
+// partial row per block, normBwdGrid blocks). It returns the kernel, grid,
+// block and the number of partial rows the colsum pass sums.
+func (d *Device) normBwdLaunch(name string, rows int64, cols int, vec bool) (kernel string, grid, block, nparts int) {
+	if w, ok := normWarp(name, cols, vec); ok {
+		if vec {
+			g := warpRowGrid(rows, d.SMs, 4)
+			return w, g, warpRowBlock, g
+		}
 		g := warpRowGrid(rows, d.SMs, 2)
 		return w, g, warpRowBlock, g * warpRowBlock / 32
 	}
@@ -65,7 +99,7 @@ func (d *Device) LayerNormBackward(dx, dgamma, dbeta, dy, x, mean, rstd, gamma D
 	if rows == 0 {
 		return nil
 	}
-	k, g, blk, np := d.normBwdLaunch(name, rows, cols)
+	k, g, blk, np := d.normBwdLaunch(name, rows, cols, normVec(cols, dx, dy, x, gamma))
 	part, err := d.Alloc(2 * int64(np) * int64(cols) * 4)
 	if err != nil {
 		return err
@@ -75,14 +109,21 @@ func (d *Device) LayerNormBackward(dx, dgamma, dbeta, dy, x, mean, rstd, gamma D
 	if err != nil {
 		return err
 	}
-	if err := d.colsum(dgamma, part.Ptr(), np, cols); err != nil {
-		return err
-	}
-	return d.colsum(dbeta, part.At(int64(np)*int64(cols)*4), np, cols)
+	// dgamma from part[0], dbeta from part[1]: one launch
+	return d.colsumLaunch("ragr_norm_colsum2_f32", 2, np, cols, dgamma, dbeta, part, int32(np), int32(cols))
 }
 
-func (d *Device) colsum(out, part DevicePtr, nparts, cols int) error {
-	return d.launch1D("ragr_norm_colsum_f32", int64(cols), 1, out, part, int32(nparts), int32(cols))
+// colsumLaunch launches a colsum kernel (norm.cu) over nout outputs of cols
+// columns from np partial rows: one block per tile of 32 columns, with up
+// to 32 warps each summing every G-th partial row (about 8 rows a warp).
+func (d *Device) colsumLaunch(name string, nout, np, cols int, args ...any) error {
+	groups := min(max((np+7)/8, 1), 32)
+	tiles := nout * ((cols + 31) / 32)
+	return d.Launch(name, [3]int{tiles, 1, 1}, [3]int{32 * groups, 1, 1}, 0, args...)
+}
+
+func (d *Device) colsum(out, part DevicePtr, np, cols int) error {
+	return d.colsumLaunch("ragr_norm_colsum_f32", 1, np, cols, out, part, int32(np), int32(cols))
 }
 
 // RMSNorm normalizes each row of x [rows, cols] (f32): y = gamma * (x*rstd),
@@ -95,7 +136,7 @@ func (d *Device) RMSNorm(y, rstd, x, gamma DevicePtr, rows int64, cols int, eps 
 	if gamma == 0 {
 		return fmt.Errorf("kernel %s: gamma is required (shape [%d, %d])", name, rows, cols)
 	}
-	return d.normFwd(name, rows, cols, y, rstd, x, gamma, rows, int32(cols), eps)
+	return d.normFwd(name, rows, cols, normVec(cols, y, x, gamma), y, rstd, x, gamma, rows, int32(cols), eps)
 }
 
 // RMSNormBackward computes dx and adds gamma's gradient into dgamma [cols]
@@ -109,7 +150,7 @@ func (d *Device) RMSNormBackward(dx, dgamma, dy, x, rstd, gamma DevicePtr, rows 
 	if rows == 0 {
 		return nil
 	}
-	k, g, blk, np := d.normBwdLaunch(name, rows, cols)
+	k, g, blk, np := d.normBwdLaunch(name, rows, cols, normVec(cols, dx, dy, x, gamma))
 	part, err := d.Alloc(int64(np) * int64(cols) * 4)
 	if err != nil {
 		return err

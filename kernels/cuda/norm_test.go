@@ -11,9 +11,10 @@ import (
 	"github.com/ragr-dev/ragr/kernels/cpu"
 )
 
-// normShapes cover every warp-per-row size class (up to 1024 columns; 2000 rows:
+// normShapes cover every warp-per-row size class, scalar and 16-byte vector
+// (columns a multiple of 4; 132 = 33 float4s), up to 1024 columns (2000 rows:
 // more rows than the backward launches warps) and the block kernels beyond.
-var normShapes = [][2]int{{1, 1}, {3, 17}, {9, 200}, {7, 768}, {5, 896}, {5, 1000}, {2, 1025}, {2, 4097}, {301, 33}, {2000, 500}}
+var normShapes = [][2]int{{1, 1}, {3, 4}, {3, 17}, {65, 132}, {9, 200}, {7, 768}, {5, 896}, {5, 1000}, {2, 1025}, {2, 4097}, {301, 33}, {2000, 500}}
 
 func TestLayerNorm(t *testing.T) {
 	r := newRand(40)

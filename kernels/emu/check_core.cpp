@@ -110,10 +110,81 @@ static void test_elementwise() {
                 ws[i] = v / (1 + std::exp(-v));
                 wa[i] = bf((float)(v + __bfloat162float(bb[i + off])));
             }
+            // gelu_erf bf16 (its own erfc fit): vector path, tail, misaligned
+            Out<__nv_bfloat16> yge(n);
+            launch(2, 64, [&] { ragr_gelu_erf_fwd_bf16(yge.p(), xb.data() + off, (long long)n); });
+            std::vector<float> gge(n);
+            std::vector<double> wge(n);
+            for (size_t i = 0; i < n; i++) {
+                double v = __bfloat162float(xb[i + off]);
+                gge[i] = __bfloat162float(yge[i]);
+                wge[i] = 0.5 * v * std::erfc(-v / std::sqrt(2.0));
+            }
+            check(nm + " gelu_erf bf16", gge.data(), wge.data(), n, 1.0 / 256, 1e-30);
+            guards(nm + " gelu_erf bf16", yge);
             check(nm + " silu bf16", gs.data(), ws.data(), n, 1.0 / 256, 1e-6);
             check(nm + " add bf16", ga.data(), wa.data(), n, 0, 0);
             guards(nm + " bf16", ys), guards(nm + " bf16", ya);
         }
+    }
+    // gelu_erf bf16 over the range that matters, its tails and special
+    // values, against the correctly rounded result (within 1 bf16 ulp: the
+    // host's exp2/erfc stand in for the device's)
+    {
+        std::vector<__nv_bfloat16> xb;
+        for (float v = -16.f; v <= 16.f; v += 0.0371f) xb.push_back(__float2bfloat16_rn(v));
+        for (float v : {0.f, -0.f, 1e-30f, -1e-30f, -13.f, -13.25f, 3e38f, -3e38f}) xb.push_back(__float2bfloat16_rn(v));
+        const size_t nsp = xb.size();
+        xb.push_back(__float2bfloat16_rn(INFINITY)), xb.push_back(__float2bfloat16_rn(-INFINITY)), xb.push_back(__float2bfloat16_rn(NAN));
+        const size_t n = xb.size();
+        Out<__nv_bfloat16> y(n);
+        launch(3, 64, [&] { ragr_gelu_erf_fwd_bf16(y.p(), xb.data(), (long long)n); });
+        std::vector<float> got(n);
+        std::vector<double> want(n);
+        for (size_t i = 0; i < n; i++) {
+            const double v = __bfloat162float(xb[i]);
+            got[i] = __bfloat162float(y[i]);
+            want[i] = i < nsp ? bf((float)(0.5 * v * std::erfc(-v / std::sqrt(2.0)))) : 0;
+        }
+        want[nsp] = INFINITY, want[nsp + 1] = NAN, want[nsp + 2] = NAN;
+        check("gelu_erf bf16 sweep", got.data(), want.data(), n, 1.0 / 128, 1e-38);
+        guards("gelu_erf bf16 sweep", y);
+    }
+    // broadcast through the 4-wide path (inner dimension a multiple of 4):
+    // [6, 8] = a + bias b [8] (16-byte loads, a single load for b), then
+    // [5, 4, 4] = a (stored [4, 4, 5]: inner stride 5) * b [4] (inner stride
+    // 0), then a and b one float off 16-byte alignment (scalar loads), then
+    // c misaligned (the element path)
+    for (int v = 0; v < 4; v++) {
+        const int A = v == 1 ? 5 : 6, B = v == 1 ? 4 : 1, C = v == 1 ? 4 : 8;
+        const int n = A * B * C, ao = v == 2 ? 1 : 0, co = v == 3 ? 1 : 0;
+        auto a = rvec(n + 1), b = rvec(C + 1);
+        BcastArgs g{};
+        g.n = n;
+        if (v == 1) {
+            long long sh[3] = {A, B, C}, sa[3] = {1, A, A * B}, sb[3] = {0, 1, 0};
+            g.ndim = 3;
+            for (int d = 0; d < 3; d++) g.shape[d] = sh[d], g.sa[d] = sa[d], g.sb[d] = sb[d];
+        } else {
+            g.ndim = 2, g.shape[0] = A, g.shape[1] = C, g.sa[0] = C, g.sa[1] = 1, g.sb[0] = 0, g.sb[1] = 1;
+        }
+        Out<float> c(n + 1);
+        launch(2, 32, [&] {
+            if (v == 1) ragr_binary_bcast_mul_f32(c.p() + co, a.data() + ao, b.data() + ao, g);
+            else ragr_binary_bcast_add_f32(c.p() + co, a.data() + ao, b.data() + ao, g);
+        });
+        std::vector<double> w(n + 1);
+        w[0] = c[0];  // c[0] stays poisoned when co = 1
+        for (int i = 0; i < A; i++)
+            for (int j = 0; j < B; j++)
+                for (int k = 0; k < C; k++) {
+                    const int o = (i * B + j) * C + k;
+                    w[o + co] = v == 1 ? (double)(a[i + j * A + k * A * B] * b[j]) : (double)(a[ao + i * C + k] + b[ao + k]);
+                }
+        if (co == 0) w[n] = c[n];
+        std::string nm = "bcast quads variant " + std::to_string(v);
+        check(nm, c.p() + co, w.data() + co, n, 0, 0);
+        guards(nm, c);
     }
     // broadcast: [3, 5, 7] = a (transposed [7,5,3] view) + b [5, 1]
     {
@@ -291,6 +362,46 @@ static void test_copy() {
     for (int i = 0; i < R * C; i++) w[i] = bf(x[i]);
     check("cast bf16 round trip", back.p(), w.data(), w.size(), 0, 0);
     guards("cast", h), guards("cast", back);
+
+    // the 8-wide cast path and its tail, and misaligned pointers (off = 1:
+    // element by element): f32 <-> bf16, f32 <-> f16, i32 -> f16, bf16 -> i32
+    for (int cn : {1, 7, 8, 9, 1031})
+        for (int off : {0, 1}) {
+            auto xs = rvec(cn + 1, -300, 300);
+            xs[off] = NAN;
+            Out<__nv_bfloat16> hb(cn);
+            Out<__half> hh(cn);
+            Out<float> fb(cn), fh(cn);
+            launch(2, 32, [&] { ragr_cast_f32_bf16(hb.p() + 0, xs.data() + off, cn); });
+            launch(1, 64, [&] { ragr_cast_f32_f16(hh.p(), xs.data() + off, cn); });
+            std::vector<__nv_bfloat16> hb1(cn + 1);
+            std::vector<__half> hh1(cn + 1);
+            for (int i = 0; i < cn; i++) hb1[i + off] = hb[i], hh1[i + off] = hh[i];
+            launch(3, 32, [&] { ragr_cast_bf16_f32(fb.p(), hb1.data() + off, cn); });
+            launch(1, 32, [&] { ragr_cast_f16_f32(fh.p(), hh1.data() + off, cn); });
+            std::vector<double> wbf(cn), whf(cn);
+            for (int i = 0; i < cn; i++) wbf[i] = bf(xs[i + off]), whf[i] = __half2float(__float2half_rn(xs[i + off]));
+            std::string nm = "cast n=" + std::to_string(cn) + " off=" + std::to_string(off);
+            check(nm + " f32->bf16->f32", fb.p(), wbf.data(), cn, 0, 0);
+            check(nm + " f32->f16->f32", fh.p(), whf.data(), cn, 0, 0);
+            guards(nm, hb), guards(nm, hh), guards(nm, fb), guards(nm, fh);
+            std::vector<int> is(cn + 1);
+            for (int i = 0; i <= cn; i++) is[i] = (int)(rng() % 200001) - 100000;
+            Out<__half> ih(cn);
+            Out<int> bi2(cn);
+            launch(2, 64, [&] { ragr_cast_i32_f16(ih.p(), is.data() + off, cn); });
+            launch(2, 32, [&] { ragr_cast_bf16_i32(bi2.p(), hb1.data() + off, cn); });
+            std::vector<float> gih(cn), gbi(cn);
+            std::vector<double> wih(cn), wbi(cn);
+            for (int i = 0; i < cn; i++) {
+                gih[i] = __half2float(ih[i]), wih[i] = __half2float(__float2half_rn((float)is[i + off]));
+                const float bv = __bfloat162float(hb1[i + off]);
+                gbi[i] = (float)bi2[i], wbi[i] = bv != bv ? 0 : std::trunc(bv);
+            }
+            check(nm + " i32->f16", gih.data(), wih.data(), cn, 0, 0);
+            check(nm + " bf16->i32", gbi.data(), wbi.data(), cn, 0, 0);
+            guards(nm, ih), guards(nm, bi2);
+        }
 
     // int32 casts: to f32 (round to nearest even) and bf16 (then rounded
     // again); from f32 truncated toward zero, saturating, NaN -> 0
@@ -480,12 +591,22 @@ static void test_norm() {
         "w" #C, C, ragr_layernorm_fwd_w##C##_f32, ragr_layernorm_bwd_w##C##_f32, ragr_rmsnorm_fwd_w##C##_f32,     \
             ragr_rmsnorm_bwd_w##C##_f32                                                                            \
     }
+#define NORM_W4(C)                                                                                                 \
+    Variant {                                                                                                      \
+        "w" #C "x4", C, ragr_layernorm_fwd_w##C##x4_f32, ragr_layernorm_bwd_w##C##x4_f32,                          \
+            ragr_rmsnorm_fwd_w##C##x4_f32, ragr_rmsnorm_bwd_w##C##x4_f32                                           \
+    }
     const Variant warps[] = {NORM_W(128), NORM_W(256), NORM_W(512), NORM_W(768), NORM_W(1024)};
+    const Variant warps4[] = {NORM_W4(128), NORM_W4(256), NORM_W4(512), NORM_W4(768), NORM_W4(1024)};
     // (cols, block) for the block kernels: 300 columns on 32 threads takes
     // the backward's global-partials path (more than 8 columns per thread),
     // the others the register path. Every warp size class that holds cols
-    // runs too (block 128, grid 2: 8 warps, 8 partial rows).
-    for (auto [cols, blk] : {std::pair{1, 32}, std::pair{17, 32}, std::pair{300, 32}, std::pair{768, 256}, std::pair{1000, 256}}) {
+    // runs too (block 128, grid 2: 8 warps, 8 partial rows), and for cols a
+    // multiple of 4 every 16-byte vector class that holds it (block 128, grid
+    // 1: 4 warps over 11 rows; grid 3: 12 warps, one idle; one partial row a
+    // block). 132 columns are 33 float4s: one lane holds a second vector.
+    for (auto [cols, blk] : {std::pair{1, 32}, std::pair{4, 32}, std::pair{17, 32}, std::pair{132, 64}, std::pair{300, 32},
+                             std::pair{768, 256}, std::pair{1000, 256}}) {
         const long long rows = 11;
         auto x = rvec(rows * cols, 1, 4), dy = rvec(rows * cols), g = rvec(cols, 0.5, 1.5), b = rvec(cols);
         // reference
@@ -528,8 +649,8 @@ static void test_norm() {
             std::vector<float> dg(cols, 0.5f), db(cols, -0.25f);  // accumulated into
             launch(grid, threads, [&] { lf(y.p(), mean.p(), rstd.p(), x.data(), g.data(), b.data(), rows, cols, 1e-5f); });
             launch(grid, threads, [&] { lb(dx.p(), part.p(), dy.data(), x.data(), mean.p(), rstd.p(), g.data(), rows, cols); });
-            launch(1, 32, [&] { ragr_norm_colsum_f32(dg.data(), part.p(), nparts, cols); });
-            launch(1, 32, [&] { ragr_norm_colsum_f32(db.data(), part.p() + nparts * cols, nparts, cols); });
+            // colsum2: blocks of 2 row groups striding over both outputs' tiles
+            launch(2, 64, [&] { ragr_norm_colsum2_f32(dg.data(), db.data(), part.p(), nparts, cols); });
             std::string nm = "layernorm " + vname + " cols=" + std::to_string(cols);
             check(nm + " y", y.p(), wy.data(), wy.size(), 1e-4, 1e-5);
             check(nm + " mean", mean.p(), wm.data(), rows, 1e-5, 1e-6);
@@ -543,7 +664,8 @@ static void test_norm() {
             std::vector<float> rdg(cols, 0.f);
             launch(grid, threads, [&] { rf(ry.p(), rr.p(), x.data(), g.data(), rows, cols, 1e-6f); });
             launch(grid, threads, [&] { rbw(rdx.p(), rpart.p(), dy.data(), x.data(), rr.p(), g.data(), rows, cols); });
-            launch(1, 32, [&] { ragr_norm_colsum_f32(rdg.data(), rpart.p(), nparts, cols); });
+            // colsum: 3 row groups (more than some nparts), one block striding over the tiles
+            launch(1, 96, [&] { ragr_norm_colsum_f32(rdg.data(), rpart.p(), nparts, cols); });
             nm = "rmsnorm " + vname + " cols=" + std::to_string(cols);
             check(nm + " y", ry.p(), wry.data(), wry.size(), 1e-4, 1e-5);
             check(nm + " rstd", rr.p(), wrr.data(), rows, 1e-4, 1e-5);
@@ -554,8 +676,13 @@ static void test_norm() {
         run("block", ragr_layernorm_fwd_f32, ragr_layernorm_bwd_f32, ragr_rmsnorm_fwd_f32, ragr_rmsnorm_bwd_f32, 3, blk, 3);
         for (const Variant& v : warps)
             if (cols <= v.maxCols) run(v.name, v.lf, v.lb, v.rf, v.rb, 2, 128, 8);
+        if (cols % 4 == 0)
+            for (const Variant& v : warps4)
+                if (cols <= v.maxCols)
+                    for (int grid : {1, 3}) run(std::string(v.name) + " grid " + std::to_string(grid), v.lf, v.lb, v.rf, v.rb, grid, 128, grid);
     }
 #undef NORM_W
+#undef NORM_W4
 }
 
 static void test_embedding() {
