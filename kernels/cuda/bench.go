@@ -266,11 +266,11 @@ func coreBenchCases(d *Device, quick bool) []benchCase {
 		rowsCase("ragr_reduce_max_rows_f32", "max_rows", M, K, 4, 1, func(in []DevicePtr, o DevicePtr) error {
 			return d.ReduceMax(o, o+DevicePtr(4*M), in[0], M, K, 1)
 		}),
-		rowsCase(mustWarp("ragr_softmax_fwd_f32", 512), "softmax_fwd", attnRows, 512, 8, 1, func(in []DevicePtr, o DevicePtr) error { return d.Softmax(o, in[0], attnRows, 512) }),
-		rowsCase(mustWarp("ragr_softmax_bwd_f32", 512), "softmax_bwd", attnRows, 512, 12, 2, func(in []DevicePtr, o DevicePtr) error {
+		rowsCase(softmaxBenchKernel("ragr_softmax_fwd_f32", 512), "softmax_fwd", attnRows, 512, 8, 1, func(in []DevicePtr, o DevicePtr) error { return d.Softmax(o, in[0], attnRows, 512) }),
+		rowsCase(softmaxBenchKernel("ragr_softmax_bwd_f32", 512), "softmax_bwd", attnRows, 512, 12, 2, func(in []DevicePtr, o DevicePtr) error {
 			return d.SoftmaxBackward(o, in[0], in[1], attnRows, 512)
 		}),
-		rowsCase("ragr_log_softmax_fwd_f32", "log_softmax_fwd", vrows, vocab, 8, 1, func(in []DevicePtr, o DevicePtr) error {
+		rowsCase(softmaxBenchKernel("ragr_log_softmax_fwd_f32", vocab), "log_softmax_fwd", vrows, vocab, 8, 1, func(in []DevicePtr, o DevicePtr) error {
 			return d.LogSoftmax(o, in[0], vrows, int(vocab))
 		}),
 		normCase(d, "layernorm", tok, 768),
@@ -481,12 +481,9 @@ func multiCase(d *Device, kernel, torch string, nt, tsz int64, bytesPer float64)
 		}}
 }
 
-// mustWarp is softmaxWarpKernel for a bench row's fixed width (the kernel
-// the launcher runs, named in the table).
-func mustWarp(name string, cols int) string {
-	w, ok := softmaxWarpKernel(name, cols)
-	if !ok {
-		panic("mustWarp: no warp-per-row variant for " + name)
-	}
-	return w
+// softmaxBenchKernel is the kernel that rowsLaunch runs for a bench row's
+// width (named in the table).
+func softmaxBenchKernel(name string, cols int64) string {
+	k, _, _ := softmaxPlan(name, 1, int(cols), 1)
+	return k
 }

@@ -14,7 +14,7 @@ import (
 func TestCrossEntropy(t *testing.T) {
 	r := newRand(70)
 	const ignore = -100
-	for _, c := range []struct{ rows, vocab int }{{1, 1}, {3, 17}, {5, 1000}, {4, 30522}, {1000, 3}} {
+	for _, c := range []struct{ rows, vocab int }{{1, 1}, {3, 17}, {5, 1000}, {4, 30522}, {3, 32000}, {1000, 3}} { // 1000, 32000: float4 rows
 		n := c.rows * c.vocab
 		x := testutil.Normal32(r, n, 3)
 		tg := make([]int32, c.rows)

@@ -501,12 +501,14 @@ static void test_softmax() {
     typedef void (*Bwd)(float*, const float*, const float*, long long, int);
     struct Variant {
         const char* name;
-        int maxCols, blk;  // blk 0: the block kernels' choice
+        int maxCols, blk;  // blk 0: the block kernels' choice; -1: the register-row kernels' (32*ceil(cols/1024))
         Fwd fwd, lfwd;
         Bwd bwd, lbwd;
     };
     const Variant variants[] = {
         {"block", 1 << 30, 0, ragr_softmax_fwd_f32, ragr_log_softmax_fwd_f32, ragr_softmax_bwd_f32, ragr_log_softmax_bwd_f32},
+        {"reg", 1 << 30, -1, ragr_softmax_fwd_reg_f32, ragr_log_softmax_fwd_reg_f32, ragr_softmax_bwd_f32,
+         ragr_log_softmax_bwd_f32},
         {"w128", 128, 128, ragr_softmax_fwd_w128_f32, ragr_log_softmax_fwd_w128_f32, ragr_softmax_bwd_w128_f32,
          ragr_log_softmax_bwd_w128_f32},
         {"w256", 256, 128, ragr_softmax_fwd_w256_f32, ragr_log_softmax_fwd_w256_f32, ragr_softmax_bwd_w256_f32,
@@ -516,58 +518,104 @@ static void test_softmax() {
         {"w1024", 1024, 128, ragr_softmax_fwd_w1024_f32, ragr_log_softmax_fwd_w1024_f32, ragr_softmax_bwd_w1024_f32,
          ragr_log_softmax_bwd_w1024_f32},
     };
-    for (int cols : {1, 17, 200, 300, 1000}) {
+    auto blockFor = [](const Variant& vr, int cols) {
+        if (vr.blk > 0) return vr.blk;
+        if (vr.blk == 0) return cols > 100 ? 256 : 32;
+        // the register-row kernels: the launcher's block up to 32768 columns;
+        // a block too small beyond (their two-pass fallback)
+        return cols <= 32768 ? 32 * ((cols + 1023) / 1024) : 256;
+    };
+    // x and y offsets in floats: (0, 0) takes the float4 paths when cols % 4
+    // == 0; a misaligned x or y takes the scalar paths
+    const int offs[][2] = {{0, 0}, {1, 1}, {0, 3}};
+    // 1024, 2052: whole quads; 1000 with block 256: the two-pass loop's odd
+    // quad; 4100: reg blocks of 160 (partial quads per thread); 4099: scalar;
+    // 33000, 33001: beyond the register row (reg falls back to two passes)
+    for (int cols : {1, 17, 200, 300, 1000, 1024, 2052, 4099, 4100, 33000, 33001}) {
         for (const Variant& vr : variants) {
             if (cols > vr.maxCols) continue;
-            // rows > warps in the grid for the warp kernels: rows stride
-            const long long rows = vr.blk ? 11 : 3;
-            auto x = rvec(rows * cols, -4, 4), dy = rvec(rows * cols);
-            Out<float> y(rows * cols), ly(rows * cols), dx(rows * cols), ldx(rows * cols);
-            const int blk = vr.blk ? vr.blk : cols > 100 ? 256 : 32;
-            launch(2, blk, [&] { vr.fwd(y.p(), x.data(), rows, cols); });
-            launch(2, blk, [&] { vr.lfwd(ly.p(), x.data(), rows, cols); });
-            launch(2, blk, [&] { vr.bwd(dx.p(), dy.data(), y.p(), rows, cols); });
-            launch(2, blk, [&] { vr.lbwd(ldx.p(), dy.data(), ly.p(), rows, cols); });
-            std::vector<double> wy(rows * cols), wl(rows * cols), wdx(rows * cols), wldx(rows * cols);
-            for (long long r = 0; r < rows; r++) {
-                double m = -INFINITY, s = 0, sdy = 0, sdyy = 0;
-                for (int j = 0; j < cols; j++) m = std::max(m, (double)x[r * cols + j]);
-                for (int j = 0; j < cols; j++) s += std::exp(x[r * cols + j] - m);
-                for (int j = 0; j < cols; j++) {
-                    wy[r * cols + j] = std::exp(x[r * cols + j] - m) / s;
-                    wl[r * cols + j] = x[r * cols + j] - m - std::log(s);
-                    sdy += dy[r * cols + j], sdyy += (double)dy[r * cols + j] * y[r * cols + j];
+            for (const auto& off : offs) {
+                if (cols > 5000 && off[0] + off[1] == 1) continue;
+                // rows > warps in the grid for the warp kernels: rows stride
+                const long long rows = vr.blk > 0 ? 11 : cols > 5000 ? 3 : 5;
+                const size_t n = rows * cols;
+                auto xs = rvec(n + 4, -4, 4), dy = rvec(n);
+                const float* x = xs.data() + off[0];
+                Out<float> yo(n + 4), lyo(n + 4), dx(n), ldx(n);
+                float *y = yo.p() + off[1], *ly = lyo.p() + off[1];
+                const int blk = blockFor(vr, cols);
+                launch(2, blk, [&] { vr.fwd(y, x, rows, cols); });
+                launch(2, blk, [&] { vr.lfwd(ly, x, rows, cols); });
+                launch(2, blk, [&] { vr.bwd(dx.p(), dy.data(), y, rows, cols); });
+                launch(2, blk, [&] { vr.lbwd(ldx.p(), dy.data(), ly, rows, cols); });
+                std::vector<double> wy(n), wl(n), wdx(n), wldx(n);
+                for (long long r = 0; r < rows; r++) {
+                    double m = -INFINITY, s = 0, sdy = 0, sdyy = 0;
+                    for (int j = 0; j < cols; j++) m = std::max(m, (double)x[r * cols + j]);
+                    for (int j = 0; j < cols; j++) s += std::exp(x[r * cols + j] - m);
+                    for (int j = 0; j < cols; j++) {
+                        wy[r * cols + j] = std::exp(x[r * cols + j] - m) / s;
+                        wl[r * cols + j] = x[r * cols + j] - m - std::log(s);
+                        sdy += dy[r * cols + j], sdyy += (double)dy[r * cols + j] * y[r * cols + j];
+                    }
+                    for (int j = 0; j < cols; j++) {
+                        wdx[r * cols + j] = y[r * cols + j] * (dy[r * cols + j] - sdyy);
+                        wldx[r * cols + j] = dy[r * cols + j] - std::exp((double)ly[r * cols + j]) * sdy;
+                    }
                 }
-                for (int j = 0; j < cols; j++) {
-                    wdx[r * cols + j] = y[r * cols + j] * (dy[r * cols + j] - sdyy);
-                    wldx[r * cols + j] = dy[r * cols + j] - std::exp((double)ly[r * cols + j]) * sdy;
+                std::string nm = std::string("softmax ") + vr.name + " cols=" + std::to_string(cols) + " blk=" +
+                                 std::to_string(blk) + " off=" + std::to_string(off[0]) + "," + std::to_string(off[1]);
+                check(nm + " fwd", y, wy.data(), wy.size(), 1e-5, 1e-7);
+                check(nm + " log fwd", ly, wl.data(), wl.size(), 1e-5, 1e-6);
+                check(nm + " bwd", dx.p(), wdx.data(), wdx.size(), 1e-4, 1e-6);
+                check(nm + " log bwd", ldx.p(), wldx.data(), wldx.size(), 1e-4, 1e-6);
+                guards(nm, yo), guards(nm, lyo), guards(nm, dx), guards(nm, ldx);
+                // the padding around [off, off + n) stays poisoned
+                checks++;
+                for (int k = 0; k < (int)n + 4; k++) {
+                    if (k >= off[1] && k < off[1] + (int)n) continue;
+                    unsigned u, lu;
+                    std::memcpy(&u, &yo.p()[k], 4), std::memcpy(&lu, &lyo.p()[k], 4);
+                    if (u != 0xffffffffu || lu != 0xffffffffu) {
+                        std::printf("FAIL %s: wrote outside the rows (element %d)\n", nm.c_str(), k);
+                        failures++;
+                        break;
+                    }
                 }
             }
-            std::string nm = std::string("softmax ") + vr.name + " cols=" + std::to_string(cols);
-            check(nm + " fwd", y.p(), wy.data(), wy.size(), 1e-5, 1e-7);
-            check(nm + " log fwd", ly.p(), wl.data(), wl.size(), 1e-5, 1e-6);
-            check(nm + " bwd", dx.p(), wdx.data(), wdx.size(), 1e-4, 1e-6);
-            check(nm + " log bwd", ldx.p(), wldx.data(), wldx.size(), 1e-4, 1e-6);
-            guards(nm, y), guards(nm, ly), guards(nm, dx), guards(nm, ldx);
         }
     }
-    // Rows of all -inf and rows holding a NaN give NaN rows, on both kernels.
+    // Rows of all -inf, rows holding a NaN and rows holding a +inf give NaN
+    // rows, on every kernel; 40 columns (float4 paths) and 41 (scalar), and
+    // for the block kernels 3000 (reg: the register row, block: two passes
+    // with several quads per thread)
     for (const Variant& vr : variants) {
-        if (vr.maxCols < 40) continue;
-        const int cols = 40;
-        std::vector<float> x(2 * cols, 0.5f);
-        for (int j = 0; j < cols; j++) x[j] = -INFINITY;
-        x[cols + 7] = NAN;
-        Out<float> y(2 * cols), ly(2 * cols);
-        const int blk = vr.blk ? vr.blk : 32;
-        launch(1, blk, [&] { vr.fwd(y.p(), x.data(), 2, cols); });
-        launch(1, blk, [&] { vr.lfwd(ly.p(), x.data(), 2, cols); });
-        int bad = 0;
-        for (int j = 0; j < 2 * cols; j++) bad += !std::isnan(y.p()[j]) + !std::isnan(ly.p()[j]);
-        checks++;
-        if (bad) {
-            failures++;
-            std::printf("FAIL softmax %s: %d outputs of -inf / NaN rows are not NaN\n", vr.name, bad);
+        for (int cols : {40, 41, 3000}) {
+            if (vr.maxCols < cols) continue;
+            std::vector<float> x(4 * cols, 0.5f);
+            for (int j = 0; j < cols; j++) x[j] = -INFINITY;
+            x[cols + 7] = NAN;
+            x[2 * cols + cols - 1] = INFINITY;
+            for (int j = 0; j < cols; j += 2) x[3 * cols + j] = -INFINITY;  // a finite row with -inf terms
+            Out<float> y(4 * cols), ly(4 * cols);
+            const int blk = vr.blk > 0 ? vr.blk : vr.blk == -1 ? 32 * ((cols + 1023) / 1024) : 32;
+            launch(1, blk, [&] { vr.fwd(y.p(), x.data(), 4, cols); });
+            launch(1, blk, [&] { vr.lfwd(ly.p(), x.data(), 4, cols); });
+            int bad = 0;
+            for (int j = 0; j < 3 * cols; j++) bad += !std::isnan(y.p()[j]) + !std::isnan(ly.p()[j]);
+            const double half = cols / 2;  // finite entries of row 3 (odd j): 1/half, log(1/half)
+            for (int j = 0; j < cols; j++) {
+                const float yy = y.p()[3 * cols + j], ll = ly.p()[3 * cols + j];
+                if (j % 2 == 0)
+                    bad += !(yy == 0.f) + !(ll == -INFINITY);
+                else
+                    bad += !close(yy, 1 / half, 1e-5, 0) + !close(ll, -std::log(half), 1e-5, 1e-6);
+            }
+            checks++;
+            if (bad) {
+                failures++;
+                std::printf("FAIL softmax %s cols=%d: %d outputs of -inf / NaN / +inf rows wrong\n", vr.name, cols, bad);
+            }
         }
     }
 }
@@ -753,39 +801,75 @@ static void test_rope() {
 }
 
 static void test_xent() {
-    for (int V : {1, 17, 1000}) {
-        const long long rows = 4;
-        auto x = rvec(rows * V, -3, 3), dl = rvec(rows, 0.1, 1);
-        std::vector<int> t = {0, -100, V - 1, V / 2};
-        Out<float> loss(rows), lse(rows), dx(rows * V);
-        int err = INT_MAX;
-        const int blk = V > 100 ? 256 : 32;
-        launch(3, blk, [&] { ragr_xent_fwd_f32(loss.p(), lse.p(), x.data(), t.data(), rows, V, -100, &err); });
-        launch(2, blk, [&] { ragr_xent_bwd_f32(dx.p(), dl.data(), x.data(), lse.p(), t.data(), rows, V, -100); });
-        std::vector<double> wl(rows), wlse(rows), wdx(rows * V, 0);
-        for (long long r = 0; r < rows; r++) {
-            double m = -INFINITY, s = 0;
-            for (int j = 0; j < V; j++) m = std::max(m, (double)x[r * V + j]);
-            for (int j = 0; j < V; j++) s += std::exp(x[r * V + j] - m);
-            wlse[r] = m + std::log(s);
-            if (t[r] == -100) {
-                wl[r] = 0;
-                continue;
+    // 1000 with block 256: float4, the one-quad loop only; 4100: float4 with
+    // four quads in flight and a tail; 4099 and misaligned logits: scalar,
+    // four in flight and a tail
+    for (int V : {1, 17, 1000, 4099, 4100}) {
+        for (int off : {0, 1}) {
+            if (V < 1000 && off) continue;
+            const long long rows = 5;
+            auto xs = rvec(rows * V + 4, -3, 3), dl = rvec(rows, 0.1, 1);
+            const float* x = xs.data() + off;
+            std::vector<int> t = {0, -100, V - 1, V / 2, 3 % V};
+            Out<float> loss(rows), lse(rows), dxo(rows * V + 4);
+            float* dx = dxo.p() + off;  // misaligned with the logits too when off = 1
+            int err = INT_MAX;
+            const int blk = V > 100 ? 256 : 32;
+            launch(3, blk, [&] { ragr_xent_fwd_f32(loss.p(), lse.p(), x, t.data(), rows, V, -100, &err); });
+            launch(2, blk, [&] { ragr_xent_bwd_f32(dx, dl.data(), x, lse.p(), t.data(), rows, V, -100); });
+            std::vector<double> wl(rows), wlse(rows), wdx(rows * V, 0);
+            for (long long r = 0; r < rows; r++) {
+                double m = -INFINITY, s = 0;
+                for (int j = 0; j < V; j++) m = std::max(m, (double)x[r * V + j]);
+                for (int j = 0; j < V; j++) s += std::exp(x[r * V + j] - m);
+                wlse[r] = m + std::log(s);
+                if (t[r] == -100) {
+                    wl[r] = 0;
+                    continue;
+                }
+                wl[r] = wlse[r] - x[r * V + t[r]];
+                for (int j = 0; j < V; j++) wdx[r * V + j] = dl[r] * (std::exp(x[r * V + j] - wlse[r]) - (j == t[r]));
             }
-            wl[r] = wlse[r] - x[r * V + t[r]];
-            for (int j = 0; j < V; j++) wdx[r * V + j] = dl[r] * (std::exp(x[r * V + j] - wlse[r]) - (j == t[r]));
+            std::string nm = "xent V=" + std::to_string(V) + " off=" + std::to_string(off);
+            check(nm + " loss", loss.p(), wl.data(), rows, 1e-5, 1e-5);
+            check(nm + " lse", lse.p(), wlse.data(), rows, 1e-5, 1e-5);
+            check(nm + " dlogits", dx, wdx.data(), wdx.size(), 1e-4, 1e-6);
+            guards(nm, loss), guards(nm, dxo);
+            checks++;
+            if (err != INT_MAX) std::printf("FAIL %s: error flag %d with valid targets\n", nm.c_str(), err), failures++;
+            t[3] = V;
+            launch(3, blk, [&] { ragr_xent_fwd_f32(loss.p(), lse.p(), x, t.data(), rows, V, -100, &err); });
+            launch(2, blk, [&] { ragr_xent_bwd_f32(dx, dl.data(), x, lse.p(), t.data(), rows, V, -100); });
+            checks++;
+            if (err != 3 || !std::isnan(loss[3])) std::printf("FAIL %s: bad target: flag %d loss %g\n", nm.c_str(), err, loss[3]), failures++;
+            int nz = 0;  // the bad target's row of dlogits is zero, as an ignored one
+            for (int j = 0; j < V; j++) nz += dx[3 * V + j] != 0.f || dx[1 * V + j] != 0.f;
+            checks++;
+            if (nz) std::printf("FAIL %s: %d nonzero dlogits in ignored / bad-target rows\n", nm.c_str(), nz), failures++;
         }
-        std::string nm = "xent V=" + std::to_string(V);
-        check(nm + " loss", loss.p(), wl.data(), rows, 1e-5, 1e-5);
-        check(nm + " lse", lse.p(), wlse.data(), rows, 1e-5, 1e-5);
-        check(nm + " dlogits", dx.p(), wdx.data(), wdx.size(), 1e-4, 1e-6);
-        guards(nm, loss), guards(nm, dx);
+    }
+    // Rows of all -inf (lse -inf, loss NaN), holding a NaN or a +inf (both
+    // NaN), and a finite row with -inf entries, on the float4 (V = 2000) and
+    // scalar (2001) paths
+    for (int V : {2000, 2001}) {
+        std::vector<float> x(4 * V, 0.25f);
+        for (int j = 0; j < V; j++) x[j] = -INFINITY;
+        x[V + 1500] = NAN;
+        x[2 * V + 3] = INFINITY;
+        for (int j = 0; j < V; j += 2) x[3 * V + j] = -INFINITY;
+        std::vector<int> t = {1, 2, 3, 1};
+        Out<float> loss(4), lse(4);
+        int err = INT_MAX;
+        launch(2, 256, [&] { ragr_xent_fwd_f32(loss.p(), lse.p(), x.data(), t.data(), 4, V, -100, &err); });
+        const double half = V / 2;
+        const bool ok = lse[0] == -INFINITY && std::isnan(loss[0]) && std::isnan(lse[1]) && std::isnan(loss[1]) &&
+                        std::isnan(lse[2]) && std::isnan(loss[2]) && close(lse[3], 0.25 + std::log(half), 1e-6, 1e-6) &&
+                        close(loss[3], std::log(half), 1e-6, 1e-6) && err == INT_MAX;
         checks++;
-        if (err != INT_MAX) std::printf("FAIL %s: error flag %d with valid targets\n", nm.c_str(), err), failures++;
-        t[3] = V;
-        launch(3, blk, [&] { ragr_xent_fwd_f32(loss.p(), lse.p(), x.data(), t.data(), rows, V, -100, &err); });
-        checks++;
-        if (err != 3 || !std::isnan(loss[3])) std::printf("FAIL %s: bad target: flag %d loss %g\n", nm.c_str(), err, loss[3]), failures++;
+        if (!ok)
+            std::printf("FAIL xent V=%d special rows: lse %g %g %g %g loss %g %g %g %g flag %d\n", V, lse[0], lse[1], lse[2],
+                        lse[3], loss[0], loss[1], loss[2], loss[3], err),
+                failures++;
     }
 }
 
