@@ -7,7 +7,8 @@
 //   ragr_reduce_sum_cols_f32(y, x, outer, n, inner, chunk, div)
 //                                                         y[o*inner+k] = sum_j x[(o*n+j)*inner+k]
 //                                                         (divided by div > 0: the mean)
-//   ragr_reduce_max_V_f32(y, arg, x, outer, n[, inner])   max and the first j reaching it (int32;
+//   ragr_reduce_max_rows_f32(y, arg, x, outer, n, vec)
+//   ragr_reduce_max_cols_f32(y, arg, x, outer, n, inner)  max and the first j reaching it (int32;
 //                                                         arg may be NULL); a NaN is the maximum
 //                                                         (the first NaN's index), like torch.max
 // V is rows or cols (below); the _rows kernels take no inner argument.
@@ -19,7 +20,7 @@
 //     thread reduces a strided slice, then the block reduces. vec = 1 (the
 //     launcher's promise: n % 4 == 0 and x 16-byte aligned) reads float4s
 //     and keeps four partial sums, so a thread has several loads in flight
-//     before the block's synchronization.
+//     before the block's synchronization (max: four candidates a load).
 //   _cols (inner > 1): ragr_reduce_sum_cols_f32(y, x, outer, n, inner,
 //     chunk, div): a block of 256 threads (8 warps) reduces 32 adjacent
 //     columns k over a chunk of chunk rows j (the warp's loads coalesced over
@@ -131,7 +132,7 @@ __device__ __forceinline__ bool better(float v, long long i, float w, long long 
 }
 
 extern "C" __global__ void ragr_reduce_max_rows_f32(float* __restrict__ y, int* __restrict__ arg, const float* __restrict__ x,
-                                                    long long outer, long long n) {
+                                                    long long outer, long long n, int vec) {
 	__shared__ float sv[32];
 	__shared__ long long si[32];
 	const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = (blockDim.x + 31) >> 5;
@@ -139,9 +140,22 @@ extern "C" __global__ void ragr_reduce_max_rows_f32(float* __restrict__ y, int* 
 		const float* row = x + o * n;
 		float bv = -INFINITY;
 		long long bi = n; // n: nothing seen yet (loses every tie against a real index)
-		for (long long j = threadIdx.x; j < n; j += blockDim.x) {
-			const float v = row[j];
-			if (bi == n || better(v, j, bv, bi)) bv = v, bi = j;
+		if (vec) { // float4s (n % 4 == 0, row 16-byte aligned); better() orders by index, so any visiting order gives the first maximum
+			const float4* r4 = reinterpret_cast<const float4*>(row);
+			const long long n4 = n >> 2;
+			for (long long q = threadIdx.x; q < n4; q += blockDim.x) {
+				const float4 a = r4[q];
+				const long long j = q << 2;
+				if (bi == n || better(a.x, j, bv, bi)) bv = a.x, bi = j;
+				if (better(a.y, j + 1, bv, bi)) bv = a.y, bi = j + 1;
+				if (better(a.z, j + 2, bv, bi)) bv = a.z, bi = j + 2;
+				if (better(a.w, j + 3, bv, bi)) bv = a.w, bi = j + 3;
+			}
+		} else {
+			for (long long j = threadIdx.x; j < n; j += blockDim.x) {
+				const float v = row[j];
+				if (bi == n || better(v, j, bv, bi)) bv = v, bi = j;
+			}
 		}
 #pragma unroll
 		for (int off = 16; off > 0; off >>= 1) {

@@ -74,6 +74,9 @@ type pool struct {
 	mu    sync.Mutex
 	free  map[int64][]cu.DevicePtr
 	stats PoolStats
+	// low is the least Current since the last background collection
+	// started (gcPacer): about what that collection left live.
+	low int64
 }
 
 func (p *pool) init() { p.free = map[int64][]cu.DevicePtr{} }
@@ -84,6 +87,7 @@ func (p *pool) put(ptr cu.DevicePtr, class int64) {
 	p.free[class] = append(p.free[class], ptr)
 	p.stats.Current -= class
 	p.stats.Cached += class
+	p.low = min(p.low, p.stats.Current)
 }
 
 // releaseCached returns every cached block to the driver. Called with the
@@ -142,12 +146,11 @@ const GCMinTrigger = 512 << 20
 // runtime alone collects rarely and the pool would grow until the device
 // is full (a BERT-base training step whose live set is a few GiB held all
 // 139 GiB of an H200 that way, every out-of-memory costing a synchronous
-// collection). Once the pool's in-use bytes pass the trigger, Alloc starts
-// one collection in the background; when its cleanups have run, the trigger
-// becomes twice the bytes still in use (GOGC=100 for device memory), at
-// least GCMinTrigger.
+// collection). Alloc starts one collection in the background when the
+// pool's in-use bytes pass twice the least in-use bytes seen since the last
+// one started (about what it left live: GOGC=100 for device memory), and
+// at least GCMinTrigger. Nothing waits for the cleanups.
 type gcPacer struct {
-	trigger atomic.Int64 // 0: GCMinTrigger
 	running atomic.Bool
 	runs    atomic.Int64
 }
@@ -155,19 +158,19 @@ type gcPacer struct {
 // maybeCollect starts a background collection when the in-use bytes have
 // passed the trigger and none is running.
 func (g *gcPacer) maybeCollect(d *Device) {
-	trig := g.trigger.Load()
-	if trig == 0 {
-		trig = GCMinTrigger
-	}
-	if d.Stats().Current <= trig || !g.running.CompareAndSwap(false, true) {
+	p := &d.pool
+	p.mu.Lock()
+	cur, trig := p.stats.Current, max(2*p.low, GCMinTrigger)
+	if cur <= trig || !g.running.CompareAndSwap(false, true) {
+		p.mu.Unlock()
 		return
 	}
+	p.low = cur
+	p.mu.Unlock()
 	go func() {
-		defer g.running.Store(false)
 		runtime.GC()
-		live := d.settle()
-		g.trigger.Store(max(2*live, GCMinTrigger))
 		g.runs.Add(1)
+		g.running.Store(false)
 	}()
 }
 
@@ -187,8 +190,8 @@ func (d *Device) settle() int64 {
 	return prev
 }
 
-// GCRuns returns how many background collections device memory has
-// started (gcPacer) since Open.
+// GCRuns returns how many background collections paced by device memory
+// (gcPacer) have finished since Open.
 func (d *Device) GCRuns() int64 { return d.gc.runs.Load() }
 
 // alloc is one try of Alloc (the pool, then the driver, then the driver

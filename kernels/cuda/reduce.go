@@ -23,11 +23,7 @@ func (d *Device) reduceLaunch(op string, outer, n, inner int64, ptrs ...any) err
 		if err := checkReduce(name, outer, n, inner); err != nil || outer == 0 {
 			return err
 		}
-		if op == "max" {
-			args := append(ptrs, outer, n)
-			return d.launchRows(name, outer, int(min(n, 4096)), args...)
-		}
-		y, x := ptrs[0].(DevicePtr), ptrs[1].(DevicePtr)
+		x := ptrs[len(ptrs)-1].(DevicePtr)
 		vec := int32(0)
 		if n%4 == 0 && x%16 == 0 {
 			vec = 1
@@ -37,7 +33,8 @@ func (d *Device) reduceLaunch(op string, outer, n, inner int64, ptrs ...any) err
 			block = rowBlock(int(n))
 		}
 		g := min(outer, int64(32*d.SMs))
-		return d.Launch(name, [3]int{int(g), 1, 1}, [3]int{block, 1, 1}, 0, y, x, outer, n, vec)
+		args := append(ptrs, outer, n, vec)
+		return d.Launch(name, [3]int{int(g), 1, 1}, [3]int{block, 1, 1}, 0, args...)
 	}
 	if op == "max" {
 		name := kname("reduce", op, "cols", "f32")

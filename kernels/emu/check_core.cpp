@@ -440,6 +440,7 @@ static void test_reduce() {
         auto x = rvec(s.o * s.n * s.in);
         for (auto& v : x) v = std::round(v * 4);  // ties
         if (x.size() > 40) x[37] = NAN;
+        if (x.size() > 100) x[x.size() - 2] = NAN;  // another lane of a float4 (max: NaN wins wherever it is)
         std::vector<double> ws(s.o * s.in, 0), wm(s.o * s.in), wa(s.o * s.in);
         for (long long o = 0; o < s.o; o++)
             for (long long k = 0; k < s.in; k++) {
@@ -463,7 +464,17 @@ static void test_reduce() {
             if (s.n % 4 == 0 && !vec) { printf("FAIL %s: the test vector is not 16-byte aligned\n", nm.c_str()); failures++; }
             launch(2, 64, [&] { ragr_reduce_sum_rows_f32(sum.p(), x.data(), s.o, s.n, vec); });
             launch(2, 96, [&] { ragr_reduce_mean_rows_f32(mean.p(), x.data(), s.o, s.n, vec); });
-            launch(2, 96, [&] { ragr_reduce_max_rows_f32(mx.p(), arg.p(), x.data(), s.o, s.n); });
+            launch(2, 96, [&] { ragr_reduce_max_rows_f32(mx.p(), arg.p(), x.data(), s.o, s.n, vec); });
+            if (vec) {  // the scalar path too
+                Out<float> mx0(s.o);
+                Out<int> arg0(s.o);
+                launch(3, 64, [&] { ragr_reduce_max_rows_f32(mx0.p(), arg0.p(), x.data(), s.o, s.n, 0); });
+                std::vector<float> ga0(s.o);
+                for (long long i = 0; i < s.o; i++) ga0[i] = (float)arg0[i];
+                check(nm + " max (scalar path)", mx0.p(), wm.data(), wm.size(), 0, 0);
+                check(nm + " argmax (scalar path)", ga0.data(), wa.data(), wa.size(), 0, 0);
+                guards(nm, mx0), guards(nm, arg0);
+            }
             if (vec) {  // the scalar path too
                 Out<float> sum0(s.o);
                 launch(3, 32, [&] { ragr_reduce_sum_rows_f32(sum0.p(), x.data(), s.o, s.n, 0); });
