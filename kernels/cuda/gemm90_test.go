@@ -137,14 +137,21 @@ func TestGemmBenchCasesWGMMA(t *testing.T) {
 		}
 		mma[c.torch] = true
 	}
-	n := 0
+	n, train := 0, 0
 	for _, c := range gemmBenchCases(false, true) {
 		if !c.wgmma {
 			continue
 		}
-		n++
-		if !mma[c.torch] || c.in != BF16 || c.splitK != 0 {
-			t.Errorf("wgmma row %+v: no mma.sync row with torch spec %s", c, c.torch)
+		if c.out == F32 { // the train step's products (fp32 output), beside their own PyTorch ops
+			train++
+			if c.in != BF16 || c.torch == "" || (c.m != 8192 && c.k != 8192) {
+				t.Errorf("train-shape row %+v", c)
+			}
+		} else {
+			n++
+			if !mma[c.torch] || c.in != BF16 || c.splitK != 0 {
+				t.Errorf("wgmma row %+v: no mma.sync row with torch spec %s", c, c.torch)
+			}
 		}
 		if _, err := pickGemm90Tile(c.tile, c.tileN, c.m, c.n, 1, 132); err != nil {
 			t.Errorf("wgmma row %+v: %v", c, err)
@@ -152,6 +159,9 @@ func TestGemmBenchCasesWGMMA(t *testing.T) {
 	}
 	if n != 12 {
 		t.Errorf("%d wgmma rows, want 12 (bf16 4096^3, the three BERT shapes and bias+GELU with the automatic tile; 4096^3 on 128x128; the BERT shapes on 128x128 and 64x128)", n)
+	}
+	if train != 36 {
+		t.Errorf("%d train-shape rows, want 36 (9 products of a BERT-base step, each on 4 tiles)", train)
 	}
 }
 

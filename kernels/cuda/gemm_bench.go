@@ -83,6 +83,7 @@ func randomDevice(d *Device, dt DType, n int, seed uint64) (*Buffer, error) {
 type gemmBenchCase struct {
 	in, out DType
 	m, n, k int
+	transA  bool
 	transB  bool
 	bias    bool
 	act     GemmAct
@@ -134,6 +135,35 @@ func gemmBenchCases(quick, wgmma bool) []gemmBenchCase {
 				wgmma: true, tile: t[0], tileN: t[1], torch: fmt.Sprintf("linear:bf16:%d:%d:%d", mnk[0], mnk[1], mnk[2])})
 		}
 	}
+	// The BERT-base train step's products at 32×256 tokens (M = 8192; bf16
+	// operands and an fp32 output, as in mixed precision): the forward x·Wᵀ
+	// (nt, beside F.linear), the input gradient g·W (nn, beside
+	// torch.matmul) and the weight gradient gᵀ·x (tn, K = 8192; beside
+	// torch.matmul of the same sizes untransposed, which cuBLAS runs at
+	// about the same rate), each with the tile GEMM chooses and with each
+	// sm_90a tile: which tile wins at these shapes is what the tile choice
+	// should learn.
+	type train struct {
+		m, n, k        int
+		transA, transB bool
+		torch          string
+	}
+	var steps []train
+	for _, nk := range [][2]int{{768, 768}, {3072, 768}, {768, 3072}} {
+		steps = append(steps, train{8192, nk[0], nk[1], false, true, fmt.Sprintf("linear:bf16:8192:%d:%d", nk[0], nk[1])})
+	}
+	for _, nk := range [][2]int{{768, 768}, {768, 3072}, {3072, 768}} {
+		steps = append(steps, train{8192, nk[0], nk[1], false, false, fmt.Sprintf("matmul:bf16:8192:%d:%d", nk[0], nk[1])})
+	}
+	for _, mn := range [][2]int{{768, 768}, {3072, 768}, {768, 3072}} {
+		steps = append(steps, train{mn[0], mn[1], 8192, true, false, fmt.Sprintf("matmul:bf16:%d:%d:8192", mn[0], mn[1])})
+	}
+	for _, st := range steps {
+		for _, t := range [][2]int{{0, 0}, {128, 256}, {128, 128}, {64, 128}} {
+			hopper = append(hopper, gemmBenchCase{in: BF16, out: F32, m: st.m, n: st.n, k: st.k, transA: st.transA, transB: st.transB,
+				wgmma: true, tile: t[0], tileN: t[1], torch: st.torch})
+		}
+	}
 	if quick {
 		cs, hopper = cs[:2], hopper[:2]
 	}
@@ -160,8 +190,11 @@ func BenchGemm(d *Device, quick bool) ([]BenchRow, error) {
 }
 
 func benchGemmCase(d *Device, c gemmBenchCase, seed uint64) (BenchRow, error) {
-	g := Gemm{In: c.in, Out: c.out, TransB: c.transB, M: c.m, N: c.n, K: c.k,
+	g := Gemm{In: c.in, Out: c.out, TransA: c.transA, TransB: c.transB, M: c.m, N: c.n, K: c.k,
 		LDA: c.k, LDB: c.n, LDC: c.n, Alpha: 1, Act: c.act, Tile: c.tile, TileN: c.tileN, SplitK: c.splitK, Path: GemmMMA}
+	if c.transA {
+		g.LDA = c.m
+	}
 	if g.Tile == 0 && c.in != F32 && !c.wgmma {
 		g.Tile = gemmTile
 	}
@@ -200,10 +233,7 @@ func benchGemmCase(d *Device, c gemmBenchCase, seed uint64) (BenchRow, error) {
 			return BenchRow{}, err
 		}
 	}
-	op := "nn"
-	if c.transB {
-		op = "nt"
-	}
+	op := map[[2]bool]string{{false, false}: "nn", {false, true}: "nt", {true, false}: "tn", {true, true}: "tt"}[[2]bool{c.transA, c.transB}]
 	shape := fmt.Sprintf("M=%d N=%d K=%d %s", c.m, c.n, c.k, op)
 	if c.bias {
 		shape += " +bias"
@@ -213,6 +243,9 @@ func benchGemmCase(d *Device, c gemmBenchCase, seed uint64) (BenchRow, error) {
 	}
 	if c.splitK > 1 {
 		shape += fmt.Sprintf(" split-K %d", c.splitK)
+	}
+	if c.out != c.in {
+		shape += " f32 out"
 	}
 	r, err := d.ResolveGemm(g) // the kernel's name, with the block width GEMM picks
 	if err != nil {
