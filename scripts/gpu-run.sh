@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # gpu-run.sh: runs ON the lent GPU machine (repository root, .gpu/ carried
 # there with the gzipped binaries, $OUT the folder whose files come back). scripts/gpu-check.sh builds
-# .gpu/ here and prints the exact `run` call. Fits 9 minutes:
+# .gpu/ here and prints the exact `run` call. Fits 10 minutes:
 #   0. the sm_90a kernels: every kernels/*.cu with the line `// Target: sm_90a`
 #      compiled with the machine's nvcc (>= 12.3; PATH or /usr/local/cuda/bin)
 #      to PTX, assembled by ptxas -arch=sm_90a -v (register/spill report in
@@ -29,15 +29,17 @@
 #      on the demo config for 20 steps, then a tiny Qwen2 LLM reranker
 #      (model_type llm_decoder, head size 64, GQA) for 8 steps, an embedding
 #      model (examples/sts, STS evaluation before and after) for 20 steps and
-#      a ColBERT model (examples/colbert) for 10.
-# Stage timeouts: 40 + 40 + (30 + 15 + 55) + 35 + (30 + 20) + 35 + 70 + (45 + 40 + 20 + 15 + 25 + 15) = 530 s
+#      a ColBERT model (examples/colbert) for 10; then inference with those
+#      models on the GPU (ragr rerank / embed, fp32 and bf16) against the
+#      CPU's (scripts/gpu-infer-check.py).
+# Stage timeouts: 40 + 40 + (30 + 15 + 55) + 35 + (30 + 20) + 35 + 70 + (45 + 40 + 20 + 15 + 25 + 15 + 50) = 580 s
 # (a whole run took 140 s on an H200)
 # (stage 0b opens the device once: the driver JIT-compiles every module into
 # the JIT cache the later processes read).
 # What comes back in $OUT: logs.tar.gz (device.txt, sm90a.log, jit.log, gemm90.log, attn90.log, tests.log,
 # tensorgpu.log, bert-cuda.log, qwen2-cuda.log, sanitizer.log, bench.*, trainbench.txt,
 # ragr.json, compare.json, train-cuda.log, train-qwen2-cuda.log, train-emb-cuda.log,
-# train-colbert-cuda.log) plus copies of bench.txt,
+# train-colbert-cuda.log, infer.log) plus copies of bench.txt,
 # bench.json, trainbench.txt and compare.json, and the sm_90a PTX stage 0
 # built (<name>.ptx, at most 3: the device tool returns at most 8 files);
 # the last lines printed are a summary.
@@ -271,7 +273,13 @@ timeout 15 "$BIN/ragr" train colbert --config examples/colbert/colbert.yaml --de
 	>"$LOG/train-colbert-cuda.log" 2>&1
 rtc=$?
 tail -n 4 "$LOG/train-colbert-cuda.log"
-[ $rtb -eq 0 ] && [ $rtp -eq 0 ] && [ $rtr -eq 0 ] && [ $rtq -eq 0 ] && [ $rte -eq 0 ] && [ $rtc -eq 0 ] || status=1
+# inference on the GPU with the models just trained (ragr rerank / embed,
+# fp32 and bf16) against the CPU's scores and vectors
+timeout 50 python3 scripts/gpu-infer-check.py "$BIN/ragr" --rerank "$TB/demo/model" --rerank "$TB/qwen2/model" \
+	--rerank "$TB/colbert/model" --embed "$TB/emb/model" >"$LOG/infer.log" 2>&1
+rin=$?
+cat "$LOG/infer.log"
+[ $rtb -eq 0 ] && [ $rtp -eq 0 ] && [ $rtr -eq 0 ] && [ $rtq -eq 0 ] && [ $rte -eq 0 ] && [ $rtc -eq 0 ] && [ $rin -eq 0 ] || status=1
 
-echo "== summary: sm_90a build rc=$r0 ($n90 module(s) in RAGR_EXTRA_PTX; 2 no nvcc >= 12.3, 3 warnings, 124 timeout), JIT warm-up rc=$rj, sm_90a GEMM tests rc=$r90 (90: skipped, 124: hang, -: not run; nonzero: RAGR_GEMM90=0 after), sm_90a attention tests rc=$ra90 (same codes, -: not run; nonzero: RAGR_ATTN90=0 after), kernel tests rc=$rt, tensor backend tests rc=$rg, bert cuda steps rc=$rbt, qwen2 cuda rc=$rqt, sanitizer rc=$rs (0 clean, 3 errors found, 124 timeout), bench rc=$rb, train bench ragr rc=$rtb pytorch/parity rc=$rtp (1 parity failed), ragr train --device cuda rc=$rtr (qwen2 reranker rc=$rtq, embedding rc=$rte, colbert rc=$rtc)"
+echo "== summary: sm_90a build rc=$r0 ($n90 module(s) in RAGR_EXTRA_PTX; 2 no nvcc >= 12.3, 3 warnings, 124 timeout), JIT warm-up rc=$rj, sm_90a GEMM tests rc=$r90 (90: skipped, 124: hang, -: not run; nonzero: RAGR_GEMM90=0 after), sm_90a attention tests rc=$ra90 (same codes, -: not run; nonzero: RAGR_ATTN90=0 after), kernel tests rc=$rt, tensor backend tests rc=$rg, bert cuda steps rc=$rbt, qwen2 cuda rc=$rqt, sanitizer rc=$rs (0 clean, 3 errors found, 124 timeout), bench rc=$rb, train bench ragr rc=$rtb pytorch/parity rc=$rtp (1 parity failed), ragr train --device cuda rc=$rtr (qwen2 reranker rc=$rtq, embedding rc=$rte, colbert rc=$rtc), inference vs cpu rc=$rin"
 exit $status
