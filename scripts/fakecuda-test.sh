@@ -61,7 +61,7 @@ for m in gemm90 attention90; do
 	[ -f "kernels/ptx/$m.ptx" ] || extra="${extra:+$extra,}$W/lib/$m.ptx"
 done
 [ -z "$extra" ] || export RAGR_EXTRA_PTX="$extra"
-run cuda.test kernels/cuda -test.run '^(TestGemm90|TestGemm90Auto|TestGemm90Probe|TestAttention90|TestAttention90MatchesMMA|TestAttentionAutoPath|TestAttentionErrors)$'
+run cuda.test kernels/cuda -test.run '^(TestGemm90|TestGemm90Auto|TestGemm90Probe|TestGemm90SplitK|TestAttention90|TestAttention90MatchesMMA|TestAttentionAutoPath|TestAttentionErrors)$'
 mv "$W/cuda.test.log" "$W/cuda90.log" 2>/dev/null
 run bert.test models/bert -test.short -test.run 'FusedAttention.*CUDA'
 unset FAKECUDA_CC RAGR_EXTRA_PTX

@@ -56,7 +56,11 @@ const (
 // products go to an fp32 workspace from the device pool as one batched
 // launch, and ragr_gemm_splitk_* sums them and applies the epilogue. More
 // blocks for products whose grid is small but whose K is long (BERT's
-// 1024×768×3072); the extra traffic is 8·SplitK·M·N bytes.
+// 1024×768×3072; a weight gradient gᵀ·x over 8192 tokens); the extra
+// traffic is 8·SplitK·M·N bytes. The partial products run on the mma.sync
+// kernels, or on the sm_90a ones (Path auto or wgmma, as above) in the
+// weight-gradient form (TransA, not TransB), whose K-slices are whole row
+// blocks of both operands.
 type Gemm struct {
 	In, Out                   DType
 	TransA, TransB            bool
@@ -125,8 +129,8 @@ func gemmKernel(g *Gemm) string {
 func (g *Gemm) Name() string {
 	if g.SplitK > 1 {
 		p := *g
-		p.Out = F32
-		return gemmKernel(&p) + "+" + kname("gemm", "splitk", g.Out.String())
+		p.Out, p.SplitK = F32, 0
+		return p.Name() + "+" + kname("gemm", "splitk", g.Out.String())
 	}
 	if g.Path == GemmWGMMA && g.In != F32 {
 		t := gemm90Tile{m: g.Tile, n: g.TileN}
@@ -183,8 +187,8 @@ func (g *Gemm) check() error {
 		return bad(fmt.Sprintf("unknown path %d", g.Path))
 	case g.Path == GemmWGMMA && g.In == F32:
 		return bad("the sm_90a (wgmma) kernels take bf16 or f16 inputs")
-	case g.Path == GemmWGMMA && g.SplitK > 1:
-		return bad("split-K runs the mma.sync kernels (Path GemmWGMMA with SplitK > 1)")
+	case g.Path == GemmWGMMA && g.SplitK > 1 && !splitRows(g):
+		return bad("split-K on the sm_90a kernels needs K-slices that are row blocks of both operands (TransA, not TransB)")
 	case g.Act < GemmNoAct || g.Act > GemmGeluTanh:
 		return bad(fmt.Sprintf("unknown activation %d", g.Act))
 	case g.M < 0 || g.N < 0 || g.K < 0 || g.Batch < 0:
@@ -301,6 +305,20 @@ func (d *Device) resolveGemm(g Gemm) (Gemm, gemm90Plan, error) {
 	if err := g.check(); err != nil {
 		return g, gemm90Plan{}, err
 	}
+	if g.In != F32 && g.SplitK > 1 && g.Path != GemmMMA && splitRows(&g) {
+		w := g
+		w.Path = GemmWGMMA
+		p := splitPartial(w, 0)
+		plan, err := d.planGemm90(&p)
+		if err == nil {
+			g.Path, g.Tile, g.TileN = GemmWGMMA, plan.tile.m, plan.tile.n
+			return g, gemm90Plan{}, nil
+		}
+		if g.Path == GemmWGMMA {
+			return g, gemm90Plan{}, fmt.Errorf("kernel %s: the sm_90a path cannot run this split-K product: %v (M=%d N=%d K=%d split %d lda=%d ldb=%d)",
+				g.Name(), err, g.M, g.N, g.K, g.SplitK, g.LDA, g.LDB)
+		}
+	}
 	if g.In != F32 && g.SplitK <= 1 && g.Path != GemmMMA {
 		plan, err := d.planGemm90(&g)
 		if err == nil {
@@ -341,18 +359,38 @@ func (d *Device) planGemm90(g *Gemm) (gemm90Plan, error) {
 // gemmSplitK runs g (checked, SplitK > 1) as a batched partial product over
 // K-slices into an fp32 workspace, then the reduction with g's epilogue.
 func (d *Device) gemmSplitK(g Gemm) error {
-	kc := g.K / g.SplitK
 	mn := int64(g.M) * int64(g.N)
 	ws, err := d.Alloc(4 * int64(g.SplitK) * mn)
 	if err != nil {
 		return fmt.Errorf("kernel %s: split-K workspace: %w", gemmKernel(&g), err)
 	}
 	defer ws.Free() // back to the pool; the stream orders any reuse after these launches
+	if err := d.GEMM(splitPartial(g, ws.Ptr())); err != nil {
+		return err
+	}
+	return d.Launch(kname("gemm", "splitk", g.Out.String()), [3]int{Grid1D(mn, 256, 1, d.maxGrid1D()), 1, 1}, [3]int{256, 1, 1}, 0,
+		g.C, ws.Ptr(), g.Bias, int32(g.M), int32(g.N), int32(g.LDC), int32(g.SplitK), g.Alpha, g.Beta, int32(g.Act))
+}
+
+// splitRows reports whether g's K-slices are row blocks of both operands
+// as stored (A transposed, B not: the weight-gradient form gᵀ·x), which the
+// sm_90a kernels' tensor maps can step as a batch.
+func splitRows(g *Gemm) bool { return g.TransA && !g.TransB }
+
+// splitPartial is the batched product of g's K-slices (SplitK > 1) into the
+// fp32 workspace ws (SplitK matrices of M×N): on the sm_90a kernels when g
+// resolved to them (row slices), else on the mma.sync ones (the slices of a
+// row-major operand along K overlap as a batch, which they read as such).
+func splitPartial(g Gemm, ws DevicePtr) Gemm {
+	kc := g.K / g.SplitK
+	mn := int64(g.M) * int64(g.N)
 	p := g
-	p.Out, p.C, p.LDC, p.StrideC = F32, ws.Ptr(), g.N, mn
+	p.Out, p.C, p.LDC, p.StrideC = F32, ws, g.N, mn
 	p.Batch, p.K, p.SplitK = g.SplitK, kc, 0
 	p.Alpha, p.Beta, p.Bias, p.Act = 1, 0, 0, GemmNoAct
-	p.Path = GemmMMA // the partial products stay on the mma.sync kernels (overlapping K-slices of A and B)
+	if g.Path != GemmWGMMA || !splitRows(&g) {
+		p.Path = GemmMMA
+	}
 	p.StrideA, p.StrideB = int64(kc), int64(kc)*int64(g.LDB)
 	if g.TransA {
 		p.StrideA = int64(kc) * int64(g.LDA)
@@ -360,11 +398,7 @@ func (d *Device) gemmSplitK(g Gemm) error {
 	if g.TransB {
 		p.StrideB = int64(kc)
 	}
-	if err := d.GEMM(p); err != nil {
-		return err
-	}
-	return d.Launch(kname("gemm", "splitk", g.Out.String()), [3]int{Grid1D(mn, 256, 1, d.maxGrid1D()), 1, 1}, [3]int{256, 1, 1}, 0,
-		g.C, ws.Ptr(), g.Bias, int32(g.M), int32(g.N), int32(g.LDC), int32(g.SplitK), g.Alpha, g.Beta, int32(g.Act))
+	return p
 }
 
 // Sgemm computes C = alpha·op(A)·op(B) + beta·C in fp32 with the arguments of

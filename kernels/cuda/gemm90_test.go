@@ -160,8 +160,8 @@ func TestGemmBenchCasesWGMMA(t *testing.T) {
 	if n != 12 {
 		t.Errorf("%d wgmma rows, want 12 (bf16 4096^3, the three BERT shapes and bias+GELU with the automatic tile; 4096^3 on 128x128; the BERT shapes on 128x128 and 64x128)", n)
 	}
-	if train != 36 {
-		t.Errorf("%d train-shape rows, want 36 (9 products of a BERT-base step, each on 4 tiles)", train)
+	if train != 42 {
+		t.Errorf("%d train-shape rows, want 42 (9 products of a BERT-base step, each on 4 tiles; the 3 weight gradients split 2 and 4 ways)", train)
 	}
 }
 
@@ -240,5 +240,67 @@ func TestGemm90Probe(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestGemm90SplitK: split-K in the weight-gradient form (TransA, not
+// TransB) runs its partial products on the sm_90a kernels, as a batch of
+// row blocks of both operands, and matches the reference (fp32 and 16-bit
+// outputs, alpha/beta, bias and GELU in the reduction's epilogue); other
+// forms are refused on the forced sm_90a path.
+func TestGemm90SplitK(t *testing.T) {
+	skipWithoutWGMMA(t)
+	rng := newRand(41)
+	cases := []struct {
+		c     gemmCase
+		split int
+	}{
+		{gemmCase{m: 128, n: 128, k: 512, batch: 1, transA: true, pad: -1, alpha: 1}, 4},
+		{gemmCase{m: 136, n: 200, k: 384, batch: 1, transA: true, pad: -1, alpha: 1.5, beta: 0.5, bias: true, act: GemmGeluErf}, 3},
+	}
+	for _, tc := range cases {
+		c := tc.c
+		t.Run(fmt.Sprintf("split%d_%v", tc.split, c), func(t *testing.T) {
+			l := c.layout()
+			a, b, bias, cInit, want := gemmInputs(rng, c, l, BF16)
+			var got32 []float32
+			for _, out := range []DType{F32, BF16} {
+				pa, pb := up(t, roundTo(BF16, append([]float32(nil), a...))), up(t, roundTo(BF16, append([]float32(nil), b...)))
+				var pc, pbias DevicePtr
+				if out == F32 {
+					pc = up(t, cInit)
+				} else {
+					pc = up(t, roundTo(out, append([]float32(nil), cInit...)))
+				}
+				if c.bias {
+					pbias = up(t, bias)
+				}
+				g := Gemm{In: BF16, Out: out, TransA: true, M: c.m, N: c.n, K: c.k, A: pa, B: pb, C: pc, Bias: pbias,
+					LDA: l.lda, LDB: l.ldb, LDC: l.ldc, Alpha: c.alpha, Beta: c.beta, Act: c.act, SplitK: tc.split, Path: GemmWGMMA}
+				r, err := dev.ResolveGemm(g)
+				must(t, err)
+				if name := r.Name(); !strings.HasPrefix(name, "ragr_gemm90_") || !strings.Contains(name, "+ragr_gemm_splitk_") {
+					t.Fatalf("resolved kernel %s, want an sm_90a partial product + the split-K reduction", name)
+				}
+				must(t, dev.GEMM(g))
+				if out == F32 {
+					got := make([]float32, len(cInit))
+					must(t, CopyDtoH(dev, got, pc))
+					checkGemmApprox(t, c, l, "f32 out", got, want, a, b, cInit, bias)
+					got32 = got
+					continue
+				}
+				// the 16-bit output is the same fp32 sum rounded once
+				got16 := make([]uint16, len(cInit))
+				must(t, CopyDtoH(dev, got16, pc))
+				want16 := append([]float32(nil), got32...)
+				roundTo(out, want16)
+				checkGemmOut(t, c, l, "bf16 out", toF32(out, got16), testutil.To64(want16), testutil.Exact)
+			}
+		})
+	}
+	g := Gemm{In: BF16, Out: F32, M: 128, N: 128, K: 512, A: 1 << 20, B: 1 << 20, C: 1 << 20, LDA: 512, LDB: 128, LDC: 128, Alpha: 1, SplitK: 4, Path: GemmWGMMA}
+	if _, err := dev.ResolveGemm(g); err == nil || !strings.Contains(err.Error(), "row blocks") {
+		t.Errorf("forced sm_90a split-K in the nn form: error %v, want one saying it needs row blocks", err)
 	}
 }

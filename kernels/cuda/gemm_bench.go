@@ -163,6 +163,12 @@ func gemmBenchCases(quick, wgmma bool) []gemmBenchCase {
 			hopper = append(hopper, gemmBenchCase{in: BF16, out: F32, m: st.m, n: st.n, k: st.k, transA: st.transA, transB: st.transB,
 				wgmma: true, tile: t[0], tileN: t[1], torch: st.torch})
 		}
+		if st.transA { // the weight gradients' grids are under one wave: split over the 8192 tokens
+			for _, sk := range []int{2, 4} {
+				hopper = append(hopper, gemmBenchCase{in: BF16, out: F32, m: st.m, n: st.n, k: st.k, transA: true,
+					wgmma: true, splitK: sk, torch: st.torch})
+			}
+		}
 	}
 	if quick {
 		cs, hopper = cs[:2], hopper[:2]
