@@ -1,6 +1,7 @@
 package train
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -9,6 +10,12 @@ import (
 	"github.com/ragr-dev/ragr/tensor"
 	"github.com/ragr-dev/ragr/train/data"
 )
+
+// ErrNotTrainedReranker is wrapped by LoadReranker's error for a directory
+// that holds no sequence-classification reranker this package trains (a
+// ColBERT model, a causal LM scored by its "yes" logit, a bare encoder):
+// the rerank package scores those.
+var ErrNotTrainedReranker = errors.New("not a trained reranker")
 
 // LoadReranker loads a reranker model directory (BERT / XLM-R cross-encoder
 // or Qwen2 sequence classifier, the type read from config.json) with its
@@ -27,7 +34,7 @@ func LoadReranker(dir string, maxLen int) (Reranker, data.PairEncoder, error) {
 	case "bert", "roberta", "xlm-roberta", "camembert":
 		cfg.ModelType = "cross_encoder"
 	default:
-		return nil, nil, fmt.Errorf("train: %s: model_type %q is not a supported reranker (bert, xlm-roberta, qwen2)", hf.Path, hf.ModelType)
+		return nil, nil, fmt.Errorf("train: %s: model_type %q is not a supported reranker (bert, xlm-roberta, qwen2): %w", hf.Path, hf.ModelType, ErrNotTrainedReranker)
 	}
 	run := &rerankRun{cfg: cfg}
 	if err := run.loadTokenizer(); err != nil {
@@ -38,7 +45,7 @@ func LoadReranker(dir string, maxLen int) (Reranker, data.PairEncoder, error) {
 		return nil, nil, err
 	}
 	if len(fresh) > 0 {
-		return nil, nil, fmt.Errorf("train: %s: not a trained reranker: missing %v", dir, fresh)
+		return nil, nil, fmt.Errorf("train: %s: missing %v: %w", dir, fresh, ErrNotTrainedReranker)
 	}
 	return m, run.enc, nil
 }

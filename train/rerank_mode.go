@@ -196,6 +196,21 @@ func EvaluateGroups(model Reranker, enc data.PairEncoder, groups []data.Group, b
 	if err != nil {
 		return nil, err
 	}
+	return EvaluateScored(groups, scores)
+}
+
+// EvaluateScored computes the ranking metrics of scores (scores[i][k] for
+// candidate k of group i, from any scorer), with BM25 over the same
+// candidates beside them.
+func EvaluateScored(groups []data.Group, scores [][]float32) (*EvalReport, error) {
+	if len(scores) != len(groups) {
+		return nil, fmt.Errorf("train: %d score lists for %d groups", len(scores), len(groups))
+	}
+	for i, g := range groups {
+		if len(scores[i]) != len(g.Items) {
+			return nil, fmt.Errorf("train: group %d (query %q): %d scores for %d candidates", i, g.Query, len(scores[i]), len(g.Items))
+		}
+	}
 	qs := make([]metrics.Query, len(groups))
 	bqs := make([]metrics.Query, len(groups))
 	queries := make([]string, len(groups))

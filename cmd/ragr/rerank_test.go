@@ -147,3 +147,28 @@ func TestServeCommand(t *testing.T) {
 	stop()
 	assert.Equal(t, 0, <-done)
 }
+
+// ragr eval reranker scores the families the trainer does not build
+// (ColBERT here) through the rerank package, and says clearly when a
+// directory holds no reranker at all.
+func TestEvalRerankerColBERT(t *testing.T) {
+	model := goldenTextDir(t, "colbert")
+	lin, err := os.ReadFile(filepath.Join(golden.Root(), "colbert", "colbert_linear.safetensors"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(model, "colbert_linear.safetensors"), lin, 0o644))
+	dataPath := filepath.Join(t.TempDir(), "eval.jsonl")
+	require.NoError(t, os.WriteFile(dataPath, []byte(`{"query": "w250 w251", "pos": ["w250 w251 w252"], "neg": ["w400 w401", "w77 w78 w79"]}
+{"query": "w300", "pos": ["w300 w301"], "neg": ["w12", "w13 w14"]}
+`), 0o644))
+	code, out, errs := runCLI("eval", "reranker", "--model", model, "--data", dataPath, "--max-len", "32")
+	require.Equal(t, 0, code, errs)
+	assert.Contains(t, out, "2 queries (colbert reranker)")
+	assert.Regexp(t, `model: MAP [0-9.]+ +MRR@10`, out)
+	assert.Contains(t, out, "BM25:  MAP")
+
+	// a bare encoder is no reranker: one clear error
+	enc := goldenTextDir(t, "bert-tiny")
+	code, _, errs = runCLI("eval", "reranker", "--model", enc, "--data", dataPath)
+	assert.NotEqual(t, 0, code)
+	assert.Contains(t, errs, "is not a reranker ragr knows")
+}

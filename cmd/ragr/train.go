@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/ragr-dev/ragr/rerank"
+	"github.com/ragr-dev/ragr/tensor"
 	"github.com/ragr-dev/ragr/train"
 	"github.com/ragr-dev/ragr/train/data"
 )
@@ -124,8 +126,10 @@ func trainCmd(args []string, stdout, stderr io.Writer) error {
 const evalUsage = `Usage: ragr eval reranker --model DIR --data FILE.jsonl [--max-len N] [--batch N] [--device D]
 
 Scores every query's candidates in a RAG-Retrieval reranker file (any of its
-formats) with the model in DIR and prints MAP, MRR@10, nDCG@10 and
-Recall@1/5/10, with BM25 on the same candidates beside them. --device cuda
+formats) with the model in DIR (any reranker ragr rerank loads: a
+cross-encoder, a Qwen2 sequence classifier, ColBERT, a causal LM's "yes"
+logit) and prints MAP, MRR@10, nDCG@10 and Recall@1/5/10, with BM25 on the
+same candidates beside them. --device cuda
 scores on the GPU in fp32; --precision bf16 adds bf16 matmuls and fused
 attention.
 
@@ -168,10 +172,47 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	r, err := train.EvalReranker(*model, *dataPath, *maxLen, *batch, data.Options{SkipBadLines: *skip}, dev)
+	opts := data.Options{SkipBadLines: *skip}
+	r, err := train.EvalReranker(*model, *dataPath, *maxLen, *batch, opts, dev)
+	family := ""
+	if errors.Is(err, train.ErrNotTrainedReranker) {
+		// a family the trainer does not build (ColBERT, a causal LM's yes
+		// logit, ...): the rerank package scores it
+		family, r, err = evalWithRerank(*model, *dataPath, *maxLen, *batch, opts, dev)
+	}
 	if err != nil {
 		return err
 	}
+	if family != "" {
+		fmt.Fprintf(stdout, "%d queries (%s reranker)\nmodel: %s\nBM25:  %s\n", r.Scored, family, r.Model, r.BM25)
+		return nil
+	}
 	fmt.Fprintf(stdout, "%d queries\nmodel: %s\nBM25:  %s\n", r.Scored, r.Model, r.BM25)
 	return nil
+}
+
+// evalWithRerank evaluates a reranker directory the trainer cannot load
+// through the rerank package (every family it detects) on dev, and returns
+// the family with the report.
+func evalWithRerank(dir, dataPath string, maxLen, batch int, opts data.Options, dev tensor.Device) (family string, rep *train.EvalReport, err error) {
+	rr, err := rerank.Load(dir, rerank.LoadOptions{MaxLength: maxLen, Device: dev})
+	if err != nil {
+		return "", nil, err
+	}
+	set, err := data.ReadReranker(dataPath, opts)
+	if err != nil {
+		return "", nil, fmt.Errorf("eval: %w", err)
+	}
+	scores := make([][]float32, len(set.Groups))
+	for i, g := range set.Groups {
+		pairs := make([]rerank.Pair, len(g.Items))
+		for k, it := range g.Items {
+			pairs[k] = rerank.Pair{Query: g.Query, Doc: it.Text}
+		}
+		if scores[i], err = rr.ComputeScore(context.Background(), pairs, rerank.Options{MaxLength: maxLen, BatchSize: batch}); err != nil {
+			return "", nil, fmt.Errorf("eval: query %d (%q): %w", i+1, g.Query, err)
+		}
+	}
+	rep, err = train.EvaluateScored(set.Groups, scores)
+	return rr.Family(), rep, err
 }
