@@ -18,11 +18,25 @@
 // contiguous dst of shape args.shape[0..ndim) (ndim <= 8) from src read at
 // element offset sum_d k_d*args.stride[d] (any strides: transposes,
 // slices, broadcasts with stride 0).
+// Tiled transpose, the strided copy's fast path for a source whose
+// stride-1 dimension is not the destination's innermost one (a transposed
+// or permuted view): ragr_copy_transpose_b32 / _b16(dst, src, TransposeArgs)
+// writes the same contiguous dst. The launcher picks it when, after
+// dropping size-1 dimensions, the last dimension (R, dst-contiguous) has a
+// source stride other than 0 and 1 and an earlier dimension (C) has source
+// stride 1, both of extent >= 16; the other dimensions (at most 6) are
+// batch dimensions. Each 64x64 tile of (R, C) is read with C innermost
+// (coalesced source rows), held in shared memory (rows padded to an odd
+// number of 4-byte words: no bank conflicts either way) and written with R
+// innermost (coalesced destination rows); edges are masked.
 // Fills: ragr_fill_f32(float* y, float v, n); ragr_fill_b16(uint16* y,
 // unsigned v, n) writes the low 16 bits of v (bf16/fp16 bit patterns).
 //
 // Launch: 1-D grid-stride; block 256, grid = min(ceil(n/256), 16*SMs)
 // (casts: ceil(n/(256*8)); they convert 8 elements per 16-byte-aligned step).
+// Transpose: block 256 (8 warps), one 64x64 tile per block, grid = the
+// number of tiles (a grid-stride loop over tiles covers a capped grid);
+// each thread moves 16 elements (16 loads in flight, then 16 stores).
 //
 // Benchmark: ragr bench kernels (rows cast_f32_bf16, copy_strided_b32 ...).
 #include "map.cuh"
@@ -140,6 +154,83 @@ extern "C" __global__ void ragr_copy_strided_b32(unsigned* __restrict__ dst, con
 extern "C" __global__ void ragr_copy_strided_b16(unsigned short* __restrict__ dst, const unsigned short* __restrict__ src,
                                                  const StridedArgs args) {
 	copy_strided(dst, src, args);
+}
+
+#define RAGR_TILE 64
+#define RAGR_TILE_BATCH 6
+struct TransposeArgs {
+	long long rows, cols;   // extents of R (dst-contiguous) and C (src-contiguous)
+	long long src_row;      // source stride of R (C's is 1)
+	long long dst_col;      // destination stride of C (R's is 1)
+	long long tiles_r, tiles_c, tiles; // tiles along R, along C, in all (with the batch)
+	long long bshape[RAGR_TILE_BATCH];  // batch dimensions, outermost first
+	long long bsrc[RAGR_TILE_BATCH];    // their source strides
+	long long bdst[RAGR_TILE_BATCH];    // their destination strides
+	int nb;
+};
+
+// One 64x64 tile per step: rows r of the tile are R indices, columns C
+// indices. Read: warp w takes tile rows w, w+8, ..., lanes the columns
+// (lane, lane+32): source rows are contiguous. Write: warp w takes tile
+// columns w, w+8, ..., lanes the rows: destination rows are contiguous.
+// Shared rows hold P elements of S: 65 words (b32) or 66 halves = 33 words
+// (b16): an odd word pitch, so a column read hits 32 different banks.
+template <typename T>
+__device__ __forceinline__ void copy_transpose(T* __restrict__ dst, const T* __restrict__ src, const TransposeArgs& g) {
+	constexpr int P = RAGR_TILE + (sizeof(T) == 4 ? 1 : 2), RPT = RAGR_TILE / 8;
+	__shared__ T tile[RAGR_TILE * P];
+	const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+	for (long long k = blockIdx.x; k < g.tiles; k += gridDim.x) {
+		long long q = k / g.tiles_c;
+		const long long c0 = (k - q * g.tiles_c) * RAGR_TILE;
+		long long b = q / g.tiles_r;
+		const long long r0 = (q - b * g.tiles_r) * RAGR_TILE;
+		long long so = 0, dof = 0;
+		for (int d = g.nb - 1; d >= 0; d--) {
+			const long long e = b / g.bshape[d];
+			const long long i = b - e * g.bshape[d];
+			so += i * g.bsrc[d];
+			dof += i * g.bdst[d];
+			b = e;
+		}
+		T v[2 * RPT];
+#pragma unroll
+		for (int i = 0; i < RPT; i++) {
+			const long long r = r0 + warp + 8 * i;
+			const T* s = src + so + r * g.src_row + c0;
+#pragma unroll
+			for (int h = 0; h < 2; h++) {
+				const long long c = c0 + lane + 32 * h;
+				v[2 * i + h] = r < g.rows && c < g.cols ? s[lane + 32 * h] : (T)0;
+			}
+		}
+#pragma unroll
+		for (int i = 0; i < RPT; i++)
+#pragma unroll
+			for (int h = 0; h < 2; h++) tile[(warp + 8 * i) * P + lane + 32 * h] = v[2 * i + h];
+		__syncthreads();
+#pragma unroll
+		for (int i = 0; i < RPT; i++) {
+			const long long c = c0 + warp + 8 * i;
+			T* o = dst + dof + c * g.dst_col + r0;
+#pragma unroll
+			for (int h = 0; h < 2; h++) {
+				const long long r = r0 + lane + 32 * h;
+				if (r < g.rows && c < g.cols) o[lane + 32 * h] = tile[(lane + 32 * h) * P + warp + 8 * i];
+			}
+		}
+		__syncthreads(); // the tile is rewritten by the next step
+	}
+}
+
+extern "C" __global__ void __launch_bounds__(256) ragr_copy_transpose_b32(unsigned* __restrict__ dst, const unsigned* __restrict__ src,
+                                                                           const TransposeArgs args) {
+	copy_transpose(dst, src, args);
+}
+extern "C" __global__ void __launch_bounds__(256) ragr_copy_transpose_b16(unsigned short* __restrict__ dst,
+                                                                           const unsigned short* __restrict__ src,
+                                                                           const TransposeArgs args) {
+	copy_transpose(dst, src, args);
 }
 
 extern "C" __global__ void ragr_fill_f32(float* __restrict__ y, float v, long long n) {

@@ -98,6 +98,7 @@ func TestParams(t *testing.T) {
 	cases := map[string][]Param{
 		"ragr_scale_f32":            {{8, 8}, {8, 8}, {4, 4}, {8, 8}},
 		"ragr_copy_strided_b32":     {{8, 8}, {8, 8}, {144, 8}},
+		"ragr_copy_transpose_b16":   {{8, 8}, {8, 8}, {208, 8}},
 		"ragr_binary_bcast_add_f32": {{8, 8}, {8, 8}, {8, 8}, {208, 8}},
 		"ragr_where_c16_f32":        {{8, 8}, {8, 8}, {4, 4}, {8, 8}, {8, 8}, {272, 8}},
 		"ragr_cast_f32_i32":         {{8, 8}, {8, 8}, {8, 8}},

@@ -10,9 +10,9 @@
 # pool, error paths, the trainer's device path) with the kernels computing
 # as the emulator does; what it cannot check is what only hardware shows
 # (speed, the driver's JIT, async races, how the hardware reads the sm_90a
-# kernels' descriptors beyond the emulator's model, 2-D blocks: the RoPE
-# tests are left out). CI runs it after the CUDA toolkit install. Needs
-# nvcc, cuda.h and libcuda.so (scripts/install-cuda.sh) and g++ >= 12.
+# kernels' descriptors beyond the emulator's model). CI runs it after the
+# CUDA toolkit install. Needs nvcc, cuda.h and libcuda.so
+# (scripts/install-cuda.sh) and g++ >= 12.
 # About 6 minutes on 2 cores.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -42,8 +42,8 @@ run() { # run NAME DIR ARGS...: one test binary under the fake driver
 	fi
 }
 # TestGemm's sweep is hours in the emulator (make emu checks those kernels);
-# TestExtraPTX needs a driver that rejects bad PTX; RoPE launches 2-D blocks.
-run cuda.test kernels/cuda -test.skip '^(TestGemm|TestExtraPTX|TestRope|TestRopeErrors)$'
+# TestExtraPTX needs a driver that rejects bad PTX.
+run cuda.test kernels/cuda -test.skip '^(TestGemm|TestExtraPTX)$'
 run gpu.test tensor/gpu
 run bert.test models/bert -test.short -test.run CUDA
 run qwen2.test models/qwen2 -test.short -test.run CUDA

@@ -2,7 +2,11 @@
 
 package cuda
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+	"strconv"
+)
 
 // Cast converts n contiguous elements from one storage type to another:
 // f32 <-> bf16, f32 <-> f16 (round to nearest even, NaN stays NaN, overflow
@@ -28,7 +32,11 @@ func (d *Device) Cast(dst DevicePtr, to DType, src DevicePtr, from DType, n int6
 // through element strides (any strides: a transpose, a slice, a broadcast
 // with stride 0): the kernel that makes any view contiguous. elemBytes is
 // 4 or 2 (the bytes are copied; the dtype does not matter). Rank at most
-// MaxDims.
+// MaxDims. A transposed or permuted source (the destination's innermost
+// dimension strided in the source, another dimension contiguous there, both
+// of extent >= 16) goes through shared-memory tiles
+// (ragr_copy_transpose_*: coalesced reads and writes); any other layout
+// through the element-wise kernel.
 func (d *Device) CopyStrided(dst, src DevicePtr, elemBytes int, shape, strides []int64) error {
 	var name string
 	switch elemBytes {
@@ -42,6 +50,11 @@ func (d *Device) CopyStrided(dst, src DevicePtr, elemBytes int, shape, strides [
 	n, err := checkStrided(name, shape, strides)
 	if err != nil || n == 0 {
 		return err
+	}
+	if args, tiles, ok := transposePlan(shape, strides); ok {
+		tname := "ragr_copy_transpose_b" + strconv.Itoa(8*elemBytes)
+		g := int(min(tiles, math.MaxInt32)) // one tile a block; the kernel loops past a capped grid
+		return d.Launch(tname, [3]int{g, 1, 1}, [3]int{transposeThreads, 1, 1}, 0, dst, src, args)
 	}
 	return d.launch1D(name, n, 1, dst, src, stridedArgs(shape, strides))
 }

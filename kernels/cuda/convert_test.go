@@ -85,6 +85,16 @@ func TestCopyStrided(t *testing.T) {
 		{"rank8", []int64{2, 1, 3, 1, 2, 2, 1, 3}, []int64{36, 36, 12, 12, 6, 3, 3, 1}, 0, 72},
 		{"scalar", []int64{}, []int64{}, 5, 6},
 		{"empty", []int64{3, 0}, []int64{1, 1}, 0, 3},
+		// the tiled transpose (transposePlan): tails in both tiled
+		// dimensions, batch dimensions before and between, a broadcast
+		// batch, sliced rows, odd offsets
+		{"tiled transpose", []int64{45, 70}, []int64{1, 45}, 0, 45 * 70},
+		{"tiled transpose 130x17", []int64{17, 130}, []int64{1, 17}, 1, 17*130 + 1},
+		{"tiled permute021", []int64{3, 37, 20}, []int64{740, 1, 37}, 0, 3 * 740},
+		{"tiled permute210", []int64{66, 5, 17}, []int64{1, 66, 330}, 3, 3 + 17*330},
+		{"tiled broadcast batch", []int64{2, 40, 1, 33}, []int64{0, 1, 7, 50}, 5, 5 + 33*50},
+		{"tiled 4-D", []int64{2, 18, 3, 65}, []int64{3510, 1, 1170, 18}, 0, 2 * 3510},
+		{"tiled 200x130", []int64{130, 200}, []int64{1, 130}, 0, 130 * 200},
 	}
 	for _, c := range cases {
 		n := 1

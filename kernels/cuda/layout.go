@@ -158,6 +158,85 @@ func stridedArgs(shape []int64, strides ...[]int64) Raw {
 	return Raw{Bytes: b, Align: 8}
 }
 
+// The tiled transpose of copy.cu (ragr_copy_transpose_*): 64x64 tiles, up
+// to 6 batch dimensions, taken when both tiled extents are at least 16.
+const (
+	transposeTile    = 64
+	transposeBatch   = 6
+	transposeMin     = 16
+	transposeThreads = 256 // 8 warps: the kernel's read and write loops assume it
+)
+
+// transposePlan decides whether a strided copy (contiguous destination of
+// shape shape, source read through strides) takes the tiled transpose and
+// returns its TransposeArgs {long long rows, cols, src_row, dst_col,
+// tiles_r, tiles_c, tiles; long long bshape[6], bsrc[6], bdst[6]; int nb}
+// and the tile count. It applies when, size-1 dimensions left out, the last
+// dimension R has a source stride other than 0 and 1 and an earlier one C
+// has source stride 1 (the innermost such), both of extent >= 16; the
+// other dimensions are the batch.
+func transposePlan(shape, strides []int64) (Raw, int64, bool) {
+	var dims []int
+	for i, s := range shape {
+		if s > 1 {
+			dims = append(dims, i)
+		}
+	}
+	if len(dims) < 2 || len(dims)-2 > transposeBatch {
+		return Raw{}, 0, false
+	}
+	r := dims[len(dims)-1]
+	if strides[r] == 0 || strides[r] == 1 || shape[r] < transposeMin {
+		return Raw{}, 0, false
+	}
+	ci := -1
+	for k := len(dims) - 2; k >= 0; k-- {
+		if strides[dims[k]] == 1 {
+			ci = k
+			break
+		}
+	}
+	if ci < 0 || shape[dims[ci]] < transposeMin {
+		return Raw{}, 0, false
+	}
+	c := dims[ci]
+	// destination strides: contiguous over dims
+	dst := make([]int64, len(dims))
+	acc := int64(1)
+	for k := len(dims) - 1; k >= 0; k-- {
+		dst[k] = acc
+		acc *= shape[dims[k]]
+	}
+	var bshape, bsrc, bdst []int64
+	nbatch := int64(1)
+	for k, d := range dims[:len(dims)-1] {
+		if k == ci {
+			continue
+		}
+		bshape, bsrc, bdst = append(bshape, shape[d]), append(bsrc, strides[d]), append(bdst, dst[k])
+		nbatch *= shape[d]
+	}
+	tr := (shape[r] + transposeTile - 1) / transposeTile
+	tc := (shape[c] + transposeTile - 1) / transposeTile
+	tiles := nbatch * tr * tc
+	b := make([]byte, (7+3*transposeBatch)*8+8)
+	le := binary.LittleEndian
+	for i, v := range []int64{shape[r], shape[c], strides[r], dst[ci], tr, tc, tiles} {
+		le.PutUint64(b[8*i:], uint64(v))
+	}
+	for j, v := range [][]int64{bshape, bsrc, bdst} {
+		for i := 0; i < transposeBatch; i++ {
+			x := int64(1)
+			if i < len(v) {
+				x = v[i]
+			}
+			le.PutUint64(b[8*(7+j*transposeBatch+i):], uint64(x))
+		}
+	}
+	le.PutUint32(b[8*(7+3*transposeBatch):], uint32(len(bshape)))
+	return Raw{Bytes: b, Align: 8}, tiles, true
+}
+
 func checkStrided(name string, shape []int64, strides ...[]int64) (int64, error) {
 	if len(shape) > MaxDims {
 		return 0, fmt.Errorf("kernel %s: rank %d > %d (shape %v)", name, len(shape), MaxDims, shape)

@@ -52,6 +52,53 @@ func TestStridedArgsLayout(t *testing.T) {
 	}
 }
 
+// TestTransposePlan: which strided copies take the tiled transpose, and
+// the TransposeArgs of copy.cu (208 bytes: 7 + 3*6 long longs, int nb).
+func TestTransposePlan(t *testing.T) {
+	le := binary.LittleEndian
+	word := func(b []byte, i int) int64 { return int64(le.Uint64(b[8*i:])) }
+	for _, c := range []struct {
+		shape, strides []int64
+		ok             bool
+	}{
+		{[]int64{8192, 8192}, []int64{1, 8192}, true},
+		{[]int64{16, 16}, []int64{1, 16}, true},
+		{[]int64{15, 64}, []int64{1, 15}, false},      // C below 16
+		{[]int64{64, 15}, []int64{1, 64}, false},      // R below 16
+		{[]int64{64, 64}, []int64{64, 1}, false},      // contiguous
+		{[]int64{64, 64}, []int64{1, 0}, false},       // R broadcast
+		{[]int64{64, 64}, []int64{2, 128}, false},     // nothing contiguous in the source
+		{[]int64{64, 64, 1}, []int64{1, 64, 1}, true}, // size-1 dims left out
+		{[]int64{2, 3, 40, 4, 50}, []int64{0, 7, 1, 3, 40}, true},
+		{[]int64{64}, []int64{1}, false},
+		{[]int64{2, 2, 2, 2, 2, 2, 2, 64, 64}, []int64{1, 1, 1, 1, 1, 1, 1, 1, 64}, false}, // 7 batch dims
+	} {
+		_, _, ok := transposePlan(c.shape, c.strides)
+		if ok != c.ok {
+			t.Errorf("transposePlan(%v, %v): tiled %v, want %v", c.shape, c.strides, ok, c.ok)
+		}
+	}
+	// [2, 3, 40, 4, 50] with strides [0, 7, 1, 3, 40]: R = 50 (stride 40),
+	// C = 40 (dst stride 200), batch [2, 3, 4] with source strides [0, 7, 3]
+	// and destination strides [24000, 8000, 50]
+	r, tiles, _ := transposePlan([]int64{2, 3, 40, 4, 50}, []int64{0, 7, 1, 3, 40})
+	if len(r.Bytes) != 208 || r.Align != 8 {
+		t.Fatalf("TransposeArgs: %d bytes, align %d; want 208, 8", len(r.Bytes), r.Align)
+	}
+	want := []int64{50, 40, 40, 200, 1, 1, 24, 2, 3, 4, 1, 1, 1, 0, 7, 3, 1, 1, 1, 24000, 8000, 50, 1, 1, 1}
+	for i, w := range want {
+		if i >= 16 && i < 19 || i >= 22 { // padding entries (strides of absent batch dims) are never read
+			continue
+		}
+		if got := word(r.Bytes, i); got != w {
+			t.Errorf("TransposeArgs word %d = %d, want %d", i, got, w)
+		}
+	}
+	if tiles != 24 || le.Uint32(r.Bytes[200:]) != 3 {
+		t.Errorf("tiles %d, nb %d; want 24, 3", tiles, le.Uint32(r.Bytes[200:]))
+	}
+}
+
 func TestCheckStrided(t *testing.T) {
 	if n, err := checkStrided("k", []int64{2, 0, 3}, []int64{0, 0, 1}); err != nil || n != 0 {
 		t.Errorf("empty shape: n %d, err %v", n, err)

@@ -5,6 +5,7 @@ package cuda
 import (
 	"fmt"
 	"math"
+	"strings"
 )
 
 // RopeTable fills cos and sin [npos, dim/2] (f32) for positions 0..npos-1
@@ -64,11 +65,30 @@ func (d *Device) RopeBackward(dt DType, dx, dy, cos, sin, pos DevicePtr, tokens 
 	return d.rope("bwd", dt, dx, dy, cos, sin, pos, tokens, heads, dim, npos)
 }
 
+// ropeHeadsPerThread is RAGR_ROPE_G of rope.cu: heads a thread rotates with
+// one read of the position's cos/sin.
+const ropeHeadsPerThread = 2
+
+// ropeItems is the rope kernels' work-item count: (token, group of
+// ropeHeadsPerThread heads, chunk of V pairs), V the widest of 16/es, 8/es,
+// 4/es, 1 elements dividing dim/2 (the kernel narrows V further when a
+// pointer is not aligned to it; the count only sizes the grid).
+func ropeItems(es int, tokens int64, heads, dim int) int64 {
+	half := dim / 2
+	v := 16 / es
+	for v > 1 && half%v != 0 {
+		v /= 2
+	}
+	return tokens * int64((heads+ropeHeadsPerThread-1)/ropeHeadsPerThread) * int64(half/v)
+}
+
 // ropeLaunch queues a RoPE kernel with the error flag at flag (no check, no
 // synchronization: the benchmark times this).
 func (d *Device) ropeLaunch(name string, y, x, cos, sin, pos DevicePtr, tokens int64, heads, dim, npos int, flag DevicePtr) error {
-	const bx, by = 32, 8 // pairs of a head x (token, head) rows per block
-	rows := tokens * int64(heads)
-	g := min((rows+by-1)/by, int64(d.maxGrid1D()))
-	return d.Launch(name, [3]int{int(g), 1, 1}, [3]int{bx, by, 1}, 0, y, x, cos, sin, pos, tokens, int32(heads), int32(dim), int32(npos), flag)
+	es := 4
+	if strings.HasSuffix(name, "_bf16") {
+		es = 2
+	}
+	g := Grid1D(ropeItems(es, tokens, heads, dim), blockElem, 1, d.maxGrid1D())
+	return d.Launch(name, [3]int{g, 1, 1}, [3]int{blockElem, 1, 1}, 0, y, x, cos, sin, pos, tokens, int32(heads), int32(dim), int32(npos), flag)
 }

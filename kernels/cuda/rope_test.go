@@ -37,7 +37,13 @@ func TestRopeTable(t *testing.T) {
 func TestRope(t *testing.T) {
 	r := newRand(60)
 	for _, dt := range []DType{F32, BF16} {
-		for _, c := range []struct{ tokens, heads, dim, npos int }{{1, 1, 2, 1}, {5, 3, 64, 40}, {17, 2, 128, 4096}, {33, 7, 18, 100}} {
+		// vector widths (rope.cu): dim 64/128/16 the widest (16 bytes), 24
+		// f32 16 bytes and bf16 8, 12 8-byte f32 and 4-byte bf16, 18 and
+		// 2 element by element; odd head counts (a group of 2 with one
+		// missing); off: x and y one element past 16-byte alignment (the
+		// element-by-element path at any dim)
+		for _, c := range []struct{ tokens, heads, dim, npos, off int }{{1, 1, 2, 1, 0}, {5, 3, 64, 40, 0}, {17, 2, 128, 4096, 0},
+			{33, 7, 18, 100, 0}, {9, 14, 64, 50, 0}, {6, 5, 24, 10, 0}, {4, 3, 12, 8, 0}, {3, 1, 16, 5, 0}, {5, 3, 64, 40, 1}} {
 			half := c.dim / 2
 			n := c.tokens * c.heads * c.dim
 			cos, sin := out(t, c.npos*half, 4), out(t, c.npos*half, 4)
@@ -68,28 +74,45 @@ func TestRope(t *testing.T) {
 			}
 			name := fmt.Sprintf("%v %+v", dt, c)
 			pp := up(t, pos)
+			es := 4
+			if dt == BF16 {
+				es = 2
+			}
+			sh := DevicePtr(c.off * es) // x, dy and y c.off elements into their buffers
 			var y, dx []float32
 			if dt == F32 {
-				yo, dxo := out(t, n, 4), out(t, n, 4)
-				must(t, dev.Rope(dt, yo.ptr(), up(t, x), cos.ptr(), sin.ptr(), pp, int64(c.tokens), c.heads, c.dim, c.npos))
-				must(t, dev.RopeBackward(dt, dxo.ptr(), up(t, dy), cos.ptr(), sin.ptr(), pp, int64(c.tokens), c.heads, c.dim, c.npos))
-				y, dx = yo.f32(t), dxo.f32(t)
+				yo, dxo := out(t, n+c.off, 4), out(t, n+c.off, 4)
+				must(t, dev.Rope(dt, yo.ptr()+sh, up(t, pad(x, c.off))+sh, cos.ptr(), sin.ptr(), pp, int64(c.tokens), c.heads, c.dim, c.npos))
+				must(t, dev.RopeBackward(dt, dxo.ptr()+sh, up(t, pad(dy, c.off))+sh, cos.ptr(), sin.ptr(), pp, int64(c.tokens), c.heads, c.dim, c.npos))
+				y, dx = yo.f32(t)[c.off:], dxo.f32(t)[c.off:]
 				// in place
-				xp := up(t, x)
+				xp := up(t, pad(x, c.off)) + sh
 				must(t, dev.Rope(dt, xp, xp, cos.ptr(), sin.ptr(), pp, int64(c.tokens), c.heads, c.dim, c.npos))
 				inPlace := make([]float32, n)
 				must(t, CopyDtoH(dev, inPlace, xp))
 				testutil.AssertClose(t, name+" in place", inPlace, y, testutil.Exact)
 			} else {
-				yo, dxo := out(t, n, 2), out(t, n, 2)
-				must(t, dev.Rope(dt, yo.ptr(), up(t, bf16Of(x)), cos.ptr(), sin.ptr(), pp, int64(c.tokens), c.heads, c.dim, c.npos))
-				must(t, dev.RopeBackward(dt, dxo.ptr(), up(t, bf16Of(dy)), cos.ptr(), sin.ptr(), pp, int64(c.tokens), c.heads, c.dim, c.npos))
-				y, dx = f32OfBF16(yo.u16(t)), f32OfBF16(dxo.u16(t))
+				yo, dxo := out(t, n+c.off, 2), out(t, n+c.off, 2)
+				must(t, dev.Rope(dt, yo.ptr()+sh, up(t, bf16Of(pad(x, c.off)))+sh, cos.ptr(), sin.ptr(), pp, int64(c.tokens), c.heads, c.dim, c.npos))
+				must(t, dev.RopeBackward(dt, dxo.ptr()+sh, up(t, bf16Of(pad(dy, c.off)))+sh, cos.ptr(), sin.ptr(), pp, int64(c.tokens), c.heads, c.dim, c.npos))
+				y, dx = f32OfBF16(yo.u16(t))[c.off:], f32OfBF16(dxo.u16(t))[c.off:]
+				// in place
+				xp := up(t, bf16Of(pad(x, c.off))) + sh
+				must(t, dev.Rope(dt, xp, xp, cos.ptr(), sin.ptr(), pp, int64(c.tokens), c.heads, c.dim, c.npos))
+				inPlace := make([]uint16, n)
+				must(t, CopyDtoH(dev, inPlace, xp))
+				testutil.AssertClose(t, name+" in place", f32OfBF16(inPlace), y, testutil.Exact)
 			}
 			testutil.AssertClose(t, name+" fwd", y, wy, lvl)
 			testutil.AssertClose(t, name+" bwd", dx, wdx, lvl)
 		}
 	}
+}
+
+// pad returns v after off zeros (a device copy of it starts off elements
+// into its buffer).
+func pad(v []float32, off int) []float32 {
+	return append(make([]float32, off), v...)
 }
 
 func TestRopeErrors(t *testing.T) {

@@ -433,6 +433,98 @@ static void test_copy() {
     guards("cast f32 -> i32", ti);
 }
 
+// TransposeArgs for a strided copy as kernels/cuda's transposePlan builds
+// them: size-1 dimensions dropped, R the last dimension, C the innermost
+// earlier one with source stride 1, the rest the batch.
+static bool transpose_plan(const std::vector<long long>& shape, const std::vector<long long>& stride, TransposeArgs& g) {
+    std::vector<int> dims;
+    for (size_t i = 0; i < shape.size(); i++)
+        if (shape[i] > 1) dims.push_back((int)i);
+    if (dims.size() < 2) return false;
+    const int r = dims.back();
+    int ci = -1;
+    for (int k = (int)dims.size() - 2; k >= 0; k--)
+        if (stride[dims[k]] == 1) {
+            ci = k;
+            break;
+        }
+    if (ci < 0 || stride[r] == 0 || stride[r] == 1) return false;
+    std::vector<long long> dst(dims.size());
+    long long acc = 1;
+    for (int k = (int)dims.size() - 1; k >= 0; k--) dst[k] = acc, acc *= shape[dims[k]];
+    g = TransposeArgs{};
+    long long nb = 1;
+    for (int k = 0; k + 1 < (int)dims.size(); k++) {
+        if (k == ci) continue;
+        g.bshape[g.nb] = shape[dims[k]], g.bsrc[g.nb] = stride[dims[k]], g.bdst[g.nb] = dst[k], g.nb++;
+        nb *= shape[dims[k]];
+    }
+    for (int i = g.nb; i < RAGR_TILE_BATCH; i++) g.bshape[i] = 1;
+    g.rows = shape[r], g.cols = shape[dims[ci]], g.src_row = stride[r], g.dst_col = dst[ci];
+    g.tiles_r = (g.rows + RAGR_TILE - 1) / RAGR_TILE, g.tiles_c = (g.cols + RAGR_TILE - 1) / RAGR_TILE;
+    g.tiles = nb * g.tiles_r * g.tiles_c;
+    return true;
+}
+
+// The tiled transpose (copy.cu) on permuted, sliced and broadcast sources
+// with tails in both tiled dimensions, batch dimensions before, between and
+// after C, odd source offsets, and capped grids (the loop over tiles).
+static void test_transpose() {
+    struct C {
+        const char* name;
+        std::vector<long long> shape, stride;
+        long long off, src_len;
+        int grid;  // 0: one block per tile
+    };
+    const std::vector<C> cases = {
+        {"2-D 70x45", {45, 70}, {1, 45}, 0, 45 * 70, 0},
+        {"2-D 64x64", {64, 64}, {1, 64}, 0, 64 * 64, 0},
+        {"2-D 130x17, grid 2", {17, 130}, {1, 17}, 1, 17 * 130 + 1, 2},
+        {"permute 021 [3,20,37]", {3, 37, 20}, {740, 1, 37}, 0, 3 * 740, 0},
+        {"permute 210 [17,5,66]: batch between", {66, 5, 17}, {1, 66, 330}, 3, 3 + 17 * 330, 3},
+        {"R of 2, batch after C", {33, 16, 2}, {1, 66, 33}, 0, 16 * 66, 0},
+        {"sliced rows, broadcast batch", {2, 40, 1, 33}, {0, 1, 7, 50}, 5, 5 + 33 * 50, 0},
+        {"4-D [2,3,65,18] -> [2,18,3,65]^T", {2, 18, 3, 65}, {3510, 1, 1170, 18}, 0, 2 * 3510, 5},
+    };
+    for (const auto& c : cases) {
+        TransposeArgs g;
+        checks++;
+        if (!transpose_plan(c.shape, c.stride, g)) {
+            std::printf("FAIL transpose %s: no tiled plan\n", c.name);
+            failures++;
+            continue;
+        }
+        long long n = 1;
+        for (long long s : c.shape) n *= s;
+        std::vector<unsigned> src(c.src_len);
+        for (auto& v : src) v = (unsigned)rng();
+        std::vector<unsigned short> src16(c.src_len);
+        for (size_t i = 0; i < src.size(); i++) src16[i] = (unsigned short)src[i];
+        std::vector<double> want(n), want16(n);
+        std::vector<long long> idx(c.shape.size(), 0);
+        for (long long i = 0; i < n; i++) {
+            long long o = c.off;
+            for (size_t d = 0; d < idx.size(); d++) o += idx[d] * c.stride[d];
+            want[i] = (double)src[o], want16[i] = (double)src16[o];
+            for (int d = (int)idx.size() - 1; d >= 0; d--) {
+                if (++idx[d] < c.shape[d]) break;
+                idx[d] = 0;
+            }
+        }
+        const int grid = c.grid ? c.grid : (int)g.tiles;
+        Out<unsigned> y(n);
+        Out<unsigned short> y16(n);
+        launch(grid, 256, [&] { ragr_copy_transpose_b32(y.p(), src.data() + c.off, g); });
+        launch(grid, 256, [&] { ragr_copy_transpose_b16(y16.p(), src16.data() + c.off, g); });
+        int bad = 0;
+        for (long long i = 0; i < n; i++)
+            if ((double)y[i] != want[i] || (double)y16[i] != want16[i]) bad++;
+        checks++;
+        if (bad) std::printf("FAIL transpose %s: %d of %lld elements wrong\n", c.name, bad, n), failures++;
+        guards(std::string("transpose ") + c.name, y), guards(std::string("transpose b16 ") + c.name, y16);
+    }
+}
+
 static void test_reduce() {
     struct S { long long o, n, in; };
     for (S s : {S{1, 1, 1}, S{3, 17, 1}, S{2, 1000, 1}, S{2, 1024, 1}, S{3, 36, 1}, S{5, 33, 7}, S{2, 3, 100}, S{1, 300, 40},
@@ -774,9 +866,99 @@ static void test_embedding() {
   }
 }
 
+// The rotation with the kernel's roundings (rope.cu's header), in float.
+static void rope_ref(bool bwd, float a, float b, float c, float s, float& ya, float& yb) {
+    if (bwd) {
+        ya = std::fma(a, c, b * s);
+        yb = b * c - a * s;
+    } else {
+        ya = a * c - b * s;
+        yb = std::fma(a, s, b * c);
+    }
+}
+static float to_float(float x) { return x; }
+static float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
+template <typename T>
+static T cvt_t(float x);
+template <>
+float cvt_t<float>(float x) { return x; }
+template <>
+__nv_bfloat16 cvt_t<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
+#define ROPE_ARGS const float *cs, const float *sn, const int *pos, long long tokens, int heads, int dim, int npos, int *err
+#define ROPE_PASS cs, sn, pos, tokens, heads, dim, npos, err
+static void rope_fwd(float* y, const float* x, ROPE_ARGS) { ragr_rope_fwd_f32(y, x, ROPE_PASS); }
+static void rope_fwd(__nv_bfloat16* y, const __nv_bfloat16* x, ROPE_ARGS) { ragr_rope_fwd_bf16(y, x, ROPE_PASS); }
+static void rope_bwd(float* y, const float* x, ROPE_ARGS) { ragr_rope_bwd_f32(y, x, ROPE_PASS); }
+static void rope_bwd(__nv_bfloat16* y, const __nv_bfloat16* x, ROPE_ARGS) { ragr_rope_bwd_bf16(y, x, ROPE_PASS); }
+
+// One RoPE launch against the exact reference (fp32 roundings of rope_ref,
+// then rounded to T) and a float64 one: x at element offset xoff of its
+// buffer, y at yoff (alignment selects the vector width), the tables at
+// float offset toff; inplace: y = x; bad: tokens whose position is outside
+// the table (rows NaN, err = the smallest).
+template <typename T>
+static void rope_case(bool bwd, long long tokens, int heads, int dim, int npos, int xoff, int yoff, int toff, int grid, int block,
+                      bool inplace, std::vector<int> bad = {}) {
+    const int half = dim / 2;
+    const size_t n = (size_t)tokens * heads * dim;
+    std::vector<float> cs(npos * half + toff), sn(npos * half + toff);
+    for (auto& v : cs) v = urand();
+    for (auto& v : sn) v = urand();
+    std::vector<int> pos(tokens);
+    for (auto& p : pos) p = (int)(rng() % npos);
+    int want_err = INT_MAX;
+    for (int t : bad) pos[t] = t % 2 ? -1 : npos, want_err = std::min(want_err, t);
+    std::vector<T> xs(n + xoff);
+    for (auto& v : xs) v = cvt_t<T>(urand(-2, 2));
+    Out<T> y(n + 8);
+    if (inplace) std::copy(xs.begin() + xoff, xs.end(), y.p() + yoff);
+    const T* xp = inplace ? y.p() + yoff : xs.data() + xoff;
+    int err = INT_MAX;
+    auto k = [&] {
+        if (bwd)
+            launch(grid, block, [&] {
+                rope_bwd(y.p() + yoff, xp, cs.data() + toff, sn.data() + toff, pos.data(), tokens, heads, dim, npos, &err);
+            });
+        else
+            launch(grid, block, [&] {
+                rope_fwd(y.p() + yoff, xp, cs.data() + toff, sn.data() + toff, pos.data(), tokens, heads, dim, npos, &err);
+            });
+    };
+    k();
+    std::vector<double> want(n), wide(n);
+    std::vector<float> got(n);
+    for (long long t = 0; t < tokens; t++)
+        for (int h = 0; h < heads; h++)
+            for (int j = 0; j < half; j++) {
+                const size_t i = ((size_t)t * heads + h) * dim + j;
+                const bool ok = pos[t] >= 0 && pos[t] < npos;
+                const float c = ok ? cs[toff + pos[t] * half + j] : 0, s = ok ? sn[toff + pos[t] * half + j] : 0;
+                const float a = to_float(xs[xoff + i]), b = to_float(xs[xoff + i + half]);
+                float ya, yb;
+                rope_ref(bwd, a, b, c, s, ya, yb);
+                want[i] = ok ? to_float(cvt_t<T>(ya)) : NAN, want[i + half] = ok ? to_float(cvt_t<T>(yb)) : NAN;
+                const double sg = bwd ? -1 : 1;
+                wide[i] = ok ? (double)a * c - sg * (double)b * s : NAN;
+                wide[i + half] = ok ? (double)b * c + sg * (double)a * s : NAN;
+            }
+    for (size_t i = 0; i < n; i++) got[i] = to_float(y[yoff + i]);
+    const std::string nm = std::string("rope ") + (bwd ? "bwd " : "fwd ") + (sizeof(T) == 2 ? "bf16" : "f32") + " [" +
+                           std::to_string(tokens) + "," + std::to_string(heads) + "," + std::to_string(dim) + "] xoff " +
+                           std::to_string(xoff) + " yoff " + std::to_string(yoff) + " toff " + std::to_string(toff) +
+                           (inplace ? " in place" : "") + " grid " + std::to_string(grid) + "x" + std::to_string(block);
+    check(nm + " exact", got.data(), want.data(), n, 0, 0);
+    check(nm + " vs float64", got.data(), wide.data(), n, sizeof(T) == 2 ? 1.0 / 128 : 1e-6, sizeof(T) == 2 ? 1e-2 : 1e-6);
+    guards(nm, y);
+    for (int i = 0; i < yoff; i++)  // the elements before y stay poisoned
+        if (!std::isnan(to_float(y[i]))) std::printf("FAIL %s: element %d before y written\n", nm.c_str(), i), failures++;
+    for (size_t i = yoff + n; i < n + 8; i++)
+        if (!std::isnan(to_float(y[i]))) std::printf("FAIL %s: element %zu past y written\n", nm.c_str(), i), failures++;
+    checks++;
+    if (err != want_err) std::printf("FAIL %s: error flag %d, want %d\n", nm.c_str(), err, want_err), failures++;
+}
+
 static void test_rope() {
-    const int npos = 9, dim = 10, half = dim / 2, heads = 3;
-    const long long tokens = 4;
+    const int npos = 9, dim = 10, half = dim / 2;
     Out<float> cs(npos * half), sn(npos * half);
     launch(1, 32, [&] { ragr_rope_table_f32(cs.p(), sn.p(), npos, half, dim, 10000.f); });
     std::vector<double> wc(npos * half), ws(npos * half);
@@ -787,28 +969,52 @@ static void test_rope() {
         }
     check("rope table cos", cs.p(), wc.data(), wc.size(), 0, 2e-7);
     check("rope table sin", sn.p(), ws.data(), ws.size(), 0, 2e-7);
-    std::vector<int> pos = {0, 8, 3, 3};
-    auto x = rvec(tokens * heads * dim);
-    Out<float> y(x.size()), dx(x.size());
-    int err = INT_MAX;
-    launch2d(1, 32, 8, [&] { ragr_rope_fwd_f32(y.p(), x.data(), cs.p(), sn.p(), pos.data(), tokens, heads, dim, npos, &err); });
-    launch2d(2, 4, 3, [&] { ragr_rope_bwd_f32(dx.p(), y.p(), cs.p(), sn.p(), pos.data(), tokens, heads, dim, npos, &err); });
-    std::vector<double> wy(x.size()), wx(x.begin(), x.end());
-    for (long long t = 0; t < tokens; t++)
-        for (int h = 0; h < heads; h++)
-            for (int j = 0; j < half; j++) {
-                size_t base = (t * heads + h) * dim;
-                double c = cs[pos[t] * half + j], s = sn[pos[t] * half + j], a = x[base + j], b = x[base + j + half];
-                wy[base + j] = a * c - b * s, wy[base + j + half] = b * c + a * s;
-            }
-    check("rope fwd", y.p(), wy.data(), wy.size(), 1e-6, 1e-7);
-    check("rope bwd(fwd(x)) = x", dx.p(), wx.data(), wx.size(), 1e-5, 1e-6);
-    guards("rope", y), guards("rope", dx);
-    if (err != INT_MAX) std::printf("FAIL rope: error flag %d with valid positions\n", err), failures++;
-    pos[2] = npos;
-    launch2d(1, 32, 2, [&] { ragr_rope_fwd_f32(y.p(), x.data(), cs.p(), sn.p(), pos.data(), tokens, heads, dim, npos, &err); });
-    checks++;
-    if (err != 2) std::printf("FAIL rope: error flag %d, want token 2\n", err), failures++;
+    {  // bwd(fwd(x)) = x on the real tables
+        const int heads = 3;
+        const long long tokens = 4;
+        std::vector<int> pos = {0, 8, 3, 3};
+        auto x = rvec(tokens * heads * dim);
+        Out<float> y(x.size()), dx(x.size());
+        int err = INT_MAX;
+        launch(1, 64, [&] { ragr_rope_fwd_f32(y.p(), x.data(), cs.p(), sn.p(), pos.data(), tokens, heads, dim, npos, &err); });
+        launch(2, 32, [&] { ragr_rope_bwd_f32(dx.p(), y.p(), cs.p(), sn.p(), pos.data(), tokens, heads, dim, npos, &err); });
+        std::vector<double> wx(x.begin(), x.end());
+        check("rope bwd(fwd(x)) = x", dx.p(), wx.data(), wx.size(), 1e-5, 1e-6);
+        checks++;
+        if (err != INT_MAX) std::printf("FAIL rope: error flag %d with valid positions\n", err), failures++;
+    }
+    // Every vector width (f32: 4, 2, 1 elements; bf16: 8, 4, 2, 1), chosen
+    // by half and by the alignment of x, y and the tables; odd head counts
+    // (a group of RAGR_ROPE_G = 2 heads with one missing), grid-stride
+    // loops (small grids), in place, bad positions.
+    struct C {
+        long long tokens;
+        int heads, dim, npos, xoff, yoff, toff, grid, block;
+        bool inplace;
+        std::vector<int> bad;
+    };
+    const std::vector<C> cases = {
+        {5, 3, 64, 40, 0, 0, 0, 4, 64, false, {}},     // f32 V4, bf16 V8
+        {3, 5, 128, 7, 0, 0, 0, 1, 32, false, {}},     // wider heads, one small block: grid-stride
+        {4, 7, 24, 6, 0, 0, 0, 2, 64, true, {}},       // half 12: f32 V4, bf16 V4; in place
+        {3, 3, 12, 5, 0, 0, 0, 3, 32, false, {1}},     // half 6: V2 (both); token 1 bad
+        {4, 3, 10, 9, 0, 0, 0, 1, 64, false, {}},      // half 5: scalar
+        {2, 1, 2, 3, 0, 0, 0, 1, 32, false, {}},       // half 1, one head
+        {6, 14, 64, 50, 0, 0, 0, 9, 256, false, {}},   // the benchmark's layout, small
+        {3, 3, 64, 11, 1, 1, 0, 2, 64, false, {}},     // x, y one element off: scalar
+        {3, 3, 64, 11, 2, 2, 0, 2, 64, false, {}},     // two elements off: f32 V2, bf16 V2
+        {3, 3, 64, 11, 4, 4, 0, 2, 64, false, {}},     // four off: f32 V4, bf16 V4
+        {3, 3, 64, 11, 0, 0, 1, 2, 64, false, {}},     // tables one float off: scalar
+        {3, 3, 64, 11, 0, 0, 2, 2, 64, false, {}},     // tables two floats off: V2
+        {3, 3, 64, 11, 4, 4, 0, 2, 64, true, {0, 2}},  // in place at an offset, tokens 0 and 2 bad
+        {5, 2, 16, 4, 0, 0, 0, 1, 32, false, {4, 3}},  // f32 V4, bf16 V8, bad tail tokens
+    };
+    for (const auto& c : cases)
+        for (bool bwd : {false, true}) {
+            rope_case<float>(bwd, c.tokens, c.heads, c.dim, c.npos, c.xoff, c.yoff, c.toff, c.grid, c.block, c.inplace, c.bad);
+            rope_case<__nv_bfloat16>(bwd, c.tokens, c.heads, c.dim, c.npos, c.xoff, c.yoff, c.toff, c.grid, c.block, c.inplace,
+                                     c.bad);
+        }
 }
 
 static void test_xent() {
@@ -965,6 +1171,7 @@ int main() {
     test_elementwise();
     test_elementwise_ops();
     test_copy();
+    test_transpose();
     test_reduce();
     test_softmax();
     test_norm();

@@ -38,10 +38,14 @@ inline int atomicMin(int* p, int v) {
     }
     return old;
 }
+struct alignas(8) uint2 {
+    uint32_t x, y;
+};
 inline uint32_t __umulhi(uint32_t a, uint32_t b) { return (uint32_t)(((uint64_t)a * b) >> 32); }
 inline float __fadd_rn(float a, float b) { return a + b; }
 inline float __fsub_rn(float a, float b) { return a - b; }
 inline float __fmul_rn(float a, float b) { return a * b; }
+inline float __fmaf_rn(float a, float b, float c) { return std::fma(a, b, c); }
 inline float __fdiv_rn(float a, float b) { return a / b; }
 inline float __fsqrt_rn(float a) { return sqrtf(a); }
 inline float rsqrtf(float a) { return 1.f / sqrtf(a); }
@@ -54,23 +58,3 @@ inline int __float2int_rz(float a) {
 }
 inline double __dadd_rn(double a, double b) { return a + b; }
 inline double __dmul_rn(double a, double b) { return a * b; }
-
-// launch2d runs kernel over a 1-D grid of 2-D blocks (bx*by threads; no warp
-// collectives: emu.h's warps are indexed by threadIdx.x alone).
-inline void launch2d(unsigned grid, unsigned bx, unsigned by, const std::function<void()>& kernel) {
-    gridDim = dim3{grid, 1, 1};
-    blockDim = dim3{bx, by, 1};
-    const int threads = (int)(bx * by);
-    for (unsigned x = 0; x < grid; x++) {
-        blockIdx = dim3{x, 0, 0};
-        std::barrier<> bar(threads);
-        emu::block_bar = &bar;
-        std::vector<std::thread> th;
-        for (int t = 0; t < threads; t++)
-            th.emplace_back([t, bx, &kernel] {
-                threadIdx = dim3{(unsigned)t % bx, (unsigned)t / bx, 0};
-                kernel();
-            });
-        for (auto& t : th) t.join();
-    }
-}
