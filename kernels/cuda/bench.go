@@ -249,7 +249,7 @@ func coreBenchCases(d *Device, quick bool) []benchCase {
 					return d.BinaryBroadcast(Add, y, []int64{M, K}, x, []int64{K, 1}, b, []int64{0, 1})
 				}, nil
 			}},
-		{kernel: "ragr_copy_strided_b32", shape: fmt.Sprintf("transpose %dx%d", M/2, M/2), torch: fmt.Sprintf("transpose:f32:%d:%d", M/2, M/2), bytes: 8 * float64(M*M/4),
+		{kernel: "ragr_copy_transpose_b32", shape: fmt.Sprintf("transpose %dx%d", M/2, M/2), torch: fmt.Sprintf("transpose:f32:%d:%d", M/2, M/2), bytes: 8 * float64(M*M/4),
 			setup: func(a *benchArena) (func() error, error) {
 				x, err := a.f32(M*M/4, -1, 1)
 				if err != nil {
