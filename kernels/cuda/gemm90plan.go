@@ -48,11 +48,36 @@ func (t gemm90Tile) shared() int {
 
 func (t gemm90Tile) String() string { return fmt.Sprintf("m%dn%d", t.m, t.n) }
 
+// gemm90Eff128 is the 128×128 tile's rate relative to 128×256 (on an H200,
+// session 6: 8192×768×768 ran 33.7 µs on 384 blocks of 128×128 and 38.5 µs
+// on 192 of 128×256, three waves against two: 3/0.86 ≈ 0.875·4).
+const gemm90Eff128 = 0.86
+
 // pickGemm90Tile returns the block tile for block rows tm and columns tn
-// (0: automatic): among the tiles that match, the first of gemm90Tiles
-// whose grid (over the batch, as launched) has at least one block per SM,
-// else the last.
+// (0: automatic). Automatic: when the 128×128 grid has a block for every
+// SM, 128×256 or 128×128, whichever finishes in less time counted as waves
+// (blocks per SM, rounded up) × the tile's area / its rate (gemm90Eff128):
+// wave quantization decides it (8192×768: 128×128, 3 waves against 2 of
+// twice the work; 8192×3072: 128×256); else 64×128, the most blocks. On the
+// H200 this picked the fastest tile for every BERT-base train-step product
+// timed (bench rows M = 8192). With tm or tn given: among the tiles that
+// match, the first whose grid (over the batch, as launched) has at least
+// one block per SM, else the last.
 func pickGemm90Tile(tm, tn, m, n, batch, sms int) (gemm90Tile, error) {
+	if tm == 0 && tn == 0 {
+		nb := int64(min(max(batch, 1), maxGridYZ))
+		s := int64(max(sms, 1))
+		blocks := func(t gemm90Tile) int64 { return int64(ceilDiv(m, t.m)) * int64(ceilDiv(n, t.n)) * nb }
+		big, mid, small := gemm90Tiles[0], gemm90Tiles[1], gemm90Tiles[2]
+		if blocks(mid) < s {
+			return small, nil
+		}
+		waves := func(t gemm90Tile) float64 { return float64((blocks(t) + s - 1) / s) }
+		if waves(mid)/gemm90Eff128 < 2*waves(big) {
+			return mid, nil
+		}
+		return big, nil
+	}
 	var cands []gemm90Tile
 	for _, t := range gemm90Tiles {
 		if (tm == 0 || tm == t.m) && (tn == 0 || tn == t.n) {

@@ -168,13 +168,17 @@ func TestGemm90Geometry(t *testing.T) {
 		tm, tn           int // requested (0: automatic)
 		want             gemm90Tile
 	}{
-		{4096, 4096, 1, 132, 0, 0, gemm90Tile{128, 256}}, // 32×16 = 512 blocks
-		{2048, 4096, 1, 132, 0, 0, gemm90Tile{128, 256}}, // 16×16 = 256
-		{1024, 3072, 2, 132, 0, 0, gemm90Tile{128, 256}}, // 8×12×2 = 192 over the batch
-		{1024, 3072, 1, 132, 0, 0, gemm90Tile{128, 128}}, // 8×12 = 96 < 132; 8×24 = 192
-		{1024, 768, 1, 132, 0, 0, gemm90Tile{64, 128}},   // 24 and 48 blocks: 16×6 = 96 of 64×128
+		{4096, 4096, 1, 132, 0, 0, gemm90Tile{128, 256}}, // 512 blocks, 4 waves; 128×128: 8 waves of half the work
+		{2048, 4096, 1, 132, 0, 0, gemm90Tile{128, 256}}, // 256: 2 waves; 128×128: 4
+		{8192, 3072, 1, 132, 0, 0, gemm90Tile{128, 256}}, // 768: 6 waves; 128×128: 12 (measured: 109 against 122 µs at K = 768)
+		{8192, 768, 1, 132, 0, 0, gemm90Tile{128, 128}},  // 192: 2 waves; 128×128: 384, 3 waves (measured: 33.7 against 38.5 µs)
+		{3072, 768, 1, 132, 0, 0, gemm90Tile{128, 256}},  // 72: 1 wave; 128×128: 2 (measured, K = 8192: 87.8 against 97 µs)
+		{1024, 3072, 2, 132, 0, 0, gemm90Tile{128, 128}}, // 8×12×2 = 192 over the batch: 2 waves; 128×128: 3
+		{1024, 3072, 1, 132, 0, 0, gemm90Tile{128, 256}}, // 96: 1 wave; 128×128: 192, 2 waves
+		{1024, 768, 1, 132, 0, 0, gemm90Tile{64, 128}},   // 48 blocks of 128×128 < 132: 16×6 = 96 of 64×128
+		{768, 768, 1, 132, 0, 0, gemm90Tile{64, 128}},    // a weight gradient: 72 of 64×128 (measured: 35 against 46 and 87 µs)
 		{512, 512, 1, 132, 0, 0, gemm90Tile{64, 128}},    // 8, 16 blocks: 32 of 64×128
-		{1, 1, 1, 1, 0, 0, gemm90Tile{128, 256}},         // one block on one SM
+		{1, 1, 1, 1, 0, 0, gemm90Tile{128, 128}},         // one block on one SM: the smaller work
 		{512, 512, 1, 132, 128, 0, gemm90Tile{128, 128}}, // rows pinned: the smaller of the 128-row tiles
 		{4096, 4096, 1, 132, 0, 128, gemm90Tile{128, 128}},
 		{4096, 4096, 1, 132, 64, 0, gemm90Tile{64, 128}},
@@ -199,10 +203,12 @@ func TestGemm90Geometry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := [3]int{2 * 2, 1, 65535}; p.grid != want || p.tile != (gemm90Tile{128, 256}) {
-		t.Errorf("grid %v (tile %v), want %v (128x256)", p.grid, p.tile, want)
+	// 200×300 matrices: 2×3 blocks of 128×128 (less padding) against 2×2
+	// of 128×256, over a batch capped at 65535
+	if want := [3]int{2 * 3, 1, 65535}; p.grid != want || p.tile != (gemm90Tile{128, 128}) {
+		t.Errorf("grid %v (tile %v), want %v (128x128)", p.grid, p.tile, want)
 	}
-	if p.kernel != "ragr_gemm90_bf16f32_nn_m128n256" {
+	if p.kernel != "ragr_gemm90_bf16f32_nn_m128n128" {
 		t.Errorf("kernel %s", p.kernel)
 	}
 	s.batch = 1
