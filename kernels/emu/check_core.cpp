@@ -19,6 +19,8 @@
 #include "../softmax.cu"
 #include "../xent.cu"
 
+#include "check_util.h"
+
 #include <climits>
 #include <cstdio>
 #include <random>
@@ -876,14 +878,6 @@ static void rope_ref(bool bwd, float a, float b, float c, float s, float& ya, fl
         yb = std::fma(a, s, b * c);
     }
 }
-static float to_float(float x) { return x; }
-static float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
-template <typename T>
-static T cvt_t(float x);
-template <>
-float cvt_t<float>(float x) { return x; }
-template <>
-__nv_bfloat16 cvt_t<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
 #define ROPE_ARGS const float *cs, const float *sn, const int *pos, long long tokens, int heads, int dim, int npos, int *err
 #define ROPE_PASS cs, sn, pos, tokens, heads, dim, npos, err
 static void rope_fwd(float* y, const float* x, ROPE_ARGS) { ragr_rope_fwd_f32(y, x, ROPE_PASS); }
@@ -909,7 +903,7 @@ static void rope_case(bool bwd, long long tokens, int heads, int dim, int npos, 
     int want_err = INT_MAX;
     for (int t : bad) pos[t] = t % 2 ? -1 : npos, want_err = std::min(want_err, t);
     std::vector<T> xs(n + xoff);
-    for (auto& v : xs) v = cvt_t<T>(urand(-2, 2));
+    for (auto& v : xs) v = cvt<T>(urand(-2, 2));
     Out<T> y(n + 8);
     if (inplace) std::copy(xs.begin() + xoff, xs.end(), y.p() + yoff);
     const T* xp = inplace ? y.p() + yoff : xs.data() + xoff;
@@ -933,15 +927,15 @@ static void rope_case(bool bwd, long long tokens, int heads, int dim, int npos, 
                 const size_t i = ((size_t)t * heads + h) * dim + j;
                 const bool ok = pos[t] >= 0 && pos[t] < npos;
                 const float c = ok ? cs[toff + pos[t] * half + j] : 0, s = ok ? sn[toff + pos[t] * half + j] : 0;
-                const float a = to_float(xs[xoff + i]), b = to_float(xs[xoff + i + half]);
+                const float a = back(xs[xoff + i]), b = back(xs[xoff + i + half]);
                 float ya, yb;
                 rope_ref(bwd, a, b, c, s, ya, yb);
-                want[i] = ok ? to_float(cvt_t<T>(ya)) : NAN, want[i + half] = ok ? to_float(cvt_t<T>(yb)) : NAN;
+                want[i] = ok ? back(cvt<T>(ya)) : NAN, want[i + half] = ok ? back(cvt<T>(yb)) : NAN;
                 const double sg = bwd ? -1 : 1;
                 wide[i] = ok ? (double)a * c - sg * (double)b * s : NAN;
                 wide[i + half] = ok ? (double)b * c + sg * (double)a * s : NAN;
             }
-    for (size_t i = 0; i < n; i++) got[i] = to_float(y[yoff + i]);
+    for (size_t i = 0; i < n; i++) got[i] = back(y[yoff + i]);
     const std::string nm = std::string("rope ") + (bwd ? "bwd " : "fwd ") + (sizeof(T) == 2 ? "bf16" : "f32") + " [" +
                            std::to_string(tokens) + "," + std::to_string(heads) + "," + std::to_string(dim) + "] xoff " +
                            std::to_string(xoff) + " yoff " + std::to_string(yoff) + " toff " + std::to_string(toff) +
@@ -950,9 +944,9 @@ static void rope_case(bool bwd, long long tokens, int heads, int dim, int npos, 
     check(nm + " vs float64", got.data(), wide.data(), n, sizeof(T) == 2 ? 1.0 / 128 : 1e-6, sizeof(T) == 2 ? 1e-2 : 1e-6);
     guards(nm, y);
     for (int i = 0; i < yoff; i++)  // the elements before y stay poisoned
-        if (!std::isnan(to_float(y[i]))) std::printf("FAIL %s: element %d before y written\n", nm.c_str(), i), failures++;
+        if (!std::isnan(back(y[i]))) std::printf("FAIL %s: element %d before y written\n", nm.c_str(), i), failures++;
     for (size_t i = yoff + n; i < n + 8; i++)
-        if (!std::isnan(to_float(y[i]))) std::printf("FAIL %s: element %zu past y written\n", nm.c_str(), i), failures++;
+        if (!std::isnan(back(y[i]))) std::printf("FAIL %s: element %zu past y written\n", nm.c_str(), i), failures++;
     checks++;
     if (err != want_err) std::printf("FAIL %s: error flag %d, want %d\n", nm.c_str(), err, want_err), failures++;
 }
