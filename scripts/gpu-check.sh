@@ -5,7 +5,7 @@
 # the cuda test binaries and ragr into .gpu/ (ignored by git, carried to the GPU
 # machine), and prints the exact `run` call for the device tool. On the GPU
 # machine scripts/gpu-run.sh then runs the kernel tests, compute-sanitizer
-# and `ragr bench kernels` (beside PyTorch) within 10 minutes (about 2.5 on
+# and `ragr bench kernels` (beside PyTorch) within 8 minutes (about 2.5 on
 # an H200).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +35,7 @@ if [ $((size + tree)) -ge 64 ]; then
 fi
 cat <<'CMD'
 Run on the lent GPU (device tool), one call:
-  run(command="bash scripts/gpu-run.sh", carry=[".gpu"], timeout_s=600)
+  run(command="bash scripts/gpu-run.sh", carry=[".gpu"], timeout_s=540)
 Results (the tool returns at most 8 files): $OUT/logs.tar.gz (every log:
 sm90a.log, tests.log, tensorgpu.log, bert-cuda.log, sanitizer.log,
 train-cuda.log, ...) plus bench.txt, bench.json, trainbench.txt,
