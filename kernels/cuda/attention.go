@@ -21,10 +21,10 @@ import (
 // that sees no key gets O = 0 and LSE = +inf (torch gives NaN). Scale 0 means
 // 1/sqrt(D).
 //
-// Path picks the implementation: AttnAuto (0) runs the sm_90a kernels
-// (kernels/attention90.cu: wgmma) when the device has them
-// (Device.CheckAttn90), else the mma.sync kernels (kernels/attention.cu);
-// AttnMMA and AttnWGMMA force one (forcing AttnWGMMA where it cannot run is
+// Path picks the implementation: AttnAuto (0) runs the mma.sync kernels
+// (kernels/attention.cu), measured faster on an H200 than the sm_90a ones
+// (kernels/attention90.cu: wgmma; Device.CheckAttn90 says whether they can
+// run); AttnMMA and AttnWGMMA force one (forcing AttnWGMMA where it cannot run is
 // an error saying why). Both take the same shapes and write the same O and
 // LSE, dQ, dK, dV. The backward's main kernel follows Path at D = 64; at
 // D = 128 it is always the mma.sync one. RAGR_ATTN90=0 in the environment
