@@ -56,8 +56,12 @@ func Linear(x, w, b *Var) *Var {
 		inputs = append(inputs, b)
 	}
 	xm, wm := x.Value, w.Value
-	if xr, wr := tensor.RoundOperand(xm), tensor.RoundOperand(wm); xr != nil && wr != nil {
-		xm, wm = xr, wr
+	// only when a backward will reuse them: without a graph the product's
+	// own scratch copies are freed at once, these would wait for a collection
+	if GradEnabled() && (x.RequiresGrad() || w.RequiresGrad()) {
+		if xr, wr := tensor.RoundOperand(xm), tensor.RoundOperand(wm); xr != nil && wr != nil {
+			xm, wm = xr, wr
+		}
 	}
 	y := tensor.Linear(xm, wm, bv)
 	xs := x.Value.Shape()

@@ -28,6 +28,9 @@ go build -tags cuda -o "$W/ragr" ./cmd/ragr || exit 1
 # the tests draw fresh inputs each run unless RAGR_TEST_SEED is set: CI runs
 # one fixed draw (a failure there is reproducible); set another to explore
 export RAGR_TEST_SEED=${RAGR_TEST_SEED:-20261126}
+# every device allocation NaN-filled (a reused pool block too): an op that
+# reads what it did not write, or relies on zeros, fails
+export RAGR_CUDA_POISON=1
 status=0
 run() { # run NAME DIR ARGS...: one test binary under the fake driver
 	local name=$1 dir=$2

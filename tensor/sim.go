@@ -226,12 +226,14 @@ func (b *simBackend) Where(dst, cond, x, y *Tensor) {
 	cpuBackendInstance.Where(b.h(dst), b.h(cond), b.h(x), b.h(y))
 }
 
-// Matmul rounds both operands to bf16 first in mixed precision; a
-// BFloat16 operand (RoundOperand) is taken as its exact float32 values.
+// Matmul rounds both operands to bf16 first in mixed precision, or when
+// either operand is a BFloat16 RoundOperand copy (taken as its exact
+// float32 values), as the CUDA backend's bf16 GEMM does.
 func (b *simBackend) Matmul(dst, x, y *Tensor, transA, transB bool, alpha, beta float64) {
 	defer b.span(b.matmulName())()
+	rounded := x.DType() == BFloat16 || y.DType() == BFloat16
 	hx, hy := b.h(x).Cast(Float32), b.h(y).Cast(Float32)
-	if b.mixed.Load() && dst.DType() == Float32 {
+	if (b.mixed.Load() || rounded) && dst.DType() == Float32 {
 		hx, hy = roundBF16(hx), roundBF16(hy)
 	}
 	cpuBackendInstance.Matmul(b.h(dst), hx, hy, transA, transB, alpha, beta)

@@ -177,8 +177,12 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 	family := ""
 	if errors.Is(err, train.ErrNotTrainedReranker) {
 		// a family the trainer does not build (ColBERT, a causal LM's yes
-		// logit, ...): the rerank package scores it
-		family, r, err = evalWithRerank(*model, *dataPath, *maxLen, *batch, opts, dev)
+		// logit, ...): the rerank package scores it; when it cannot
+		// either, both reasons are given
+		trainErr := err
+		if family, r, err = evalWithRerank(*model, *dataPath, *maxLen, *batch, opts, dev); err != nil && family == "" {
+			err = fmt.Errorf("%v; %w", trainErr, err)
+		}
 	}
 	if err != nil {
 		return err

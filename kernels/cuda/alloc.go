@@ -77,6 +77,9 @@ type pool struct {
 	// low is the least Current since the last background collection
 	// started (gcPacer): about what that collection left live.
 	low int64
+	// closed: the device was closed; blocks freed after that went with its
+	// context and are not cached, and Alloc fails.
+	closed bool
 }
 
 func (p *pool) init() { p.free = map[int64][]cu.DevicePtr{} }
@@ -84,10 +87,14 @@ func (p *pool) init() { p.free = map[int64][]cu.DevicePtr{} }
 func (p *pool) put(ptr cu.DevicePtr, class int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.free[class] = append(p.free[class], ptr)
 	p.stats.Current -= class
-	p.stats.Cached += class
 	p.low = min(p.low, p.stats.Current)
+	if p.closed { // the block went with the context
+		p.stats.Reserved -= class
+		return
+	}
+	p.free[class] = append(p.free[class], ptr)
+	p.stats.Cached += class
 }
 
 // releaseCached returns every cached block to the driver. Called with the
@@ -122,6 +129,12 @@ func (d *Device) Alloc(bytes int64) (*Buffer, error) {
 	b, err := d.alloc(bytes)
 	if err == nil {
 		d.gc.maybeCollect(d)
+		if d.poison && b.class > 0 {
+			if err := d.Memset32(b.ptr, 0x7fc00000, b.class/4); err != nil {
+				b.Free()
+				return nil, err
+			}
+		}
 		return b, nil
 	}
 	if !errors.Is(err, cu.OutOfMemory) {
@@ -148,8 +161,9 @@ const GCMinTrigger = 512 << 20
 // 139 GiB of an H200 that way, every out-of-memory costing a synchronous
 // collection). Alloc starts one collection in the background when the
 // pool's in-use bytes pass twice the least in-use bytes seen since the last
-// one started (about what it left live: GOGC=100 for device memory), and
-// at least GCMinTrigger. Nothing waits for the cleanups.
+// one started (about what it left live: GOGC=100 for device memory), at
+// most halfway to the device's memory, at least GCMinTrigger (gcTrigger).
+// Nothing waits for the cleanups.
 type gcPacer struct {
 	running atomic.Bool
 	runs    atomic.Int64
@@ -160,7 +174,7 @@ type gcPacer struct {
 func (g *gcPacer) maybeCollect(d *Device) {
 	p := &d.pool
 	p.mu.Lock()
-	cur, trig := p.stats.Current, max(2*p.low, GCMinTrigger)
+	cur, trig := p.stats.Current, gcTrigger(p.low, d.TotalMem)
 	if cur <= trig || !g.running.CompareAndSwap(false, true) {
 		p.mu.Unlock()
 		return
@@ -190,6 +204,21 @@ func (d *Device) settle() int64 {
 	return prev
 }
 
+// gcTrigger is the in-use bytes at which the next background collection
+// starts, low being the least in-use bytes since the last one started:
+// twice low (GOGC=100 for device memory), but at most halfway from low to
+// the device's total memory (a large live set, or one big tensor alive when
+// the last collection started, would otherwise put the trigger beyond the
+// device and stop pacing until an out-of-memory), and at least
+// GCMinTrigger. total 0 (unknown) leaves out the cap.
+func gcTrigger(low, total int64) int64 {
+	t := 2 * low
+	if total > 0 {
+		t = min(t, low+max(total-low, 0)/2)
+	}
+	return max(t, GCMinTrigger)
+}
+
 // GCRuns returns how many background collections paced by device memory
 // (gcPacer) have finished since Open.
 func (d *Device) GCRuns() int64 { return d.gc.runs.Load() }
@@ -208,6 +237,10 @@ func (d *Device) alloc(bytes int64) (*Buffer, error) {
 	b.class = class
 	p := &d.pool
 	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, fmt.Errorf("cuda.Alloc: %d bytes on device %d: the device is closed", bytes, d.ordinal)
+	}
 	p.stats.Allocs++
 	if l := p.free[class]; len(l) > 0 {
 		b.ptr = l[len(l)-1]

@@ -50,6 +50,7 @@ type Device struct {
 	params    map[string][]kernels.Param
 	funcs     map[string]cu.Function // looked up lazily
 	syncEach  atomic.Bool
+	poison    bool // RAGR_CUDA_POISON=1: every allocation filled with NaN
 	prof      atomic.Pointer[profiler] // non-nil while profiling (profile.go)
 
 	pool pool
@@ -80,6 +81,7 @@ func Open(ordinal int) (*Device, error) {
 		modules: map[string]cu.Module{}, entryMod: map[string]string{}, funcs: map[string]cu.Function{}, params: map[string][]kernels.Param{},
 	}
 	d.syncEach.Store(os.Getenv("RAGR_CUDA_SYNC") == "1")
+	d.poison = os.Getenv(PoisonEnv) == "1"
 	d.pool.init()
 	if d.Name, err = dev.Name(); err != nil {
 		return nil, fmt.Errorf("cuda.Open: device %d name: %w", ordinal, err)
@@ -164,9 +166,13 @@ func (d *Device) String() string {
 }
 
 // Close frees the allocator's cached blocks and releases the primary
-// context. Buffers still alive become invalid.
+// context. Buffers still alive become invalid (freeing them later is
+// harmless); Alloc fails from then on.
 func (d *Device) Close() error {
 	var first error
+	d.pool.mu.Lock()
+	d.pool.closed = true // buffers freed from now on are not cached; Alloc fails
+	d.pool.mu.Unlock()
 	err := d.do(func() error {
 		if e := d.pool.releaseCached(); e != nil {
 			first = e
@@ -189,6 +195,13 @@ func (d *Device) Close() error {
 	}
 	return first
 }
+
+// PoisonEnv names the environment variable that, set to 1 at Open, fills
+// every block Alloc hands out (a reused pool block too) with float32 NaNs,
+// so that a kernel or an op relying on fresh memory being zero, or reading
+// what it did not write, shows in the results (the fake-driver CI runs with
+// it; slow on a GPU: a memset per allocation).
+const PoisonEnv = "RAGR_CUDA_POISON"
 
 // SetSyncLaunch makes every later Launch synchronize the device and report
 // an execution error against the kernel just launched (slow; for tests and

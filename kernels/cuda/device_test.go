@@ -175,3 +175,41 @@ func TestExtraPTX(t *testing.T) {
 		}
 	}
 }
+
+// TestGCTrigger: twice the low-water mark, capped halfway to the device's
+// memory (a large live set or one big tensor alive at the last collection
+// must not put the trigger beyond the device), at least GCMinTrigger.
+func TestGCTrigger(t *testing.T) {
+	const gib = int64(1) << 30
+	for _, c := range []struct{ low, total, want int64 }{
+		{0, 80 * gib, GCMinTrigger},
+		{gib, 80 * gib, 2 * gib},
+		{24 * gib, 80 * gib, 48 * gib},
+		{41 * gib, 80 * gib, 41*gib + 39*gib/2}, // one 40 GiB tensor alive at the last collection
+		{70 * gib, 80 * gib, 75 * gib},
+		{90 * gib, 80 * gib, 90 * gib}, // over the reported total: never below low
+		{5 * gib, 0, 10 * gib},         // total unknown: no cap
+	} {
+		if got := gcTrigger(c.low, c.total); got != c.want {
+			t.Errorf("gcTrigger(%d GiB, %d GiB) = %.2f GiB, want %.2f", c.low/gib, c.total/gib, float64(got)/float64(gib), float64(c.want)/float64(gib))
+		}
+	}
+}
+
+// TestAllocAfterClose: a buffer freed after its device was closed is not
+// cached (its memory went with the context), and Alloc fails with an error
+// saying so instead of handing out a dead block.
+func TestAllocAfterClose(t *testing.T) {
+	d2, err := Open(dev.ordinal)
+	must(t, err)
+	b, err := d2.Alloc(4096)
+	must(t, err)
+	must(t, d2.Close())
+	b.Free()
+	if st := d2.Stats(); st.Cached != 0 || st.Current != 0 {
+		t.Errorf("after Close and Free: %d B cached, %d B in use; want 0, 0", st.Cached, st.Current)
+	}
+	if _, err := d2.Alloc(4096); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Errorf("Alloc after Close: error %v, want one saying the device is closed", err)
+	}
+}

@@ -568,9 +568,21 @@ func TestRoundedOperands(t *testing.T) {
 	eq("broadcast", tensor.Matmul(rd(a), rd(b).Unsqueeze(0).Expand(3, 40, 24)), tensor.Matmul(a, b.Unsqueeze(0).Expand(3, 40, 24)))
 	eq("linear with bias", tensor.Linear(rd(a), rd(w), bias), tensor.Linear(a, w, bias))
 	eq("linear", tensor.Linear(rd(a), rd(w), nil), tensor.Linear(a, w, nil))
+	// a rounded copy made in mixed precision and used after it was turned
+	// off (a backward after the setting changed): the product of rounded
+	// operands still, the other one rounded too, not a mix
+	ar, want := rd(a), tensor.Matmul(a, b)
 	_, err = tensor.SetMixedPrecision(dev, false)
 	require.NoError(t, err)
 	assert.Nil(t, tensor.RoundOperand(a), "no rounding in fp32")
+	eq("a rounded operand with mixed precision off", tensor.Matmul(ar, b), want)
+	narrow := tensor.Matmul(a.Narrow(1, 1, 17), b)
+	_, err = tensor.SetMixedPrecision(dev, true)
+	require.NoError(t, err)
+	arn := rd(a).Narrow(1, 1, 17) // a view at an odd offset (not 16-byte aligned): copied or taken by mma.sync
+	wantN := tensor.Matmul(a.Narrow(1, 1, 17), b)
+	assert.NotEqual(t, narrow.Float32s(), wantN.Float32s(), "fp32 and bf16 products differ")
+	eq("an offset view of a rounded copy", tensor.Matmul(arn, rd(b)), wantN)
 }
 
 // tensor.AdamWSteps through the backend's multi-tensor kernel with a
