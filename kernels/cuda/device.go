@@ -50,7 +50,7 @@ type Device struct {
 	params    map[string][]kernels.Param
 	funcs     map[string]cu.Function // looked up lazily
 	syncEach  atomic.Bool
-	poison    bool // RAGR_CUDA_POISON=1: every allocation filled with NaN
+	poison    bool                     // RAGR_CUDA_POISON=1: every allocation filled with NaN
 	prof      atomic.Pointer[profiler] // non-nil while profiling (profile.go)
 
 	pool pool

@@ -263,40 +263,17 @@ func TestGemm90SplitK(t *testing.T) {
 		t.Run(fmt.Sprintf("split%d_%v", tc.split, c), func(t *testing.T) {
 			l := c.layout()
 			a, b, bias, cInit, want := gemmInputs(rng, c, l, BF16)
-			var got32 []float32
-			for _, out := range []DType{F32, BF16} {
-				pa, pb := up(t, roundTo(BF16, append([]float32(nil), a...))), up(t, roundTo(BF16, append([]float32(nil), b...)))
-				var pc, pbias DevicePtr
-				if out == F32 {
-					pc = up(t, cInit)
-				} else {
-					pc = up(t, roundTo(out, append([]float32(nil), cInit...)))
-				}
-				if c.bias {
-					pbias = up(t, bias)
-				}
-				g := Gemm{In: BF16, Out: out, TransA: true, M: c.m, N: c.n, K: c.k, A: pa, B: pb, C: pc, Bias: pbias,
-					LDA: l.lda, LDB: l.ldb, LDC: l.ldc, Alpha: c.alpha, Beta: c.beta, Act: c.act, SplitK: tc.split, Path: GemmWGMMA}
-				r, err := dev.ResolveGemm(g)
-				must(t, err)
+			sm90 := func(r Gemm) {
 				if name := r.Name(); !strings.HasPrefix(name, "ragr_gemm90_") || !strings.Contains(name, "+ragr_gemm_splitk_") {
 					t.Fatalf("resolved kernel %s, want an sm_90a partial product + the split-K reduction", name)
 				}
-				must(t, dev.GEMM(g))
-				if out == F32 {
-					got := make([]float32, len(cInit))
-					must(t, CopyDtoH(dev, got, pc))
-					checkGemmApprox(t, c, l, "f32 out", got, want, a, b, cInit, bias)
-					got32 = got
-					continue
-				}
-				// the 16-bit output is the same fp32 sum rounded once
-				got16 := make([]uint16, len(cInit))
-				must(t, CopyDtoH(dev, got16, pc))
-				want16 := append([]float32(nil), got32...)
-				roundTo(out, want16)
-				checkGemmOut(t, c, l, "bf16 out", toF32(out, got16), testutil.To64(want16), testutil.Exact)
 			}
+			got := runSplitK(t, c, l, BF16, F32, a, b, bias, cInit, tc.split, GemmWGMMA, sm90)
+			checkGemmApprox(t, c, l, "f32 out", got, want, a, b, cInit, bias)
+			// the 16-bit output is the same fp32 sum rounded once
+			want16 := append([]float32(nil), got...)
+			roundTo(BF16, want16)
+			checkGemmOut(t, c, l, "bf16 out", runSplitK(t, c, l, BF16, BF16, a, b, bias, cInit, tc.split, GemmWGMMA, sm90), testutil.To64(want16), testutil.Exact)
 		})
 	}
 	g := Gemm{In: BF16, Out: F32, M: 128, N: 128, K: 512, A: 1 << 20, B: 1 << 20, C: 1 << 20, LDA: 512, LDB: 128, LDC: 128, Alpha: 1, SplitK: 4, Path: GemmWGMMA}

@@ -394,6 +394,40 @@ func TestGemmAutoTile(t *testing.T) {
 // workspace, then the reduction with the epilogue) against the float64
 // reference; 16-bit outputs bit-for-bit against the fp32-output result
 // rounded once (the reduction computes the same fp32 value for both).
+// runSplitK uploads a split-K case's operands (rounded to in) and C (to
+// out), runs it on path (resolved, when not nil, sees what GEMM resolves it
+// to before it runs) and returns C read back as float32.
+func runSplitK(t *testing.T, c gemmCase, l gemmLayout, in, out DType, a, b, bias, cInit []float32, split int, path GemmPath, resolved func(Gemm)) []float32 {
+	t.Helper()
+	pa, pb := up(t, roundTo(in, append([]float32(nil), a...))), up(t, roundTo(in, append([]float32(nil), b...)))
+	var pc, pbias DevicePtr
+	if out == F32 {
+		pc = up(t, cInit)
+	} else {
+		pc = up(t, roundTo(out, append([]float32(nil), cInit...)))
+	}
+	if c.bias {
+		pbias = up(t, bias)
+	}
+	g := Gemm{In: in, Out: out, TransA: c.transA, TransB: c.transB, M: c.m, N: c.n, K: c.k,
+		A: pa, B: pb, C: pc, Bias: pbias, LDA: l.lda, LDB: l.ldb, LDC: l.ldc,
+		Alpha: c.alpha, Beta: c.beta, Act: c.act, SplitK: split, Path: path}
+	if resolved != nil {
+		r, err := dev.ResolveGemm(g)
+		must(t, err)
+		resolved(r)
+	}
+	must(t, dev.GEMM(g))
+	if out == F32 {
+		got := make([]float32, len(cInit))
+		must(t, CopyDtoH(dev, got, pc))
+		return got
+	}
+	got := make([]uint16, len(cInit))
+	must(t, CopyDtoH(dev, got, pc))
+	return toF32(out, got)
+}
+
 func TestGemmSplitK(t *testing.T) {
 	rng := newRand(14)
 	cases := []struct {
@@ -412,27 +446,7 @@ func TestGemmSplitK(t *testing.T) {
 				l := c.layout()
 				a, b, bias, cInit, want := gemmInputs(rng, c, l, in)
 				run := func(out DType) []float32 {
-					var pa, pb, pc, pbias DevicePtr
-					pa, pb = up(t, roundTo(in, append([]float32(nil), a...))), up(t, roundTo(in, append([]float32(nil), b...)))
-					if out == F32 {
-						pc = up(t, cInit)
-					} else {
-						pc = up(t, roundTo(out, append([]float32(nil), cInit...)))
-					}
-					if c.bias {
-						pbias = up(t, bias)
-					}
-					must(t, dev.GEMM(Gemm{In: in, Out: out, TransA: c.transA, TransB: c.transB, M: c.m, N: c.n, K: c.k,
-						A: pa, B: pb, C: pc, Bias: pbias, LDA: l.lda, LDB: l.ldb, LDC: l.ldc,
-						Alpha: c.alpha, Beta: c.beta, Act: c.act, SplitK: tc.split}))
-					if out == F32 {
-						got := make([]float32, len(cInit))
-						must(t, CopyDtoH(dev, got, pc))
-						return got
-					}
-					got := make([]uint16, len(cInit))
-					must(t, CopyDtoH(dev, got, pc))
-					return toF32(out, got)
+					return runSplitK(t, c, l, in, out, a, b, bias, cInit, tc.split, GemmAuto, nil)
 				}
 				got := run(F32)
 				checkGemmApprox(t, c, l, "f32 out", got, want, a, b, cInit, bias)
